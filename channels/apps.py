@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    verbose_name = "Sales channels"
+    name = "channels"
+    label = "channels"

@@ -1,0 +1,1 @@
+"""Stores, SKU mappings and sync runs (see issues on marketplace integration)."""

@@ -1,0 +1,8 @@
+"""API v1: one router per app, mounted under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("inventory.api.urls")),
+    path("", include("purchasing.api.urls")),
+]

@@ -1,0 +1,19 @@
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+def _refresh_roles(sender, using="default", **kwargs) -> None:
+    # Permissions of an app are created in its own post_migrate; refresh the roles after the last one.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if with_models and sender is with_models[-1] and using == "default":
+        from core.roles import roles_ensure
+
+        roles_ensure()
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        post_migrate.connect(_refresh_roles, dispatch_uid="core.refresh_roles")

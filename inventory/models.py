@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -235,3 +236,299 @@ class Bin(TimeStampedModel):
                     f"{warehouse.bin_code_pattern}."
                 }
             )
+
+
+# --- Stock -----------------------------------------------------------------------------------------------
+
+
+class StockLevel(models.Model):
+    """Units of one product in one bin. Changed only by the stock services, in SQL, under row locks."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["bin", "product"], name="stocklevel_bin_product_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "bin"], name="stocklevel_product_bin_unique"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stocklevel_on_hand_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.bin_id}: {self.on_hand}"
+
+
+class InventoryBalance(models.Model):
+    """Per product and warehouse: what is on hand, what of it is sellable, and what is promised.
+
+    ``reserved`` counts reserved units not picked yet; they must stay covered by sellable stock, so the
+    database refuses any write that would oversell. Available = sellable − reserved (see selectors).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="balances")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="balances")
+    on_hand = models.IntegerField(default=0)
+    sellable = models.IntegerField(default=0, help_text="On hand in sellable bins.")
+    reserved = models.IntegerField(default=0, help_text="Reserved for orders and not picked yet.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="balance_product_warehouse_unique"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="balance_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=models.F("sellable")), name="balance_reserved_covered"),
+            models.CheckConstraint(condition=Q(sellable__gte=0), name="balance_sellable_not_negative"),
+            models.CheckConstraint(condition=Q(sellable__lte=models.F("on_hand")), name="balance_sellable_le_on_hand"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.warehouse_id}: {self.on_hand} on hand, {self.reserved} reserved"
+
+
+class StockMove(models.Model):
+    """Append-only ledger: every unit that enters, leaves or moves inside a warehouse has a row here."""
+
+    class Reason(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        PUT_AWAY = "put_away", "Put-away"
+        MOVE = "move", "Bin to bin move"
+        PICK = "pick", "Pick"
+        SHIP = "ship", "Ship"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        COUNT = "count", "Stock count"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+        RETURN = "return", "Customer return"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_moves")
+    from_bin = models.ForeignKey(Bin, null=True, blank=True, on_delete=models.PROTECT, related_name="moves_out")
+    to_bin = models.ForeignKey(Bin, null=True, blank=True, on_delete=models.PROTECT, related_name="moves_in")
+    quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    reference = models.CharField(
+        max_length=100, blank=True, default="", help_text="The document that caused it, e.g. PO-12, COUNT-3."
+    )
+    note = models.CharField(max_length=255, blank=True, default="")
+    # PROTECT: the ledger is never rewritten, so a user with moves is deactivated, not deleted.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="stock_moves"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["product", "-id"], name="stockmove_product_id_idx"),
+            models.Index(fields=["from_bin", "-id"], name="stockmove_from_bin_id_idx"),
+            models.Index(fields=["to_bin", "-id"], name="stockmove_to_bin_id_idx"),
+            models.Index(fields=["reference"], name="stockmove_reference_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="stockmove_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(from_bin__isnull=False) | Q(to_bin__isnull=False), name="stockmove_has_a_bin"
+            ),
+            models.CheckConstraint(
+                condition=Q(from_bin__isnull=True) | Q(to_bin__isnull=True) | ~Q(from_bin=models.F("to_bin")),
+                name="stockmove_bins_differ",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.reason} {self.quantity} × {self.product_id}"
+
+
+class Reservation(models.Model):
+    """Units promised to one document line (an order line) in one warehouse, followed to shipment."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="reservations")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="reservations")
+    reference = models.CharField(max_length=100, help_text="The line it is for, e.g. order-line:123.")
+    quantity_reserved = models.PositiveIntegerField(default=0, help_text="Reserved and not picked yet.")
+    quantity_picked = models.PositiveIntegerField(default=0, help_text="Picked and not shipped yet.")
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "warehouse"], name="reservation_product_wh_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "product", "warehouse"], name="reservation_reference_product_wh_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.quantity_reserved} reserved, {self.quantity_picked} picked"
+
+
+# --- Transfers between warehouses -------------------------------------------------------------------------
+
+
+class Transfer(TimeStampedModel):
+    """Stock sent from one warehouse to another: draft → shipped (in transit) → received, partly or fully."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SHIPPED = "shipped", "Shipped (in transit)"
+        PARTIALLY_RECEIVED = "partially_received", "Partially received"
+        RECEIVED = "received", "Received"
+        CANCELLED = "cancelled", "Cancelled"
+
+    number = models.CharField(max_length=32, unique=True, help_text="TR-000123, set when created.")
+    source = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="transfers_out")
+    destination = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    carrier_reference = models.CharField(max_length=100, blank=True, default="", help_text="Tracking or B/L number.")
+    note = models.TextField(blank=True, default="")
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=models.F("destination")), name="transfer_between_two_warehouses"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="transfer_lines")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    from_bin = models.ForeignKey(
+        Bin, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Empty: chosen when shipped."
+    )
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "product"], name="transfer_line_product_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="transfer_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=models.F("quantity_shipped")),
+                name="transfer_line_received_le_shipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id}: {self.quantity} × {self.product_id}"
+
+    @property
+    def quantity_in_transit(self) -> int:
+        return self.quantity_shipped - self.quantity_received
+
+
+class TransferEvent(models.Model):
+    """Audit of a transfer's status changes."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20)
+    note = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"
+
+
+# --- Stock counts (盘点) ------------------------------------------------------------------------------------
+
+
+class StockCount(TimeStampedModel):
+    """A count of some bins of one warehouse; approval posts the variances to the ledger."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open (counting)"
+        APPROVED = "approved", "Approved"
+        CANCELLED = "cancelled", "Cancelled"
+
+    number = models.CharField(max_length=32, unique=True, help_text="CNT-000123, set when created.")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_counts")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    is_blind = models.BooleanField(default=False, help_text="Counters do not see the expected quantities.")
+    scope = models.CharField(max_length=255, blank=True, default="", help_text="What was counted, for people.")
+    note = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class StockCountBin(models.Model):
+    """A bin in a count's scope: stock found in it is counted, including products nobody expected."""
+
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="count_bins")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["count", "bin"], name="stock_count_bin_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.count_id}: bin {self.bin_id}"
+
+
+class StockCountLine(models.Model):
+    """One product in one bin of a count.
+
+    ``expected_quantity`` is the book quantity when the count was opened. When the counter records a
+    quantity, ``system_quantity`` is the book quantity at that very moment (read under the stock row's
+    lock), so the variance (counted − system) is not confused by picks or receipts that happen while the
+    count is open; approval applies that variance to whatever is on hand then.
+    """
+
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    expected_quantity = models.IntegerField(default=0)
+    counted_quantity = models.IntegerField(null=True, blank=True)
+    system_quantity = models.IntegerField(null=True, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    adjustment = models.IntegerField(null=True, blank=True, help_text="Posted to the ledger on approval.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["count", "bin", "product"], name="stock_count_line_unique"),
+            models.CheckConstraint(
+                condition=Q(counted_quantity__isnull=True) | Q(counted_quantity__gte=0),
+                name="stock_count_line_counted_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count_id}: {self.product_id}@{self.bin_id}"
+
+    @property
+    def variance(self) -> int | None:
+        if self.counted_quantity is None or self.system_quantity is None:
+            return None
+        return self.counted_quantity - self.system_quantity

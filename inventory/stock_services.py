@@ -1,0 +1,484 @@
+"""Stock writes: receive, move, adjust, reserve, release, pick, ship and return, each one transaction.
+
+Every service plans its moves, locks the balance rows and then the stock level rows it touches (see
+locks.py), checks the rules against the locked rows, changes quantities in SQL with F() and appends
+the ledger rows, all in one transaction. The CHECK constraints on the tables are the last line of
+defence: they never fire in normal operation because the checks here come first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from core.errors import ErrorDetail, ValidationFailed
+from inventory.errors import InsufficientStock, StockRuleBroken
+from inventory.locks import balances_lock, bins_share_lock, levels_lock
+from inventory.models import Bin, InventoryBalance, Product, Reservation, StockLevel, StockMove, Warehouse
+
+
+@dataclass(frozen=True)
+class PlannedMove:
+    """One ledger row to be: ``quantity`` of ``product`` leaves ``from_bin`` and/or enters ``to_bin``."""
+
+    product: Product
+    quantity: int
+    reason: str
+    from_bin: Bin | None = None
+    to_bin: Bin | None = None
+    reference: str = ""
+    note: str = ""
+
+
+def _positive_quantity(quantity: int, field: str = "quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ValidationFailed(
+            f"{field} must be a whole number above zero (got {quantity!r}).",
+            errors=[
+                ErrorDetail(f"Must be a whole number above zero (got {quantity!r}).", field=field, code="min_value")
+            ],
+        )
+    return quantity
+
+
+def moves_apply(
+    *,
+    moves: Sequence[PlannedMove],
+    user=None,
+    reserved_delta: dict[tuple[int, int], int] | None = None,
+) -> list[StockMove]:
+    """Apply planned moves (and reservation changes per (product_id, warehouse_id)) atomically.
+
+    Must run inside a transaction. Raises InsufficientStock when a bin would go below zero and
+    StockRuleBroken when sellable stock would no longer cover what is reserved.
+    """
+    reserved_delta = dict(reserved_delta or {})
+    level_delta: dict[tuple[int, int], int] = defaultdict(int)
+    on_hand_delta: dict[tuple[int, int], int] = defaultdict(int)
+    sellable_delta: dict[tuple[int, int], int] = defaultdict(int)
+    products: dict[int, Product] = {}
+    bins: dict[int, Bin] = {}
+    for move in moves:
+        _positive_quantity(move.quantity)
+        products[move.product.pk] = move.product
+        for bin_ in (move.from_bin, move.to_bin):
+            if bin_ is not None:
+                bins[bin_.pk] = bin_
+    # The sellable flags are read under a share lock, so a concurrent bin_sellable_set waits for us.
+    sellable_now = bins_share_lock(bins)
+    for move in moves:
+        for bin_, sign in ((move.from_bin, -1), (move.to_bin, 1)):
+            if bin_ is None:
+                continue
+            level_delta[(move.product.pk, bin_.pk)] += sign * move.quantity
+            balance_key = (move.product.pk, bin_.warehouse_id)
+            on_hand_delta[balance_key] += sign * move.quantity
+            if sellable_now[bin_.pk]:
+                sellable_delta[balance_key] += sign * move.quantity
+
+    balance_keys = set(on_hand_delta) | set(sellable_delta) | set(reserved_delta)
+    balances = balances_lock(balance_keys)
+    levels = levels_lock(key for key, delta in level_delta.items() if delta != 0)
+
+    # Check every rule against the locked rows before writing anything.
+    for (product_id, bin_id), delta in level_delta.items():
+        if delta >= 0:
+            continue
+        level = levels[(product_id, bin_id)]
+        if level.on_hand + delta < 0:
+            bin_ = bins[bin_id]
+            raise InsufficientStock(
+                sku=products[product_id].sku,
+                requested=-delta,
+                available=level.on_hand,
+                where=f"bin {bin_.code}",
+            )
+    for key in balance_keys:
+        balance = balances[key]
+        sellable = balance.sellable + sellable_delta.get(key, 0)
+        reserved = balance.reserved + reserved_delta.get(key, 0)
+        if reserved > sellable:
+            product = products.get(key[0]) or Product.objects.only("sku").get(pk=key[0])
+            raise StockRuleBroken(
+                f"{product.sku}: {reserved} units would be reserved in warehouse {balance.warehouse_id} "
+                f"but only {sellable} would be in sellable bins; release or re-allocate the reservations first.",
+                code="reserved_not_covered",
+                sku=product.sku,
+                reserved=reserved,
+                sellable=sellable,
+            )
+
+    for (product_id, bin_id), delta in level_delta.items():
+        if delta:
+            StockLevel.objects.filter(pk=levels[(product_id, bin_id)].pk).update(on_hand=F("on_hand") + delta)
+    for key in balance_keys:
+        changes = {}
+        if on_hand_delta.get(key):
+            changes["on_hand"] = F("on_hand") + on_hand_delta[key]
+        if sellable_delta.get(key):
+            changes["sellable"] = F("sellable") + sellable_delta[key]
+        if reserved_delta.get(key):
+            changes["reserved"] = F("reserved") + reserved_delta[key]
+        if changes:
+            InventoryBalance.objects.filter(pk=balances[key].pk).update(**changes)
+
+    return StockMove.objects.bulk_create(
+        [
+            StockMove(
+                product=move.product,
+                from_bin=move.from_bin,
+                to_bin=move.to_bin,
+                quantity=move.quantity,
+                reason=move.reason,
+                reference=move.reference,
+                note=move.note,
+                user=user,
+            )
+            for move in moves
+        ]
+    )
+
+
+def _same_warehouse(from_bin: Bin, to_bin: Bin) -> None:
+    if from_bin.warehouse_id != to_bin.warehouse_id:
+        raise ValidationFailed(
+            f"Bins {from_bin.code} and {to_bin.code} are in different warehouses; use a transfer.",
+            errors=[ErrorDetail("Must be in the same warehouse as the source bin.", field="to_bin", code="warehouse")],
+        )
+    if from_bin.pk == to_bin.pk:
+        raise ValidationFailed(
+            f"Source and destination are both bin {from_bin.code}.",
+            errors=[ErrorDetail("Must differ from the source bin.", field="to_bin", code="same_bin")],
+        )
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    product: Product,
+    bin: Bin,
+    quantity: int,
+    reference: str = "",
+    note: str = "",
+    reason: str = StockMove.Reason.RECEIPT,
+    user=None,
+) -> StockMove:
+    """Goods arrive into a bin (a receiving bin, or straight into a pick/bulk bin)."""
+    _positive_quantity(quantity)
+    if product.is_bundle:
+        raise ValidationFailed(
+            f"{product.sku} is a bundle; receive its components instead.",
+            errors=[ErrorDetail("Bundles hold no stock of their own.", field="product", code="bundle")],
+        )
+    if reason not in (StockMove.Reason.RECEIPT, StockMove.Reason.RETURN, StockMove.Reason.TRANSFER_IN):
+        raise ValueError(f"stock_receive cannot post reason {reason}")
+    (move,) = moves_apply(
+        moves=[PlannedMove(product, quantity, reason, to_bin=bin, reference=reference, note=note)], user=user
+    )
+    return move
+
+
+@transaction.atomic
+def stock_move(
+    *,
+    product: Product,
+    from_bin: Bin,
+    to_bin: Bin,
+    quantity: int,
+    reason: str = StockMove.Reason.MOVE,
+    reference: str = "",
+    note: str = "",
+    user=None,
+) -> StockMove:
+    """Put-away or bin-to-bin move inside one warehouse."""
+    _same_warehouse(from_bin, to_bin)
+    if reason not in (StockMove.Reason.MOVE, StockMove.Reason.PUT_AWAY):
+        raise ValueError(f"stock_move cannot post reason {reason}")
+    (move,) = moves_apply(
+        moves=[
+            PlannedMove(product, quantity, reason, from_bin=from_bin, to_bin=to_bin, reference=reference, note=note)
+        ],
+        user=user,
+    )
+    return move
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    product: Product,
+    bin: Bin,
+    delta: int,
+    note: str,
+    reference: str = "",
+    reason: str = StockMove.Reason.ADJUSTMENT,
+    user=None,
+) -> StockMove:
+    """Correct a bin's quantity up or down; a reason (note) is required."""
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise ValidationFailed(
+            "An adjustment must change the quantity by a whole number other than zero.",
+            errors=[ErrorDetail("Must be a non-zero whole number.", field="delta", code="invalid")],
+        )
+    if not (note or "").strip():
+        raise ValidationFailed(
+            "Say why the stock is adjusted.",
+            errors=[ErrorDetail("A reason is required for an adjustment.", field="note", code="required")],
+        )
+    if delta > 0:
+        planned = PlannedMove(product, delta, reason, to_bin=bin, reference=reference, note=note.strip())
+    else:
+        planned = PlannedMove(product, -delta, reason, from_bin=bin, reference=reference, note=note.strip())
+    (move,) = moves_apply(moves=[planned], user=user)
+    return move
+
+
+# --- Reservations ---------------------------------------------------------------------------------------
+
+
+def _aggregate_lines(lines: Iterable[tuple[Product, int]]) -> dict[int, tuple[Product, int]]:
+    totals: dict[int, tuple[Product, int]] = {}
+    for index, (product, quantity) in enumerate(lines):
+        _positive_quantity(quantity, field=f"lines[{index}].quantity")
+        if product.is_bundle:
+            raise ValidationFailed(
+                f"{product.sku} is a bundle; reserve its components.",
+                errors=[ErrorDetail("Bundles hold no stock of their own.", field=f"lines[{index}].product")],
+            )
+        previous = totals.get(product.pk, (product, 0))[1]
+        totals[product.pk] = (product, previous + quantity)
+    return totals
+
+
+@transaction.atomic
+def stock_reserve(*, warehouse: Warehouse, lines: Sequence[tuple[Product, int]], reference: str) -> list[Reservation]:
+    """Reserve every line in one warehouse, or nothing: raises InsufficientStock naming each short SKU."""
+    if not reference:
+        raise ValidationFailed(
+            "A reservation needs a reference.", errors=[ErrorDetail("Required.", field="reference", code="required")]
+        )
+    totals = _aggregate_lines(lines)
+    keys = [(product_id, warehouse.pk) for product_id in totals]
+    balances = balances_lock(keys, create=False)
+    shortages = []
+    for product_id, (product, quantity) in totals.items():
+        balance = balances.get((product_id, warehouse.pk))
+        available = (balance.sellable - balance.reserved) if balance else 0
+        if available < quantity:
+            shortages.append(
+                {"sku": product.sku, "requested": quantity, "available": available, "warehouse": warehouse.code}
+            )
+    if shortages:
+        raise InsufficientStock.for_many(shortages)
+    for product_id, (_, quantity) in totals.items():
+        InventoryBalance.objects.filter(pk=balances[(product_id, warehouse.pk)].pk).update(
+            reserved=F("reserved") + quantity
+        )
+    return _reservations_add(warehouse=warehouse, reference=reference, quantities={k: v[1] for k, v in totals.items()})
+
+
+def _reservations_add(*, warehouse: Warehouse, reference: str, quantities: dict[int, int]) -> list[Reservation]:
+    product_ids = sorted(quantities)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO inventory_reservation
+                (product_id, warehouse_id, reference, quantity_reserved, quantity_picked, quantity_shipped,
+                 created_at, updated_at)
+            SELECT p, %s, %s, q, 0, 0, now(), now()
+            FROM unnest(%s::bigint[], %s::int[]) AS t(p, q)
+            ON CONFLICT (reference, product_id, warehouse_id) DO UPDATE
+            SET quantity_reserved = inventory_reservation.quantity_reserved + EXCLUDED.quantity_reserved,
+                updated_at = now()
+            """,
+            [warehouse.pk, reference, product_ids, [quantities[p] for p in product_ids]],
+        )
+    return list(
+        Reservation.objects.filter(warehouse=warehouse, reference=reference, product_id__in=product_ids).order_by(
+            "product_id"
+        )
+    )
+
+
+def _reservations_lock(*, warehouse: Warehouse, reference: str, product_ids: Iterable[int] | None = None):
+    queryset = Reservation.objects.select_for_update().filter(warehouse=warehouse, reference=reference)
+    if product_ids is not None:
+        queryset = queryset.filter(product_id__in=list(product_ids))
+    return {row.product_id: row for row in queryset.order_by("pk")}
+
+
+@transaction.atomic
+def stock_release(
+    *,
+    warehouse: Warehouse,
+    reference: str,
+    lines: Sequence[tuple[Product, int]] | None = None,
+) -> list[Reservation]:
+    """Give back reserved (not yet picked) units: the given lines, or everything reserved for ``reference``."""
+    if lines is None:
+        current = Reservation.objects.filter(warehouse=warehouse, reference=reference, quantity_reserved__gt=0)
+        totals = {row.product_id: (row.product, row.quantity_reserved) for row in current.select_related("product")}
+    else:
+        totals = _aggregate_lines(lines)
+    if not totals:
+        return []
+    balances = balances_lock([(product_id, warehouse.pk) for product_id in totals], create=False)
+    reservations = _reservations_lock(warehouse=warehouse, reference=reference, product_ids=totals)
+    for product_id, (product, quantity) in totals.items():
+        reservation = reservations.get(product_id)
+        held = reservation.quantity_reserved if reservation else 0
+        if held < quantity:
+            raise StockRuleBroken(
+                f"{reference} holds {held} reserved {product.sku}; cannot release {quantity}.",
+                code="release_exceeds_reservation",
+                sku=product.sku,
+                reserved=held,
+                requested=quantity,
+            )
+    for product_id, (_, quantity) in totals.items():
+        Reservation.objects.filter(pk=reservations[product_id].pk).update(
+            quantity_reserved=F("quantity_reserved") - quantity
+        )
+        InventoryBalance.objects.filter(pk=balances[(product_id, warehouse.pk)].pk).update(
+            reserved=F("reserved") - quantity
+        )
+    return list(Reservation.objects.filter(pk__in=[r.pk for r in reservations.values()]).order_by("product_id"))
+
+
+@transaction.atomic
+def stock_pick(
+    *,
+    reference: str,
+    product: Product,
+    from_bin: Bin,
+    to_bin: Bin,
+    quantity: int,
+    user=None,
+) -> StockMove:
+    """Take reserved units out of a sellable bin into a packing/tote bin; the reservation becomes picked."""
+    _positive_quantity(quantity)
+    _same_warehouse(from_bin, to_bin)
+    if not from_bin.is_sellable:
+        raise StockRuleBroken(
+            f"Bin {from_bin.code} is not sellable; reserved stock is picked from sellable bins.",
+            code="bin_not_sellable",
+            bin=from_bin.code,
+        )
+    warehouse_id = from_bin.warehouse_id
+    key = (product.pk, warehouse_id)
+    balances_lock([key], create=False)
+    reservation = (
+        Reservation.objects.select_for_update()
+        .filter(reference=reference, product=product, warehouse_id=warehouse_id)
+        .first()
+    )
+    held = reservation.quantity_reserved if reservation else 0
+    if held < quantity:
+        raise StockRuleBroken(
+            f"{reference} has {held} reserved {product.sku} left to pick in this warehouse; cannot pick {quantity}.",
+            code="pick_exceeds_reservation",
+            sku=product.sku,
+            reserved=held,
+            requested=quantity,
+        )
+    (move,) = moves_apply(
+        moves=[
+            PlannedMove(product, quantity, StockMove.Reason.PICK, from_bin=from_bin, to_bin=to_bin, reference=reference)
+        ],
+        reserved_delta={key: -quantity},
+        user=user,
+    )
+    Reservation.objects.filter(pk=reservation.pk).update(
+        quantity_reserved=F("quantity_reserved") - quantity, quantity_picked=F("quantity_picked") + quantity
+    )
+    return move
+
+
+@transaction.atomic
+def stock_ship(
+    *,
+    reference: str,
+    product: Product,
+    from_bin: Bin,
+    quantity: int,
+    user=None,
+) -> StockMove:
+    """Picked units leave the warehouse; the reservation's picked quantity becomes shipped."""
+    _positive_quantity(quantity)
+    warehouse_id = from_bin.warehouse_id
+    balances_lock([(product.pk, warehouse_id)], create=False)
+    reservation = (
+        Reservation.objects.select_for_update()
+        .filter(reference=reference, product=product, warehouse_id=warehouse_id)
+        .first()
+    )
+    picked = reservation.quantity_picked if reservation else 0
+    if picked < quantity:
+        raise StockRuleBroken(
+            f"{reference} has {picked} picked {product.sku} waiting to ship; cannot ship {quantity}.",
+            code="ship_exceeds_picked",
+            sku=product.sku,
+            picked=picked,
+            requested=quantity,
+        )
+    (move,) = moves_apply(
+        moves=[PlannedMove(product, quantity, StockMove.Reason.SHIP, from_bin=from_bin, reference=reference)],
+        user=user,
+    )
+    Reservation.objects.filter(pk=reservation.pk).update(
+        quantity_picked=F("quantity_picked") - quantity, quantity_shipped=F("quantity_shipped") + quantity
+    )
+    return move
+
+
+@transaction.atomic
+def stock_return(
+    *,
+    product: Product,
+    bin: Bin,
+    quantity: int,
+    reference: str = "",
+    note: str = "",
+    user=None,
+) -> StockMove:
+    """A customer return comes back into a bin (usually quarantine until inspected)."""
+    return stock_receive(
+        product=product,
+        bin=bin,
+        quantity=quantity,
+        reference=reference,
+        note=note,
+        reason=StockMove.Reason.RETURN,
+        user=user,
+    )
+
+
+@transaction.atomic
+def bin_sellable_set(*, bin: Bin, is_sellable: bool) -> Bin:
+    """Change whether a bin's stock can be sold, keeping every balance's sellable figure true."""
+    locked_bin = Bin.objects.select_for_update().get(pk=bin.pk)
+    if locked_bin.is_sellable == is_sellable:
+        return locked_bin
+    stock = list(StockLevel.objects.filter(bin=locked_bin, on_hand__gt=0).select_related("product"))
+    balances = balances_lock([(level.product_id, locked_bin.warehouse_id) for level in stock], create=False)
+    sign = 1 if is_sellable else -1
+    for level in stock:
+        balance = balances[(level.product_id, locked_bin.warehouse_id)]
+        if balance.sellable + sign * level.on_hand < balance.reserved:
+            raise StockRuleBroken(
+                f"Bin {locked_bin.code} holds {level.on_hand} {level.product.sku}; without them only "
+                f"{balance.sellable - level.on_hand} would be sellable for {balance.reserved} reserved.",
+                code="reserved_not_covered",
+                sku=level.product.sku,
+            )
+    for level in stock:
+        InventoryBalance.objects.filter(pk=balances[(level.product_id, locked_bin.warehouse_id)].pk).update(
+            sellable=F("sellable") + sign * level.on_hand
+        )
+    locked_bin.is_sellable = is_sellable
+    locked_bin.save(update_fields=["is_sellable", "updated_at"])
+    return locked_bin

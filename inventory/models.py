@@ -532,3 +532,22 @@ class StockCountLine(models.Model):
         if self.counted_quantity is None or self.system_quantity is None:
             return None
         return self.counted_quantity - self.system_quantity
+
+
+class StockCountEvent(models.Model):
+    """Audit of a stock count's status changes (opened, approved, cancelled)."""
+
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, blank=True, default="")
+    to_status = models.CharField(max_length=12)
+    note = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"

@@ -112,19 +112,13 @@ def moves_apply(
                 sellable=sellable,
             )
 
-    for (product_id, bin_id), delta in level_delta.items():
-        if delta:
-            StockLevel.objects.filter(pk=levels[(product_id, bin_id)].pk).update(on_hand=F("on_hand") + delta)
-    for key in balance_keys:
-        changes = {}
-        if on_hand_delta.get(key):
-            changes["on_hand"] = F("on_hand") + on_hand_delta[key]
-        if sellable_delta.get(key):
-            changes["sellable"] = F("sellable") + sellable_delta[key]
-        if reserved_delta.get(key):
-            changes["reserved"] = F("reserved") + reserved_delta[key]
-        if changes:
-            InventoryBalance.objects.filter(pk=balances[key].pk).update(**changes)
+    _levels_add({levels[key].pk: delta for key, delta in level_delta.items() if delta})
+    _balances_add(
+        {
+            balances[key].pk: (on_hand_delta.get(key, 0), sellable_delta.get(key, 0), reserved_delta.get(key, 0))
+            for key in balance_keys
+        }
+    )
 
     return StockMove.objects.bulk_create(
         [
@@ -141,6 +135,43 @@ def moves_apply(
             for move in moves
         ]
     )
+
+
+def _levels_add(deltas: dict[int, int]) -> None:
+    """Add to the on hand of locked stock level rows, all in one statement."""
+    if not deltas:
+        return
+    ids = list(deltas)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE inventory_stocklevel AS level SET on_hand = level.on_hand + change.delta, updated_at = now()
+            FROM unnest(%s::bigint[], %s::int[]) AS change(id, delta)
+            WHERE level.id = change.id
+            """,
+            [ids, [deltas[pk] for pk in ids]],
+        )
+
+
+def _balances_add(deltas: dict[int, tuple[int, int, int]]) -> None:
+    """Add (on hand, sellable, reserved) changes to locked balance rows, all in one statement."""
+    changed = {pk: delta for pk, delta in deltas.items() if any(delta)}
+    if not changed:
+        return
+    ids = list(changed)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE inventory_inventorybalance AS balance
+            SET on_hand = balance.on_hand + change.on_hand,
+                sellable = balance.sellable + change.sellable,
+                reserved = balance.reserved + change.reserved,
+                updated_at = now()
+            FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::int[]) AS change(id, on_hand, sellable, reserved)
+            WHERE balance.id = change.id
+            """,
+            [ids, [changed[pk][0] for pk in ids], [changed[pk][1] for pk in ids], [changed[pk][2] for pk in ids]],
+        )
 
 
 def _same_warehouse(from_bin: Bin, to_bin: Bin) -> None:
@@ -362,7 +393,9 @@ def stock_pick(
     """Take reserved units out of a sellable bin into a packing/tote bin; the reservation becomes picked."""
     _positive_quantity(quantity)
     _same_warehouse(from_bin, to_bin)
-    if not from_bin.is_sellable:
+    # Bins before balances, the order of every stock write: locking the balance first deadlocks with
+    # bin_sellable_set, which holds the bin and waits for the balance. The flag is read under that lock.
+    if not bins_share_lock([from_bin.pk, to_bin.pk])[from_bin.pk]:
         raise StockRuleBroken(
             f"Bin {from_bin.code} is not sellable; reserved stock is picked from sellable bins.",
             code="bin_not_sellable",
@@ -410,6 +443,7 @@ def stock_ship(
     """Picked units leave the warehouse; the reservation's picked quantity becomes shipped."""
     _positive_quantity(quantity)
     warehouse_id = from_bin.warehouse_id
+    bins_share_lock([from_bin.pk])  # bins before balances, as in stock_pick
     balances_lock([(product.pk, warehouse_id)], create=False)
     reservation = (
         Reservation.objects.select_for_update()

@@ -1,0 +1,432 @@
+"""Transfers between warehouses: create a draft, ship it (stock leaves the source), receive it in parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from core.errors import Conflict, ErrorDetail, ValidationFailed
+from inventory.errors import InsufficientStock
+from inventory.locks import balances_lock, bins_share_lock, levels_lock
+from inventory.models import Bin, Product, StockLevel, StockMove, Transfer, TransferEvent, TransferLine, Warehouse
+from inventory.stock_services import PlannedMove, moves_apply
+
+Status = Transfer.Status
+
+# "" is the state before the transfer exists; partially_received → partially_received is a further part
+# received, which is audited like a status change.
+TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
+    "": frozenset({Status.DRAFT}),
+    Status.DRAFT: frozenset({Status.SHIPPED, Status.CANCELLED}),
+    Status.SHIPPED: frozenset({Status.PARTIALLY_RECEIVED, Status.RECEIVED}),
+    Status.PARTIALLY_RECEIVED: frozenset({Status.PARTIALLY_RECEIVED, Status.RECEIVED}),
+    Status.RECEIVED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+IN_TRANSIT_STATUSES = (Status.SHIPPED, Status.PARTIALLY_RECEIVED)
+
+
+def _next_id(model) -> int:
+    """Take the next primary key up front so the document number can be written in the same INSERT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [model._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def _whole_number_at_least_one(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _status_label(status: str) -> str:
+    return Status(status).label.lower() if status else "new"
+
+
+def _transition_check(transfer: Transfer, to_status: str) -> None:
+    allowed = TRANSFER_TRANSITIONS[transfer.status]
+    if to_status not in allowed:
+        choices = ", ".join(_status_label(status) for status in sorted(allowed)) or "nothing, it is closed"
+        raise Conflict(
+            f"Transfer {transfer.number} is {_status_label(transfer.status)}; it cannot become "
+            f"{_status_label(to_status)} (from here it can become: {choices}).",
+            code="invalid_transition",
+            number=transfer.number,
+            status=transfer.status,
+            requested_status=to_status,
+        )
+
+
+def _transfer_lock(transfer: Transfer) -> Transfer:
+    """Lock the transfer row first: it serializes ship, receive and cancel of one transfer."""
+    return Transfer.objects.select_for_update(no_key=True).select_related("source", "destination").get(pk=transfer.pk)
+
+
+@transaction.atomic
+def transfer_transition(
+    *,
+    transfer: Transfer,
+    to_status: str,
+    user=None,
+    note: str = "",
+    changes: dict[str, Any] | None = None,
+) -> Transfer:
+    """The one place a transfer's status changes: checks the transition map and writes the event row.
+
+    ``changes`` are other fields saved with the status (shipped_at, received_at, carrier_reference). Stock is
+    not touched here; transfer_ship, transfer_receive and transfer_cancel do the stock work and call this.
+    """
+    locked = _transfer_lock(transfer)
+    _transition_check(locked, to_status)
+    from_status = locked.status
+    locked.status = to_status
+    for field, value in (changes or {}).items():
+        setattr(locked, field, value)
+    locked.save(update_fields=["status", *(changes or {}), "updated_at"])
+    TransferEvent.objects.create(
+        transfer=locked, from_status=from_status, to_status=to_status, note=note[:255], user=user
+    )
+    return locked
+
+
+@transaction.atomic
+def transfer_create(
+    *,
+    source: Warehouse,
+    destination: Warehouse,
+    lines: Sequence[tuple[Product, int, Bin | None]],
+    note: str = "",
+    user=None,
+) -> Transfer:
+    """Create a draft transfer; every bad line is reported at once and nothing is saved.
+
+    A product may appear on one line only: a line has one source bin, so merging two lines for the same
+    product would silently drop one bin choice. Lines without a bin have their bins chosen when shipped.
+    """
+    errors: list[ErrorDetail] = []
+    if source.pk == destination.pk:
+        errors.append(
+            ErrorDetail(
+                f"Source and destination are both warehouse {source.code}.", field="destination", code="same_warehouse"
+            )
+        )
+    if not lines:
+        errors.append(ErrorDetail("A transfer needs at least one line.", field="lines", code="required"))
+    first_line_of: dict[int, int] = {}
+    for index, (product, quantity, from_bin) in enumerate(lines):
+        where = f"lines[{index}]"
+        if not _whole_number_at_least_one(quantity):
+            errors.append(
+                ErrorDetail(
+                    f"{product.sku}: quantity must be a whole number of at least 1 (got {quantity!r}).",
+                    field=f"{where}.quantity",
+                    code="min_value",
+                )
+            )
+        if product.is_bundle:
+            errors.append(
+                ErrorDetail(
+                    f"{product.sku} is a bundle; transfer its components.", field=f"{where}.product", code="bundle"
+                )
+            )
+        if product.pk in first_line_of:
+            errors.append(
+                ErrorDetail(
+                    f"{product.sku} is already on line {first_line_of[product.pk] + 1}; one line per product.",
+                    field=f"{where}.product",
+                    code="duplicate",
+                )
+            )
+        else:
+            first_line_of[product.pk] = index
+        if from_bin is not None and from_bin.warehouse_id != source.pk:
+            errors.append(
+                ErrorDetail(
+                    f"{product.sku}: bin {from_bin.code} is not in source warehouse {source.code}.",
+                    field=f"{where}.from_bin",
+                    code="warehouse",
+                )
+            )
+    if errors:
+        raise ValidationFailed(f"The transfer was not created: {errors[0].message}", errors=errors)
+
+    transfer_id = _next_id(Transfer)
+    transfer = Transfer.objects.create(
+        pk=transfer_id,
+        number=f"TR-{transfer_id:06d}",
+        source=source,
+        destination=destination,
+        status=Status.DRAFT,
+        note=note,
+        created_by=user,
+    )
+    TransferLine.objects.bulk_create(
+        [
+            TransferLine(transfer=transfer, product=product, quantity=quantity, from_bin=from_bin)
+            for product, quantity, from_bin in lines
+        ]
+    )
+    TransferEvent.objects.create(transfer=transfer, from_status="", to_status=Status.DRAFT, user=user)
+    return transfer
+
+
+def _shortage_error(shortages: list[dict[str, Any]]) -> InsufficientStock:
+    """One InsufficientStock naming every short line, each with the bin or warehouse it was looked for in."""
+    first = shortages[0]
+    error = InsufficientStock(
+        sku=first["sku"], requested=first["requested"], available=first["available"], where=first["where"]
+    )
+    error.errors = [
+        ErrorDetail(
+            f"{shortage['sku']}: asked for {shortage['requested']}, {shortage['available']} available "
+            f"in {shortage['where']}.",
+            code="insufficient_stock",
+            field=shortage["field"],
+        )
+        for shortage in shortages
+    ]
+    if len(shortages) > 1:
+        error.message = f"Not enough stock for {len(shortages)} lines: " + ", ".join(
+            f"{shortage['sku']} ({shortage['available']} of {shortage['requested']})" for shortage in shortages
+        )
+    error.context["shortages"] = shortages
+    return error
+
+
+@transaction.atomic
+def transfer_ship(*, transfer: Transfer, user=None, carrier_reference: str = "") -> Transfer:
+    """Ship a draft: every line leaves the source (TRANSFER_OUT moves), all lines or none.
+
+    A line with a bin takes from that bin. A line without one takes from the source's active sellable bins
+    in pick sequence, and never more than is free there (sellable − reserved), so units promised to orders
+    stay covered. Non-sellable bins (receiving, packing, quarantine, ...) are never chosen automatically:
+    they hold unchecked, picked or damaged goods; name such a bin on the line to ship from it.
+    """
+    locked = _transfer_lock(transfer)
+    _transition_check(locked, Status.SHIPPED)
+    source = locked.source
+    lines = list(locked.lines.select_related("product", "from_bin").order_by("id"))
+    automatic_product_ids = [line.product_id for line in lines if line.from_bin_id is None]
+    candidates: list[StockLevel] = []
+    if automatic_product_ids:
+        candidates = list(
+            StockLevel.objects.filter(
+                product_id__in=automatic_product_ids,
+                bin__warehouse=source,
+                bin__is_sellable=True,
+                bin__is_active=True,
+                on_hand__gt=0,
+            ).select_related("bin")
+        )
+
+    # Locks in the house order (bins, balances, levels); moves_apply takes them again, at no cost.
+    bin_ids = {level.bin_id for level in candidates} | {line.from_bin_id for line in lines if line.from_bin_id}
+    sellable_now = bins_share_lock(bin_ids)
+    balances = balances_lock([(line.product_id, source.pk) for line in lines])
+    level_keys = {(level.product_id, level.bin_id) for level in candidates}
+    level_keys |= {(line.product_id, line.from_bin_id) for line in lines if line.from_bin_id}
+    levels = levels_lock(level_keys)
+
+    candidates_of: dict[int, list[Bin]] = {}
+    for level in sorted(candidates, key=lambda level: (level.bin.pick_sequence, level.bin.code_sort, level.bin_id)):
+        if sellable_now.get(level.bin_id):  # the flag may have changed before we locked the bin
+            candidates_of.setdefault(level.product_id, []).append(level.bin)
+
+    moves: list[PlannedMove] = []
+    shortages: list[dict[str, Any]] = []
+    for index, line in enumerate(lines):
+        product = line.product
+        if line.from_bin_id:
+            on_hand = levels[(product.pk, line.from_bin_id)].on_hand
+            if on_hand < line.quantity:
+                shortages.append(
+                    {
+                        "sku": product.sku,
+                        "requested": line.quantity,
+                        "available": on_hand,
+                        "where": f"bin {line.from_bin.code}",
+                        "field": f"lines[{index}].from_bin",
+                    }
+                )
+                continue
+            moves.append(
+                PlannedMove(
+                    product,
+                    line.quantity,
+                    StockMove.Reason.TRANSFER_OUT,
+                    from_bin=line.from_bin,
+                    reference=locked.number,
+                    note=f"to {locked.destination.code}",
+                )
+            )
+            continue
+        balance = balances[(product.pk, source.pk)]
+        in_bins = sum(levels[(product.pk, bin_.pk)].on_hand for bin_ in candidates_of.get(product.pk, []))
+        available = max(0, min(balance.sellable - balance.reserved, in_bins))
+        if available < line.quantity:
+            shortages.append(
+                {
+                    "sku": product.sku,
+                    "requested": line.quantity,
+                    "available": available,
+                    "where": f"warehouse {source.code} (sellable bins, {balance.reserved} reserved for orders)",
+                    "field": f"lines[{index}].quantity",
+                }
+            )
+            continue
+        remaining = line.quantity
+        for bin_ in candidates_of[product.pk]:
+            take = min(remaining, levels[(product.pk, bin_.pk)].on_hand)
+            if take:
+                moves.append(
+                    PlannedMove(
+                        product,
+                        take,
+                        StockMove.Reason.TRANSFER_OUT,
+                        from_bin=bin_,
+                        reference=locked.number,
+                        note=f"to {locked.destination.code}",
+                    )
+                )
+                remaining -= take
+            if not remaining:
+                break
+    if shortages:
+        raise _shortage_error(shortages)
+
+    # A named sellable bin may still hold units that orders need: moves_apply refuses (StockRuleBroken).
+    moves_apply(moves=moves, user=user)
+    TransferLine.objects.filter(transfer=locked).update(quantity_shipped=F("quantity"))
+    return transfer_transition(
+        transfer=locked,
+        to_status=Status.SHIPPED,
+        user=user,
+        note=f"Carrier reference {carrier_reference}" if carrier_reference else "",
+        changes={"shipped_at": timezone.now(), "carrier_reference": carrier_reference},
+    )
+
+
+@transaction.atomic
+def transfer_receive(
+    *,
+    transfer: Transfer,
+    lines: Sequence[tuple[Product, int]],
+    bin: Bin,
+    user=None,
+) -> Transfer:
+    """Receive (part of) what is in transit into one bin of the destination (TRANSFER_IN moves).
+
+    The same product given twice is added up. The transfer becomes received when every line has received
+    what was shipped, partially received until then; receiving more than is in transit is refused.
+    """
+    locked = _transfer_lock(transfer)
+    _transition_check(locked, Status.RECEIVED)
+    errors: list[ErrorDetail] = []
+    if bin.warehouse_id != locked.destination_id:
+        errors.append(
+            ErrorDetail(
+                f"Bin {bin.code} is not in destination warehouse {locked.destination.code}.",
+                field="bin",
+                code="warehouse",
+            )
+        )
+    if not lines:
+        errors.append(ErrorDetail("Say what was received.", field="lines", code="required"))
+    transfer_lines = {line.product_id: line for line in locked.lines.select_related("product")}
+    totals: dict[int, int] = {}
+    products: dict[int, Product] = {}
+    first_index: dict[int, int] = {}
+    for index, (product, quantity) in enumerate(lines):
+        if not _whole_number_at_least_one(quantity):
+            errors.append(
+                ErrorDetail(
+                    f"{product.sku}: quantity must be a whole number of at least 1 (got {quantity!r}).",
+                    field=f"lines[{index}].quantity",
+                    code="min_value",
+                )
+            )
+            continue
+        if product.pk not in transfer_lines:
+            errors.append(
+                ErrorDetail(
+                    f"{product.sku} is not on transfer {locked.number}.",
+                    field=f"lines[{index}].product",
+                    code="unknown",
+                )
+            )
+            continue
+        totals[product.pk] = totals.get(product.pk, 0) + quantity
+        products[product.pk] = product
+        first_index.setdefault(product.pk, index)
+    for product_id, quantity in totals.items():
+        line = transfer_lines[product_id]
+        if quantity > line.quantity_in_transit:
+            errors.append(
+                ErrorDetail(
+                    f"{line.product.sku}: receiving {quantity} but only {line.quantity_in_transit} in transit "
+                    f"(shipped {line.quantity_shipped}, received {line.quantity_received}).",
+                    field=f"lines[{first_index[product_id]}].quantity",
+                    code="exceeds_in_transit",
+                )
+            )
+    if errors:
+        raise ValidationFailed(f"Nothing was received: {errors[0].message}", errors=errors)
+
+    moves_apply(
+        moves=[
+            PlannedMove(
+                products[product_id],
+                quantity,
+                StockMove.Reason.TRANSFER_IN,
+                to_bin=bin,
+                reference=locked.number,
+                note=f"from {locked.source.code}",
+            )
+            for product_id, quantity in totals.items()
+        ],
+        user=user,
+    )
+    for product_id, quantity in totals.items():
+        TransferLine.objects.filter(pk=transfer_lines[product_id].pk).update(
+            quantity_received=F("quantity_received") + quantity
+        )
+    # The transfer row lock keeps the lines still, so the figures read above plus this receipt are current.
+    complete = all(
+        line.quantity_received + totals.get(product_id, 0) == line.quantity_shipped
+        for product_id, line in transfer_lines.items()
+    )
+    received = ", ".join(f"{totals[product_id]} × {products[product_id].sku}" for product_id in totals)
+    return transfer_transition(
+        transfer=locked,
+        to_status=Status.RECEIVED if complete else Status.PARTIALLY_RECEIVED,
+        user=user,
+        note=f"Received {received} into bin {bin.code}",
+        changes={"received_at": timezone.now()} if complete else None,
+    )
+
+
+@transaction.atomic
+def transfer_cancel(*, transfer: Transfer, user=None, note: str = "") -> Transfer:
+    """Cancel a draft; a shipped transfer has stock on the road and cannot be cancelled."""
+    return transfer_transition(transfer=transfer, to_status=Status.CANCELLED, user=user, note=note)
+
+
+def transfers_in_transit(
+    *, warehouse: Warehouse | None = None, product_ids: Iterable[int] | None = None
+) -> dict[tuple[int, int], int]:
+    """Units shipped and not yet received, per (product_id, destination warehouse_id): the "incoming" figure."""
+    queryset = TransferLine.objects.filter(
+        transfer__status__in=IN_TRANSIT_STATUSES, quantity_shipped__gt=F("quantity_received")
+    )
+    if warehouse is not None:
+        queryset = queryset.filter(transfer__destination=warehouse)
+    if product_ids is not None:
+        queryset = queryset.filter(product_id__in=list(product_ids))
+    rows = (
+        queryset.values("product_id", "transfer__destination_id")
+        .annotate(in_transit=Sum(F("quantity_shipped") - F("quantity_received")))
+        .order_by()
+    )
+    return {(row["product_id"], row["transfer__destination_id"]): row["in_transit"] for row in rows}

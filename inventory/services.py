@@ -1,0 +1,624 @@
+"""Every write to inventory master data: products, bundle components, warehouses and bins."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from itertools import product as cartesian_product
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Max
+
+from core.errors import Conflict, ErrorDetail, ValidationFailed
+from inventory.models import Bin, BundleComponent, Product, StockLevel, Warehouse, normalize_code
+from inventory.stock_services import bin_sellable_set
+
+PRODUCT_FIELDS = (
+    "sku",
+    "name",
+    "barcode",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "declared_name_en",
+    "declared_name_zh",
+    "hs_code",
+    "declared_value",
+    "declared_currency",
+    "origin_country",
+    "contains_battery",
+    "contains_liquid",
+    "cost_price",
+    "cost_currency",
+    "is_bundle",
+    "is_active",
+)
+WAREHOUSE_FIELDS = (
+    "code",
+    "name",
+    "kind",
+    "country",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "contact_name",
+    "phone",
+    "priority",
+    "bin_code_pattern",
+    "is_active",
+)
+BIN_FIELDS = ("warehouse", "code", "zone", "kind", "is_sellable", "pick_sequence", "is_active")
+
+# Codes are compared trimmed and upper-cased; the other text is only trimmed.
+PRODUCT_CODE_FIELDS = ("sku", "origin_country", "declared_currency", "cost_currency")
+WAREHOUSE_CODE_FIELDS = ("code", "country")
+BIN_CODE_FIELDS = ("code", "zone")
+
+BIN_GENERATE_LIMIT = 20_000
+BIN_GENERATE_BATCH_SIZE = 2_000
+# Enough to show what is wrong without sending back a 20,000-line error body.
+MAX_LISTED_ERRORS = 100
+ZONE_RE = re.compile(r"^[A-Z0-9]+$")
+ZONE_MAX_LENGTH = 16
+
+# Which field a database constraint is about, for the rare race that slips past the checks in Python.
+CONSTRAINT_FIELDS = {
+    "inventory_product_sku_key": "sku",
+    "product_barcode_unique": "barcode",
+    "inventory_warehouse_code_key": "code",
+    "bin_code_unique_per_warehouse": "code",
+    "bundle_component_unique": "components",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def _errors_from_django(exc: DjangoValidationError) -> list[ErrorDetail]:
+    """Django's ValidationError (field → errors) as our ErrorDetails, with the params filled into each message."""
+    error_dict = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+    found: list[ErrorDetail] = []
+    for field, errors in error_dict.items():
+        for error in errors:
+            message = error.message % error.params if error.params else error.message
+            found.append(
+                ErrorDetail(
+                    message=str(message),
+                    code=error.code or "invalid",
+                    field=None if field == NON_FIELD_ERRORS else field,
+                )
+            )
+    return found
+
+
+def _fail(subject: str, errors: list[ErrorDetail]) -> ValidationFailed:
+    """One ValidationFailed whose message names the first problem and how many more there are."""
+    first = errors[0]
+    where = f"{first.field}: " if first.field else ""
+    message = f"{subject}: {where}{first.message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    return ValidationFailed(message, errors=errors)
+
+
+def _normalized(data: Mapping[str, Any], *, allowed: Iterable[str], code_fields: Iterable[str]) -> dict[str, Any]:
+    """Only the known fields; codes trimmed and upper-cased, other text trimmed."""
+    allowed = set(allowed)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _fail(
+            "Unknown fields",
+            [
+                ErrorDetail(message=f"{name} is not a field that can be set.", code="unknown_field", field=name)
+                for name in unknown
+            ],
+        )
+    cleaned: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in code_fields and (value is None or isinstance(value, str)):
+            value = normalize_code(value)
+        elif isinstance(value, str):
+            value = value.strip()
+        cleaned[name] = value
+    return cleaned
+
+
+def _full_clean(instance: models.Model, *, subject: str, extra: list[ErrorDetail] | None = None) -> None:
+    """Run the model's validators; report them, with ``extra`` problems found by the service, as one error.
+
+    Constraints are left to the database (and to the explicit checks of each service), because Django reports
+    conditional and multi-column unique constraints without naming a field.
+    """
+    errors = list(extra or [])
+    try:
+        instance.full_clean(validate_constraints=False)
+    except DjangoValidationError as exc:
+        errors = _errors_from_django(exc) + errors
+    if errors:
+        raise _fail(subject, errors)
+
+
+def _save(instance: models.Model, *, subject: str, **kwargs: Any) -> None:
+    """Save; a unique constraint lost to a concurrent writer becomes a field-named error, not a 500."""
+    try:
+        with transaction.atomic():
+            instance.save(**kwargs)
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        field = CONSTRAINT_FIELDS.get(constraint or "")
+        raise _fail(
+            subject,
+            [ErrorDetail(message=f"Rejected by the database ({constraint or exc}).", code="conflict", field=field)],
+        ) from exc
+
+
+def _delete(instance: models.Model, *, subject: str) -> None:
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except (models.ProtectedError, models.RestrictedError) as exc:
+        blockers = list(exc.protected_objects if isinstance(exc, models.ProtectedError) else exc.restricted_objects)
+        counts = Counter(blocker._meta for blocker in blockers)
+        parts = ", ".join(
+            f"{count} {meta.verbose_name if count == 1 else meta.verbose_name_plural}"
+            for meta, count in sorted(counts.items(), key=lambda item: item[0].label)
+        )
+        raise Conflict(
+            f"{subject} cannot be deleted: it is still referred to by {parts}. "
+            "Deactivate it instead (is_active = false).",
+            code="protected",
+        ) from exc
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Products and bundles
+
+
+def _product_checks(product: Product, *, components_given: bool) -> list[ErrorDetail]:
+    """Rules across rows that Django's validators cannot see: barcode uniqueness, bundle/component roles."""
+    errors: list[ErrorDetail] = []
+    if product.barcode:
+        holder = Product.objects.filter(barcode=product.barcode).exclude(pk=product.pk).values_list("sku", flat=True)
+        holder_sku = holder.first()
+        if holder_sku is not None:
+            errors.append(
+                ErrorDetail(
+                    message=f"Barcode {product.barcode} is already used by SKU {holder_sku}.",
+                    code="unique",
+                    field="barcode",
+                )
+            )
+    if product.pk is None:
+        return errors
+    if not product.is_bundle and not components_given and product.components.exists():
+        errors.append(
+            ErrorDetail(
+                message=f"SKU {product.sku} still has bundle components; remove them before it stops being a bundle.",
+                code="bundle_has_components",
+                field="is_bundle",
+            )
+        )
+    if product.is_bundle and StockLevel.objects.filter(product=product, on_hand__gt=0).exists():
+        errors.append(
+            ErrorDetail(
+                message=f"SKU {product.sku} has stock in bins; a bundle holds no stock of its own, so move or "
+                "adjust that stock out first.",
+                code="bundle_has_stock",
+                field="is_bundle",
+            )
+        )
+    if product.is_bundle:
+        used_in = list(
+            BundleComponent.objects.filter(component=product)
+            .order_by("bundle__sku_sort")
+            .values_list("bundle__sku", flat=True)[:5]
+        )
+        if used_in:
+            errors.append(
+                ErrorDetail(
+                    message=f"SKU {product.sku} is a component of bundle {', '.join(used_in)}; "
+                    "a component cannot itself be a bundle.",
+                    code="component_is_bundle",
+                    field="is_bundle",
+                )
+            )
+    return errors
+
+
+@transaction.atomic
+def product_create(*, data: Mapping[str, Any], components: list[tuple[Product, int]] | None = None) -> Product:
+    """Create a product from model field values; a bundle may get its components in the same transaction."""
+    values = _normalized(data, allowed=PRODUCT_FIELDS, code_fields=PRODUCT_CODE_FIELDS)
+    product = Product(**values)
+    subject = f"Product {product.sku or '(no SKU)'} is invalid"
+    _full_clean(product, subject=subject, extra=_product_checks(product, components_given=components is not None))
+    _save(product, subject=subject)
+    if components is not None:
+        bundle_components_set(bundle=product, components=components)
+    return product
+
+
+@transaction.atomic
+def product_update(
+    *, product: Product, data: Mapping[str, Any], components: list[tuple[Product, int]] | None = None
+) -> Product:
+    """Change the given fields of a product; ``components``, when given, replaces a bundle's components."""
+    values = _normalized(data, allowed=PRODUCT_FIELDS, code_fields=PRODUCT_CODE_FIELDS)
+    for name, value in values.items():
+        setattr(product, name, value)
+    subject = f"Product {product.sku or '(no SKU)'} is invalid"
+    _full_clean(product, subject=subject, extra=_product_checks(product, components_given=components is not None))
+    _save(product, subject=subject)
+    if components is not None:
+        bundle_components_set(bundle=product, components=components)
+    return product
+
+
+@transaction.atomic
+def bundle_components_set(*, bundle: Product, components: list[tuple[Product, int]]) -> list[BundleComponent]:
+    """Replace what ``bundle`` is made of with ``components`` (product, quantity), in the given order.
+
+    Errors name ``components[i].sku`` or ``components[i].quantity`` (0-based, like the API's list); an empty
+    list removes every component.
+    """
+    errors: list[ErrorDetail] = []
+    if components and not bundle.is_bundle:
+        errors.append(
+            ErrorDetail(
+                message=f"SKU {bundle.sku} is not a bundle, so it cannot have components; set is_bundle first.",
+                code="not_a_bundle",
+                field="components",
+            )
+        )
+    seen: dict[int, int] = {}
+    for index, (component, quantity) in enumerate(components):
+        where = f"components[{index}]"
+        if component.pk == bundle.pk:
+            errors.append(
+                ErrorDetail(
+                    message=f"Bundle {bundle.sku} cannot be a component of itself.",
+                    code="component_is_self",
+                    field=f"{where}.sku",
+                )
+            )
+        elif component.is_bundle:
+            errors.append(
+                ErrorDetail(
+                    message=f"SKU {component.sku} is a bundle; a component cannot itself be a bundle.",
+                    code="component_is_bundle",
+                    field=f"{where}.sku",
+                )
+            )
+        if component.pk in seen:
+            errors.append(
+                ErrorDetail(
+                    message=f"SKU {component.sku} is listed twice (also at components[{seen[component.pk]}]); "
+                    "give it once with the total quantity.",
+                    code="duplicate_component",
+                    field=f"{where}.sku",
+                )
+            )
+        else:
+            seen[component.pk] = index
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            errors.append(
+                ErrorDetail(
+                    message=f"Quantity of {component.sku} must be a whole number of at least 1 (got {quantity!r}).",
+                    code="min_value",
+                    field=f"{where}.quantity",
+                )
+            )
+    if errors:
+        raise _fail(f"Components of bundle {bundle.sku} are invalid", errors)
+
+    BundleComponent.objects.filter(bundle=bundle).delete()
+    lines = [
+        BundleComponent(bundle=bundle, component=component, quantity=quantity) for component, quantity in components
+    ]
+    return BundleComponent.objects.bulk_create(lines)
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    """Delete a product nothing refers to; a product with history or in a bundle must be deactivated instead."""
+    _delete(product, subject=f"Product {product.sku}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Warehouses
+
+
+def _warehouse_checks(warehouse: Warehouse) -> list[ErrorDetail]:
+    """A changed bin code scheme must still fit the bins the warehouse already has."""
+    if warehouse.pk is None or not warehouse.bin_code_pattern:
+        return []
+    try:
+        pattern = re.compile(warehouse.bin_code_pattern)
+    except re.error:
+        return []  # Warehouse.clean reports the broken expression.
+    codes = Bin.objects.filter(warehouse=warehouse).order_by("code_sort").values_list("code", flat=True)
+    misfits = [code for code in codes.iterator() if not pattern.fullmatch(code)]
+    if not misfits:
+        return []
+    examples = ", ".join(misfits[:5])
+    return [
+        ErrorDetail(
+            message=f"{len(misfits)} existing bins do not follow {warehouse.bin_code_pattern} (for example "
+            f"{examples}); rename them first or choose a scheme that fits them.",
+            code="bins_do_not_match",
+            field="bin_code_pattern",
+        )
+    ]
+
+
+@transaction.atomic
+def warehouse_create(*, data: Mapping[str, Any]) -> Warehouse:
+    values = _normalized(data, allowed=WAREHOUSE_FIELDS, code_fields=WAREHOUSE_CODE_FIELDS)
+    warehouse = Warehouse(**values)
+    subject = f"Warehouse {warehouse.code or '(no code)'} is invalid"
+    _full_clean(warehouse, subject=subject)
+    _save(warehouse, subject=subject)
+    return warehouse
+
+
+@transaction.atomic
+def warehouse_update(*, warehouse: Warehouse, data: Mapping[str, Any]) -> Warehouse:
+    values = _normalized(data, allowed=WAREHOUSE_FIELDS, code_fields=WAREHOUSE_CODE_FIELDS)
+    for name, value in values.items():
+        setattr(warehouse, name, value)
+    subject = f"Warehouse {warehouse.code or '(no code)'} is invalid"
+    _full_clean(warehouse, subject=subject, extra=_warehouse_checks(warehouse))
+    _save(warehouse, subject=subject)
+    return warehouse
+
+
+@transaction.atomic
+def warehouse_delete(*, warehouse: Warehouse) -> None:
+    _delete(warehouse, subject=f"Warehouse {warehouse.code}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bins
+
+
+def _bin_checks(bin: Bin) -> list[ErrorDetail]:
+    if not bin.code or not bin.warehouse_id:
+        return []
+    taken = Bin.objects.filter(warehouse_id=bin.warehouse_id, code=bin.code).exclude(pk=bin.pk).exists()
+    if not taken:
+        return []
+    return [
+        ErrorDetail(
+            message=f"Bin {bin.code} already exists in warehouse {bin.warehouse.code}.",
+            code="unique",
+            field="code",
+        )
+    ]
+
+
+@transaction.atomic
+def bin_create(*, data: Mapping[str, Any]) -> Bin:
+    """Create one bin; ``data`` holds ``warehouse`` (a Warehouse) and the other model fields.
+
+    Without ``is_sellable`` the kind decides (pick and bulk bins are sellable); without ``zone``, the part of the
+    code before the first dash is the zone.
+    """
+    values = _normalized(data, allowed=BIN_FIELDS, code_fields=BIN_CODE_FIELDS)
+    bin = Bin(**values)
+    if "is_sellable" not in values:
+        bin.is_sellable = bin.kind in Bin.SELLABLE_BY_DEFAULT
+    subject = f"Bin {bin.code or '(no code)'} is invalid"
+    _full_clean(bin, subject=subject, extra=_bin_checks(bin))
+    _save(bin, subject=subject)
+    return bin
+
+
+@transaction.atomic
+def bin_update(*, bin: Bin, data: Mapping[str, Any]) -> Bin:
+    """Change the given fields of a bin; a bin stays in its warehouse (its stock would not follow it).
+
+    A change of ``is_sellable`` goes through ``bin_sellable_set``, which keeps the balances' sellable figures
+    true and refuses when reserved stock would lose its cover (StockRuleBroken).
+    """
+    values = _normalized(data, allowed=BIN_FIELDS, code_fields=BIN_CODE_FIELDS)
+    subject = f"Bin {bin.code} is invalid"
+    new_warehouse = values.pop("warehouse", None)
+    if new_warehouse is not None and new_warehouse.pk != bin.warehouse_id:
+        raise _fail(
+            subject,
+            [
+                ErrorDetail(
+                    message=f"Bin {bin.code} cannot move to another warehouse; create a bin there instead.",
+                    code="read_only",
+                    field="warehouse",
+                )
+            ],
+        )
+    if "code" in values and "zone" not in values and values["code"] != bin.code:
+        values["zone"] = ""  # derived again from the new code by Bin.clean
+    # Whether a bin is sellable decides the balances' sellable figures, so only the stock service changes it.
+    is_sellable = values.pop("is_sellable", None)
+    for name, value in values.items():
+        setattr(bin, name, value)
+    _full_clean(bin, subject=subject, extra=_bin_checks(bin))
+    _save(bin, subject=subject)
+    if is_sellable is not None and is_sellable != bin.is_sellable:
+        bin.is_sellable = bin_sellable_set(bin=bin, is_sellable=is_sellable).is_sellable
+    return bin
+
+
+@transaction.atomic
+def bin_delete(*, bin: Bin) -> None:
+    _delete(bin, subject=f"Bin {bin.code}")
+
+
+def _range_errors(name: str, bounds: tuple[int, int], *, width: int) -> list[ErrorDetail]:
+    try:
+        first, last = bounds
+    except (TypeError, ValueError):
+        return [ErrorDetail(message=f"{name} must be a pair (first, last).", code="invalid", field=name)]
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (first, last)):
+        return [ErrorDetail(message=f"{name} must be whole numbers.", code="invalid", field=name)]
+    if first < 0:
+        return [ErrorDetail(message=f"{name} cannot start below 0 (got {first}).", code="min_value", field=name)]
+    if first > last:
+        return [
+            ErrorDetail(
+                message=f"{name} range {first}–{last} is empty: first must not be greater than last.",
+                code="empty_range",
+                field=name,
+            )
+        ]
+    if width and last >= 10**width:
+        return [
+            ErrorDetail(
+                message=f"{name} up to {last} do not fit in {width} digits; raise width or narrow the range.",
+                code="too_wide",
+                field=name,
+            )
+        ]
+    return []
+
+
+def bin_generate_codes(
+    *, zones: list[str], aisles: tuple[int, int], racks: tuple[int, int], levels: tuple[int, int], width: int = 2
+) -> list[str]:
+    """Codes ZONE-AISLE-RACK-LEVEL in walking order: zone by zone, aisle by aisle, snaking along the racks.
+
+    Racks ascend in odd-numbered aisles and descend in even-numbered ones, so a picker leaving an aisle at its
+    far end enters the next one there; levels ascend within a rack. Parity follows the aisle number, not its
+    position in the block, so blocks generated separately join into one snake. Ranges are inclusive.
+    """
+    rack_numbers = list(range(racks[0], racks[1] + 1))
+    codes = []
+    for zone in zones:
+        for aisle in range(aisles[0], aisles[1] + 1):
+            walk = rack_numbers if aisle % 2 == 1 else list(reversed(rack_numbers))
+            for rack, level in cartesian_product(walk, range(levels[0], levels[1] + 1)):
+                codes.append(f"{zone}-{aisle:0{width}d}-{rack:0{width}d}-{level:0{width}d}")
+    return codes
+
+
+@transaction.atomic
+def bin_generate(
+    *,
+    warehouse: Warehouse,
+    zones: list[str],
+    aisles: tuple[int, int],
+    racks: tuple[int, int],
+    levels: tuple[int, int],
+    kind: str,
+    width: int = 2,
+    is_sellable: bool | None = None,
+    skip_existing: bool = False,
+) -> list[Bin]:
+    """Create a block of bins zones × aisles × racks × levels (inclusive ranges), numbered along a snake path.
+
+    All or nothing: codes that exist already are errors unless ``skip_existing`` (then they are left as they
+    are and take no sequence number). Pick sequence continues after the warehouse's highest one. Returns the
+    created bins in walking order.
+    """
+    subject = f"Cannot generate bins in warehouse {warehouse.code}"
+    zones = [normalize_code(zone) for zone in zones]
+    errors: list[ErrorDetail] = []
+    if not zones:
+        errors.append(ErrorDetail(message="Give at least one zone.", code="required", field="zones"))
+    for index, zone in enumerate(zones):
+        if not ZONE_RE.match(zone) or len(zone) > ZONE_MAX_LENGTH:
+            errors.append(
+                ErrorDetail(
+                    message=f"Zone {zone!r} must be 1 to {ZONE_MAX_LENGTH} letters and digits.",
+                    code="invalid",
+                    field=f"zones[{index}]",
+                )
+            )
+        elif zone in zones[:index]:
+            errors.append(
+                ErrorDetail(message=f"Zone {zone} is listed twice.", code="duplicate", field=f"zones[{index}]")
+            )
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 4:
+        errors.append(ErrorDetail(message="width must be 1 to 4 digits.", code="invalid", field="width"))
+        width = 0
+    for name, bounds in (("aisles", aisles), ("racks", racks), ("levels", levels)):
+        errors.extend(_range_errors(name, bounds, width=width))
+    if kind not in Bin.Kind.values:
+        errors.append(
+            ErrorDetail(
+                message=f"{kind!r} is not a bin kind; choose one of {', '.join(Bin.Kind.values)}.",
+                code="invalid_choice",
+                field="kind",
+            )
+        )
+    if errors:
+        raise _fail(subject, errors)
+
+    count = len(zones) * (aisles[1] - aisles[0] + 1) * (racks[1] - racks[0] + 1) * (levels[1] - levels[0] + 1)
+    if count > BIN_GENERATE_LIMIT:
+        raise _fail(
+            subject,
+            [
+                ErrorDetail(
+                    message=f"This would make {count} bins; at most {BIN_GENERATE_LIMIT} can be generated at once.",
+                    code="too_many_bins",
+                )
+            ],
+        )
+
+    # The row lock makes concurrent generators in one warehouse take turns, so sequences do not overlap; the
+    # scheme is read from the locked row so a concurrent change of it cannot slip in between.
+    locked = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+    scheme = locked.bin_code_pattern
+    codes = bin_generate_codes(zones=zones, aisles=aisles, racks=racks, levels=levels, width=width)
+    pattern = re.compile(scheme) if scheme else None
+    misfits = [code for code in codes if not pattern.fullmatch(code)] if pattern else []
+    if misfits:
+        raise _fail(
+            subject,
+            [
+                ErrorDetail(
+                    message=f"{len(misfits)} of {len(codes)} codes, such as {misfits[0]}, do not follow warehouse "
+                    f"{warehouse.code}'s bin code scheme {scheme}.",
+                    code="bin_code_pattern",
+                )
+            ],
+        )
+
+    existing = set(Bin.objects.filter(warehouse=warehouse, code__in=codes).values_list("code", flat=True))
+    if existing and not skip_existing:
+        taken = [code for code in codes if code in existing]
+        listed = taken[:MAX_LISTED_ERRORS]
+        examples = ", ".join(taken[:3]) + (", ..." if len(taken) > 3 else "")
+        raise ValidationFailed(
+            f"{subject}: {len(taken)} of the {len(codes)} codes exist already ({examples}); "
+            "set skip_existing to add only the others.",
+            errors=[
+                ErrorDetail(
+                    message=f"Bin {code} already exists in warehouse {warehouse.code}.", code="bin_exists", field="code"
+                )
+                for code in listed
+            ],
+        )
+
+    start = Bin.objects.filter(warehouse=warehouse).aggregate(highest=Max("pick_sequence"))["highest"] or 0
+    sellable = kind in Bin.SELLABLE_BY_DEFAULT if is_sellable is None else is_sellable
+    new_codes = [code for code in codes if code not in existing]
+    bins = [
+        Bin(
+            warehouse=warehouse,
+            code=code,
+            zone=code.split("-", 1)[0],
+            kind=kind,
+            is_sellable=sellable,
+            pick_sequence=start + offset,
+        )
+        for offset, code in enumerate(new_codes, start=1)
+    ]
+    return Bin.objects.bulk_create(bins, batch_size=BIN_GENERATE_BATCH_SIZE)

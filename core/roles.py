@@ -51,6 +51,7 @@ ROLES: dict[str, list[str]] = {
         "inventory.view_bundlecomponent",
         "inventory.view_warehouse",
         "inventory.view_stocklevel",
+        "inventory.view_inventorybalance",  # availability per warehouse, what partner systems sync
         "orders.view_order",
         "orders.add_order",
         "logistics.view_shipment",

@@ -1,4 +1,25 @@
+"""Routes of the inventory API under /api/v1/: products, warehouses, bins, and stock (levels to counts)."""
+
 from rest_framework.routers import DefaultRouter
 
+from inventory.api.stock_views import (
+    AvailabilityViewSet,
+    StockActionViewSet,
+    StockCountViewSet,
+    StockLevelViewSet,
+    StockMoveViewSet,
+    TransferViewSet,
+)
+from inventory.api.views import BinViewSet, ProductViewSet, WarehouseViewSet
+
 router = DefaultRouter()
+router.register("products", ProductViewSet, basename="product")
+router.register("warehouses", WarehouseViewSet, basename="warehouse")
+router.register("bins", BinViewSet, basename="bin")
+router.register("stock-levels", StockLevelViewSet, basename="stock-level")
+router.register("availability", AvailabilityViewSet, basename="availability")
+router.register("stock-moves", StockMoveViewSet, basename="stock-move")
+router.register("stock", StockActionViewSet, basename="stock")
+router.register("transfers", TransferViewSet, basename="transfer")
+router.register("stock-counts", StockCountViewSet, basename="stock-count")
 urlpatterns = router.urls

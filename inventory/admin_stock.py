@@ -1,0 +1,519 @@
+"""Admin of stock: levels by product, bin and warehouse, balances, the read-only ledger, transfers and counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from core.errors import DomainError
+from inventory import count_services, stock_selectors, transfer_services
+from inventory.models import (
+    Bin,
+    InventoryBalance,
+    Product,
+    Reservation,
+    StockCount,
+    StockCountBin,
+    StockCountEvent,
+    StockCountLine,
+    StockLevel,
+    StockMove,
+    Transfer,
+    TransferEvent,
+    TransferLine,
+    Warehouse,
+)
+
+
+def _changelist_link(model_name: str, label: str, **params: int) -> str:
+    url = reverse(f"admin:inventory_{model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(params), label)
+
+
+def _run_each(
+    model_admin: admin.ModelAdmin, request, items: QuerySet, service: Callable, done: str, **arguments
+) -> None:
+    """Call ``service`` for each selected document in its own transaction; report successes and each refusal."""
+    succeeded = []
+    for item in items.order_by("id"):
+        try:
+            service(item, **arguments)
+        except DomainError as error:
+            model_admin.message_user(request, f"{item.number}: {error.message}", level=messages.ERROR)
+        else:
+            succeeded.append(item.number)
+    if succeeded:
+        model_admin.message_user(request, f"{done}: {', '.join(succeeded)}.", level=messages.SUCCESS)
+
+
+class StockReadOnlyAdmin(admin.ModelAdmin):
+    """Stock rows change only through the stock services, which keep the ledger; here they are looked at."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StockReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    #: Relations shown on each line, fetched with the lines (a count can have thousands).
+    select_related: tuple[str, ...] = ()
+    line_order: tuple[str, ...] = ("id",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.select_related).order_by(*self.line_order)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- Filters ------------------------------------------------------------------------------------------------
+
+
+class QuantityFilter(admin.SimpleListFilter):
+    """Rows at zero stay after stock leaves a bin; they are hidden unless asked for."""
+
+    title = "quantity"
+    parameter_name = "quantity"
+
+    def lookups(self, request, model_admin):
+        return [("zero", "At zero"), ("all", "All rows")]
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "All":
+                choice["display"] = "With stock"
+            yield choice
+
+    def queryset(self, request, queryset):
+        if self.value() == "zero":
+            return queryset.filter(on_hand=0)
+        if self.value() == "all":
+            return queryset
+        return queryset.exclude(on_hand=0)
+
+
+class HiddenIdFilter(admin.SimpleListFilter):
+    """A filter reached through links (ledger of a product, of a bin): listed only while it is on."""
+
+    model: type = Product
+    label_field = "pk"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value or not value.isdigit():
+            return []
+        label = self.model.objects.filter(pk=value).values_list(self.label_field, flat=True).first()
+        return [(value, label or f"#{value}")]
+
+    def id_value(self) -> int | None:
+        value = self.value()
+        return int(value) if value and value.isdigit() else None
+
+
+class ProductIdFilter(HiddenIdFilter):
+    title = "product"
+    parameter_name = "product"
+    model = Product
+    label_field = "sku"
+
+    def queryset(self, request, queryset):
+        product_id = self.id_value()
+        return queryset if product_id is None else queryset.filter(product_id=product_id)
+
+
+class LedgerBinFilter(HiddenIdFilter):
+    title = "bin"
+    parameter_name = "bin"
+    model = Bin
+    label_field = "code"
+
+    def queryset(self, request, queryset):
+        bin_id = self.id_value()
+        if bin_id is None:
+            return queryset
+        return queryset.filter(Q(from_bin_id=bin_id) | Q(to_bin_id=bin_id))
+
+
+class LedgerWarehouseFilter(admin.SimpleListFilter):
+    """Moves out of the warehouse's bins and into them."""
+
+    title = "warehouse"
+    parameter_name = "warehouse"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(pk), code) for pk, code in Warehouse.objects.order_by("priority", "code").values_list("pk", "code")
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        bins = Bin.objects.filter(warehouse_id=int(value)).values("pk")
+        return queryset.filter(Q(from_bin_id__in=bins) | Q(to_bin_id__in=bins))
+
+
+# --- Stock levels and balances ------------------------------------------------------------------------------
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(StockReadOnlyAdmin):
+    """Stock by bin; filter by warehouse, zone or kind for a warehouse view, search a SKU for a product view."""
+
+    list_display = ["sku", "product_name", "warehouse_code", "bin_code", "zone", "bin_kind", "on_hand", "ledger"]
+    list_filter = [
+        QuantityFilter,
+        ProductIdFilter,
+        ("bin__warehouse", admin.RelatedOnlyFieldListFilter),
+        "bin__zone",
+        "bin__kind",
+        "bin__is_sellable",
+    ]
+    search_fields = ["^product__sku", "product__name", "^bin__code"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return stock_selectors.stock_levels(include_zero=True)
+
+    @admin.display(description="SKU", ordering="product__sku_sort")
+    def sku(self, level: StockLevel) -> str:
+        return level.product.sku
+
+    @admin.display(description="product", ordering="product__name")
+    def product_name(self, level: StockLevel) -> str:
+        return level.product.name
+
+    @admin.display(description="warehouse", ordering="bin__warehouse__code")
+    def warehouse_code(self, level: StockLevel) -> str:
+        return level.bin.warehouse.code
+
+    @admin.display(description="bin", ordering="bin__code_sort")
+    def bin_code(self, level: StockLevel) -> str:
+        return level.bin.code
+
+    @admin.display(description="zone", ordering="bin__zone")
+    def zone(self, level: StockLevel) -> str:
+        return level.bin.zone
+
+    @admin.display(description="kind")
+    def bin_kind(self, level: StockLevel) -> str:
+        sellable = "sellable" if level.bin.is_sellable else "not sellable"
+        return f"{level.bin.get_kind_display()} ({sellable})"
+
+    @admin.display(description="ledger")
+    def ledger(self, level: StockLevel) -> str:
+        return _changelist_link("stockmove", "moves", product=level.product_id, bin=level.bin_id)
+
+
+@admin.register(InventoryBalance)
+class InventoryBalanceAdmin(StockReadOnlyAdmin):
+    """Stock by product and warehouse, with what is available to sell."""
+
+    list_display = [
+        "product",
+        "warehouse_code",
+        "on_hand",
+        "sellable",
+        "reserved",
+        "available",
+        "bins",
+        "ledger",
+        "updated_at",
+    ]
+    list_filter = [("warehouse", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["^product__sku", "product__name"]
+
+    def get_queryset(self, request):
+        return stock_selectors.balances_with_available()
+
+    @admin.display(description="warehouse", ordering="warehouse__code")
+    def warehouse_code(self, balance: InventoryBalance) -> str:
+        return balance.warehouse.code
+
+    @admin.display(description="available", ordering="available")
+    def available(self, balance: InventoryBalance) -> int:
+        return balance.available
+
+    @admin.display(description="bins")
+    def bins(self, balance: InventoryBalance) -> str:
+        return _changelist_link(
+            "stocklevel", "by bin", product=balance.product_id, bin__warehouse__id__exact=balance.warehouse_id
+        )
+
+    @admin.display(description="ledger")
+    def ledger(self, balance: InventoryBalance) -> str:
+        return _changelist_link("stockmove", "moves", product=balance.product_id, warehouse=balance.warehouse_id)
+
+
+# --- The ledger ----------------------------------------------------------------------------------------------
+
+
+@admin.register(StockMove)
+class StockMoveAdmin(StockReadOnlyAdmin):
+    """The append-only ledger: nobody adds, changes or deletes a row here (the stock services write it)."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "sku",
+        "warehouse_code",
+        "from_bin_code",
+        "to_bin_code",
+        "quantity",
+        "reason",
+        "reference",
+        "note",
+        "user",
+    ]
+    list_select_related = ["product", "from_bin__warehouse", "to_bin__warehouse", "user"]
+    list_filter = ["reason", LedgerWarehouseFilter, ProductIdFilter, LedgerBinFilter]
+    search_fields = ["=product__sku", "^reference"]
+    ordering = ["-id"]
+    # Counting every row of a long ledger on each page is slow and tells nobody anything.
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return stock_selectors.ledger()
+
+    @admin.display(description="SKU", ordering="product__sku_sort")
+    def sku(self, move: StockMove) -> str:
+        return move.product.sku
+
+    @admin.display(description="warehouse")
+    def warehouse_code(self, move: StockMove) -> str:
+        return (move.from_bin or move.to_bin).warehouse.code
+
+    @admin.display(description="from bin")
+    def from_bin_code(self, move: StockMove) -> str:
+        return move.from_bin.code if move.from_bin else "—"
+
+    @admin.display(description="to bin")
+    def to_bin_code(self, move: StockMove) -> str:
+        return move.to_bin.code if move.to_bin else "—"
+
+
+@admin.register(Reservation)
+class ReservationAdmin(StockReadOnlyAdmin):
+    list_display = [
+        "reference",
+        "product",
+        "warehouse",
+        "quantity_reserved",
+        "quantity_picked",
+        "quantity_shipped",
+        "updated_at",
+    ]
+    list_select_related = ["product", "warehouse"]
+    list_filter = [("warehouse", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["^reference", "^product__sku"]
+    ordering = ["-id"]
+
+
+# --- Transfers ----------------------------------------------------------------------------------------------
+
+
+class TransferLineInline(StockReadOnlyInline):
+    model = TransferLine
+    select_related = ("product", "from_bin")
+    fields = ["product", "quantity", "from_bin", "quantity_shipped", "quantity_received", "quantity_in_transit"]
+    readonly_fields = fields
+
+
+class TransferEventInline(StockReadOnlyInline):
+    model = TransferEvent
+    verbose_name_plural = "steps"
+    select_related = ("user",)
+    fields = ["created_at", "from_status", "to_status", "note", "user"]
+    readonly_fields = fields
+
+
+@admin.register(Transfer)
+class TransferAdmin(StockReadOnlyAdmin):
+    """Transfers with their lines and steps. Ship and cancel are actions; receiving (which needs the bin and
+    the quantities that arrived) is done through POST /api/v1/transfers/{id}/receive/."""
+
+    list_display = [
+        "number",
+        "source",
+        "destination",
+        "status",
+        "line_count",
+        "units",
+        "carrier_reference",
+        "shipped_at",
+        "received_at",
+        "created_at",
+    ]
+    list_select_related = ["source", "destination"]
+    list_filter = [
+        "status",
+        ("source", admin.RelatedOnlyFieldListFilter),
+        ("destination", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["=number", "carrier_reference"]
+    ordering = ["-id"]
+    inlines = [TransferLineInline, TransferEventInline]
+    actions = ["ship", "cancel"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(line_count=Count("lines"), units=Sum("lines__quantity"))
+
+    @admin.display(description="lines", ordering="line_count")
+    def line_count(self, transfer: Transfer) -> int:
+        return transfer.line_count
+
+    @admin.display(description="units", ordering="units")
+    def units(self, transfer: Transfer) -> int:
+        return transfer.units or 0
+
+    def has_ship_permission(self, request) -> bool:
+        return request.user.has_perms(["inventory.change_transfer", "inventory.add_stockmove"])
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_transfer")
+
+    @admin.action(description="Ship the selected draft transfers", permissions=["ship"])
+    def ship(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda transfer, user: transfer_services.transfer_ship(transfer=transfer, user=user),
+            "Shipped",
+            user=request.user,
+        )
+
+    @admin.action(description="Cancel the selected draft transfers", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda transfer, user: transfer_services.transfer_cancel(transfer=transfer, user=user, note="In the admin"),
+            "Cancelled",
+            user=request.user,
+        )
+
+
+# --- Counts -------------------------------------------------------------------------------------------------
+
+
+class StockCountLineInline(StockReadOnlyInline):
+    model = StockCountLine
+    select_related = ("bin", "product", "counted_by")
+    line_order = ("bin__pick_sequence", "bin__code_sort", "product__sku_sort", "id")
+    fields = [
+        "bin",
+        "product",
+        "expected_quantity",
+        "system_quantity",
+        "counted_quantity",
+        "variance",
+        "adjustment",
+        "counted_by",
+        "counted_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="variance (counted − system)")
+    def variance(self, line: StockCountLine) -> str:
+        return "—" if line.variance is None else f"{line.variance:+d}"
+
+
+class StockCountBinInline(StockReadOnlyInline):
+    model = StockCountBin
+    verbose_name_plural = "bins in the count"
+    select_related = ("bin",)
+    line_order = ("bin__code_sort",)
+    fields = ["bin"]
+    readonly_fields = fields
+
+
+class StockCountEventInline(StockReadOnlyInline):
+    model = StockCountEvent
+    verbose_name_plural = "steps"
+    select_related = ("user",)
+    fields = ["created_at", "from_status", "to_status", "note", "user"]
+    readonly_fields = fields
+
+
+@admin.register(StockCount)
+class StockCountAdmin(StockReadOnlyAdmin):
+    """Counts with each line's variance; approve posts the variances to the ledger."""
+
+    list_display = [
+        "number",
+        "warehouse",
+        "status",
+        "is_blind",
+        "scope",
+        "lines_counted_of_total",
+        "variance_net",
+        "created_at",
+        "approved_at",
+    ]
+    list_filter = ["status", "is_blind", ("warehouse", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["=number", "scope"]
+    ordering = ["-id"]
+    inlines = [StockCountBinInline, StockCountLineInline, StockCountEventInline]
+    actions = ["approve", "cancel"]
+
+    def get_queryset(self, request):
+        return stock_selectors.stock_count_list()
+
+    @admin.display(description="lines counted")
+    def lines_counted_of_total(self, count: StockCount) -> str:
+        return f"{count.lines_counted} of {count.lines_total}"
+
+    @admin.display(description="net variance", ordering="variance_net")
+    def variance_net(self, count: StockCount) -> str:
+        return f"{count.variance_net:+d}"
+
+    def has_approve_permission(self, request) -> bool:
+        return request.user.has_perms(["inventory.change_stockcount", "inventory.add_stockmove"])
+
+    def has_cancel_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_stockcount")
+
+    @admin.action(
+        description="Approve the selected counts (post variances; lines not counted are left alone)",
+        permissions=["approve"],
+    )
+    def approve(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda count, user: count_services.stock_count_approve(count=count, user=user),
+            "Approved",
+            user=request.user,
+        )
+
+    @admin.action(description="Cancel the selected open counts", permissions=["cancel"])
+    def cancel(self, request, queryset):
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda count, user: count_services.stock_count_cancel(count=count, user=user, note="In the admin"),
+            "Cancelled",
+            user=request.user,
+        )

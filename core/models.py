@@ -1,10 +1,10 @@
-"""Shared model pieces: timestamps and the natural-sort key expression."""
+"""Shared model pieces: timestamps and the natural-sort key column."""
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
-from django.db.models import Func, Value
-from django.db.models.functions import Collate
 
 
 class TimeStampedModel(models.Model):
@@ -16,36 +16,48 @@ class TimeStampedModel(models.Model):
 
 
 NATURAL_SORT_WIDTH = 12
-
-
-def natural_sort_expression(field: str) -> Collate:
-    """SQL that zero-pads every run of digits so that plain ordering is natural (A-2 before A-10).
-
-    It is immutable, so it can back a stored ``GeneratedField`` and its index; byte order
-    ("C" collation) makes the result independent of the database's locale.
-    """
-    padded = Func(
-        models.F(field),
-        Value(r"(\d+)"),
-        Value("0" * NATURAL_SORT_WIDTH + r"\1"),
-        Value("g"),
-        function="regexp_replace",
-        output_field=models.TextField(),
-    )
-    trimmed = Func(
-        padded,
-        Value(r"0*(\d{" + str(NATURAL_SORT_WIDTH) + "})"),
-        Value(r"\1"),
-        Value("g"),
-        function="regexp_replace",
-        output_field=models.TextField(),
-    )
-    return Collate(trimmed, "C")
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def natural_sort_key(value: str) -> str:
-    """The same key computed in Python, for sorting values that are not in the database."""
-    import re
+    """A key whose plain (byte) order is natural order: every run of digits is zero-padded (A-2 before A-10)."""
+    return _DIGIT_RUN.sub(lambda match: match.group().rjust(NATURAL_SORT_WIDTH, "0"), value)
 
-    padded = re.sub(r"(\d+)", lambda m: m.group(1).rjust(NATURAL_SORT_WIDTH, "0"), value)
-    return padded
+
+class NaturalSortKeyField(models.CharField):
+    """Stores ``natural_sort_key`` of another field, refreshed whenever the row is saved or bulk-created.
+
+    Computed in Python rather than as a generated column: the SQL regular expressions cost about 13 µs a
+    row, which was most of a 100,000-row import. ``save(update_fields=...)`` callers must include this
+    field when they change the source (the models' ``save`` does it). Byte ("C") collation makes the order
+    independent of the database's locale.
+    """
+
+    def __init__(self, *args, source: str, **kwargs) -> None:
+        self.source = source
+        kwargs.setdefault("max_length", 255)
+        kwargs.setdefault("db_collation", "C")
+        kwargs["editable"] = False
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        kwargs.pop("editable", None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = natural_sort_key(getattr(model_instance, self.source) or "")
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def with_sort_keys(model: models.Model, update_fields):
+    """``update_fields`` plus every natural-sort column whose source field is in it (None stays None)."""
+    if update_fields is None:
+        return None
+    fields = set(update_fields)
+    for field in model._meta.concrete_fields:
+        if isinstance(field, NaturalSortKeyField) and field.source in fields:
+            fields.add(field.name)
+    return fields

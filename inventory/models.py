@@ -10,7 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from core.models import TimeStampedModel, natural_sort_expression
+from core.models import NaturalSortKeyField, TimeStampedModel, with_sort_keys
 from core.validators import validate_country, validate_currency, validate_gtin, validate_hs_code
 
 SKU_RE = re.compile(r"^[A-Z0-9._/-]+$")
@@ -40,9 +40,7 @@ class Product(TimeStampedModel):
     """One sellable SKU with what shipping and customs need to know about it."""
 
     sku = models.CharField("SKU", max_length=64, unique=True, validators=[validate_sku])
-    sku_sort = models.GeneratedField(
-        expression=natural_sort_expression("sku"), output_field=models.TextField(), db_persist=True
-    )
+    sku_sort = NaturalSortKeyField(source="sku", max_length=128)
     name = models.CharField(max_length=255)
     barcode = models.CharField(
         max_length=14, blank=True, default="", validators=[validate_gtin], help_text="EAN-8, UPC-A, EAN-13 or GTIN-14."
@@ -95,6 +93,11 @@ class Product(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if "update_fields" in kwargs:
+            kwargs["update_fields"] = with_sort_keys(self, kwargs["update_fields"])
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         self.sku = normalize_code(self.sku)
@@ -192,9 +195,7 @@ class Bin(TimeStampedModel):
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="bins")
     code = models.CharField(max_length=32)
-    code_sort = models.GeneratedField(
-        expression=natural_sort_expression("code"), output_field=models.TextField(), db_persist=True
-    )
+    code_sort = NaturalSortKeyField(source="code", max_length=96)
     zone = models.CharField(max_length=16, blank=True, default="")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PICK)
     is_sellable = models.BooleanField(default=True)
@@ -217,6 +218,11 @@ class Bin(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs) -> None:
+        if "update_fields" in kwargs:
+            kwargs["update_fields"] = with_sort_keys(self, kwargs["update_fields"])
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         self.code = normalize_code(self.code)

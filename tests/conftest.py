@@ -5,10 +5,44 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.roles import roles_ensure
+from inventory.ledger import stock_drift_check
+
+DATABASE_FIXTURES = (
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+)
+
+
+@pytest.fixture(autouse=True)
+def _stock_ends_drift_free(request):
+    """After every test that used the database, stock levels and balances must agree with the ledger.
+
+    That is how "no drift after the whole suite" is proven: every test ends drift-free. A test that breaks
+    them on purpose says so with @pytest.mark.allows_stock_drift.
+    """
+    uses_database = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in DATABASE_FIXTURES
+    )
+    if not uses_database or request.node.get_closest_marker("allows_stock_drift") is not None:
+        yield
+        return
+    # Set up the database first, so this fixture's teardown runs before the test's transaction is rolled
+    # back (or its tables are flushed) and while database access is still allowed.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    if connection.needs_rollback:
+        return  # the test left its transaction broken, so it has failed already and nothing can be read
+    report = stock_drift_check()
+    if not report.ok:
+        pytest.fail("Stock drift after the test:\n" + "\n".join(report.lines()), pytrace=False)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; each prints its figures and its ratio to a baseline measured in the same run."""

@@ -1,0 +1,85 @@
+"""Shared by the benchmarks: Django set up for a script, a throw-away database, and worker processes that use it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# Connection settings of Django's that psycopg.connect does not take.
+DJANGO_ONLY_OPTIONS = {"pool", "server_side_binding", "assume_role", "isolation_level", "context", "cursor_factory"}
+
+
+def django_setup() -> None:
+    """Set Django up for a benchmark script run from the project root (python -m bench.<name>)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Only a throw-away database is touched, so the development keys are fine (no SECRET_KEY needed).
+    os.environ.setdefault("SEABRIDGE_TESTING", "1")
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import django
+
+    django.setup()
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[dict[str, Any]]:
+    """Create and migrate ``<prefix>_<pid>`` on the configured server, point Django at it, drop it afterwards.
+
+    Yields Django's settings_dict for it, which worker processes take to connect to the same database (see
+    ``worker_django_setup``). The database is dropped also on error; every other connection to it must be
+    closed by then.
+    """
+    from django.db import connection
+
+    original_name = connection.settings_dict["NAME"]
+    name = f"{prefix}_{os.getpid()}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+    where = connection.settings_dict.get("HOST") or connection.settings_dict["OPTIONS"].get("host", "local socket")
+    print(f"Creating throw-away database {name} on {where} and migrating it ...", flush=True)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield dict(connection.settings_dict)
+    finally:
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+        print(f"Dropped {name}.", flush=True)
+
+
+def worker_django_setup(database: dict[str, Any]) -> None:
+    """In a worker process: set Django up and connect it to ``database`` (a settings_dict from the parent)."""
+    django_setup()
+    from django.db import connections
+
+    # Django's connection handler holds this very dict and nothing has connected yet, so update it in place.
+    connections.settings["default"].update(database)
+
+
+def psycopg_connect(database: dict[str, Any], **options: Any):
+    """A plain psycopg connection to ``database`` (a Django settings_dict), without Django in the way."""
+    import psycopg
+
+    parameters = {
+        "dbname": database["NAME"],
+        "user": database.get("USER"),
+        "password": database.get("PASSWORD"),
+        "host": database.get("HOST"),
+        "port": database.get("PORT"),
+        **{key: value for key, value in database.get("OPTIONS", {}).items() if key not in DJANGO_ONLY_OPTIONS},
+    }
+    return psycopg.connect(**{key: value for key, value in parameters.items() if value not in (None, "")}, **options)
+
+
+def server_description() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    return (
+        f"PostgreSQL {version}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )

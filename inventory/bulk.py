@@ -1,0 +1,880 @@
+"""Fast bulk create-or-update of products by SKU: validate in Python, COPY to a staging table, upsert in SQL."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+
+from core.codes import COUNTRY_CODES, CURRENCY_CODES
+from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.models import natural_sort_key
+from core.spreadsheet import unescape_formula
+from core.validators import (
+    GTIN_LENGTHS,
+    validate_country,
+    validate_currency,
+    validate_gtin,
+    validate_hs_code,
+)
+from inventory.models import SKU_RE, BundleComponent, Product, validate_sku
+
+PRODUCT_BULK_FIELDS = (
+    "sku",
+    "name",
+    "barcode",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "declared_name_en",
+    "declared_name_zh",
+    "hs_code",
+    "declared_value",
+    "declared_currency",
+    "origin_country",
+    "contains_battery",
+    "contains_liquid",
+    "cost_price",
+    "cost_currency",
+    "is_bundle",
+    "is_active",
+)
+ROW_NUMBER_KEY = "_row"
+# Enough for a person to fix a file in one go, while a file where every row is wrong stays small in memory.
+MAX_ERRORS = 10_000
+BOOLEAN_WORDS = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+}
+POSTGRES_INTEGER_MAX = 2_147_483_647
+STAGE_TABLE = "product_bulk_stage"
+BULK_WORK_MEM = "64MB"
+# The staging row is (row number, given-columns mask, is valid, then the product fields in PRODUCT_BULK_FIELDS order).
+STAGE_LEADING_COLUMNS = 3
+
+# Stricter than \d: Python's \d also takes other scripts' digits, which the database's CHECK would refuse.
+ASCII_HS_CODE_RE = re.compile(r"[0-9]{6,10}")
+
+
+@dataclass(frozen=True)
+class ProductBulkResult:
+    """How many rows made new products, changed existing ones, and were read in all."""
+
+    created: int
+    updated: int
+    total: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.total - self.created - self.updated
+
+
+class _Invalid(Exception):
+    """One bad value; raised only off the happy path, so valid rows pay nothing for it."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _django_message(error: ValidationError) -> _Invalid:
+    return _Invalid(error.messages[0], error.code or "invalid")
+
+
+def _label(field: models.Field) -> str:
+    label = str(field.verbose_name)
+    return label[0].upper() + label[1:]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _as_text(value: Any, label: str) -> str:
+    """A JSON value for a text column: text as is, whole numbers as their digits, nothing else."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    raise _Invalid(f"{label} must be text, not {_shown(value)}.", "invalid_type")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One converter per column: takes the raw value (str from CSV, or a JSON value), returns what is staged.
+
+
+def _text_converter(field: models.CharField, *, required: bool, upper: bool = False) -> Callable[[Any], Any]:
+    label = _label(field)
+    max_length = field.max_length
+
+    def convert(value: Any) -> str:
+        value = value.strip() if type(value) is str else _as_text(value, label).strip()
+        if upper:
+            value = value.upper()
+        if not value:
+            if required:
+                raise _Invalid(f"{label} is required.", "required")
+            return value
+        if len(value) > max_length:
+            raise _Invalid(f"{label} has {len(value)} characters; at most {max_length} are allowed.", "max_length")
+        if "\x00" in value:
+            raise _Invalid(f"{label} contains a NUL character.", "null_characters_not_allowed")
+        return value
+
+    return convert
+
+
+def _sku_converter(field: models.CharField) -> Callable[[Any], Any]:
+    text = _text_converter(field, required=True, upper=True)
+
+    def convert(value: Any) -> str:
+        value = text(value)
+        if not SKU_RE.match(value):
+            try:
+                validate_sku(value)
+            except ValidationError as error:
+                raise _django_message(error) from None
+        return value
+
+    return convert
+
+
+def _gtin_offset(length: int) -> int:
+    """What the ASCII codes add over the digits in the GS1 sum of a ``length``-digit code (weights 3, 1, 3, ...)."""
+    tripled = len(range(length - 2, -1, -2))
+    single = len(range(length - 3, -1, -2))
+    return 48 * (3 * tripled + single + 1)
+
+
+# Summing the ASCII bytes in C is several times faster than int() per digit.
+_GTIN_OFFSETS = {length: _gtin_offset(length) for length in GTIN_LENGTHS}
+
+
+def _barcode_converter(field: models.CharField) -> Callable[[Any], Any]:
+    def convert(value: Any) -> str:
+        value = value.strip() if type(value) is str else _as_text(value, "Barcode").strip()
+        if not value:
+            return value
+        offset = _GTIN_OFFSETS.get(len(value))
+        if offset is not None and value.isascii() and value.isdigit():
+            data = value.encode()
+            # A valid code's weighted sum, its check digit included, is a multiple of 10.
+            if (3 * sum(data[-2::-2]) + sum(data[-3::-2]) + data[-1] - offset) % 10 == 0:
+                return value
+        try:
+            validate_gtin(value)
+        except ValidationError as error:
+            raise _django_message(error) from None
+        # Django's validator takes other scripts' digits; the database's CHECK does not.
+        raise _Invalid(f"Barcode {value} must be 8, 12, 13 or 14 digits 0-9.", "barcode_format")
+
+    return convert
+
+
+def _hs_code_converter(field: models.CharField) -> Callable[[Any], Any]:
+    def convert(value: Any) -> str:
+        value = value.strip() if type(value) is str else _as_text(value, "HS code").strip()
+        if not value or ASCII_HS_CODE_RE.fullmatch(value):
+            return value
+        try:
+            validate_hs_code(value)
+        except ValidationError as error:
+            raise _django_message(error) from None
+        raise _Invalid(f"HS code {value} must be 6 to 10 digits 0-9, without dots or spaces.", "hs_code")
+
+    return convert
+
+
+def _code_converter(
+    field: models.CharField, *, codes: frozenset[str], validator: Callable[[str], None]
+) -> Callable[[Any], Any]:
+    label = _label(field)
+
+    def convert(value: Any) -> str:
+        value = value.strip().upper() if type(value) is str else _as_text(value, label).strip().upper()
+        if value in codes:
+            return value
+        if not value:
+            raise _Invalid(f"{label} is required.", "required")
+        try:
+            validator(value)
+        except ValidationError as error:
+            raise _django_message(error) from None
+        raise _Invalid(f"{label} {value} is not a known code.", "invalid")
+
+    return convert
+
+
+def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
+    label = _label(field)
+    message = f"{label} must be a whole number, 0 or more"
+
+    def slow(value: Any) -> int | None:
+        if type(value) is str:
+            if not value:
+                return None
+            try:
+                number = Decimal(value)
+            except InvalidOperation:
+                raise _Invalid(f"{message}; got {_shown(value)}.", "invalid") from None
+        elif type(value) in (int, float):
+            number = Decimal(value)
+        else:
+            raise _Invalid(f"{message}; got {_shown(value)}.", "invalid_type")
+        if not number.is_finite() or number != number.to_integral_value():
+            raise _Invalid(f"{message}; got {_shown(value)}.", "invalid")
+        if number < 0:
+            raise _Invalid(f"{message}; got {_shown(value)}.", "min_value")
+        if number > POSTGRES_INTEGER_MAX:
+            raise _Invalid(f"{label} must be at most {POSTGRES_INTEGER_MAX}; got {_shown(value)}.", "max_value")
+        return int(number)
+
+    def convert(value: Any) -> int | str | None:
+        if type(value) is str:
+            value = value.strip()
+            # Nine digits always fit a PostgreSQL integer, which parses the text itself.
+            if len(value) < 10 and value.isascii() and value.isdigit():
+                return value
+        elif value is None:
+            return None
+        elif type(value) is int and 0 <= value <= POSTGRES_INTEGER_MAX:
+            return value
+        return slow(value)
+
+    return convert
+
+
+def _decimal_converter(field: models.DecimalField) -> Callable[[Any], Any]:
+    label = _label(field)
+    places = field.decimal_places
+    whole_digits = field.max_digits - places
+    step = Decimal(1).scaleb(-places)
+    plain = re.compile(rf"[0-9]{{1,{whole_digits}}}(?:\.[0-9]{{1,{places}}})?")
+    message = f"{label} must be a number, 0 or more, with at most {whole_digits} digits before the point"
+
+    def slow(value: Any) -> Decimal | None:
+        if type(value) is str:
+            if not value:
+                return None
+            try:
+                number = Decimal(value)
+            except InvalidOperation:
+                raise _Invalid(f"{message} and {places} after it; got {_shown(value)}.", "invalid") from None
+        elif type(value) is int:
+            number = Decimal(value)
+        elif type(value) is float:
+            number = Decimal(repr(value))
+        else:
+            raise _Invalid(f"{message} and {places} after it; got {_shown(value)}.", "invalid_type")
+        if not number.is_finite():
+            raise _Invalid(f"{message} and {places} after it; got {_shown(value)}.", "invalid")
+        if number < 0:
+            raise _Invalid(f"{label} must be 0 or more; got {_shown(value)}.", "min_value")
+        if number.adjusted() >= whole_digits:
+            raise _Invalid(f"{message}; got {_shown(value)}.", "max_whole_digits")
+        rounded = number.quantize(step)
+        # Trailing zeros are fine (1.500 is 1.50); anything that rounding would change is refused.
+        if rounded != number:
+            raise _Invalid(
+                f"{label} may have at most {places} decimal places; got {_shown(value)}.", "max_decimal_places"
+            )
+        return rounded
+
+    def convert(value: Any) -> str | Decimal | None:
+        if type(value) is str:
+            value = value.strip()
+            # PostgreSQL parses the text itself, so a plain number needs no Decimal on the way.
+            if plain.fullmatch(value):
+                return value
+        elif value is None:
+            return None
+        return slow(value)
+
+    return convert
+
+
+def _boolean_converter(field: models.Field) -> Callable[[Any], Any]:
+    label = _label(field)
+
+    def convert(value: Any) -> bool:
+        if type(value) is bool:
+            return value
+        if type(value) is str:
+            result = BOOLEAN_WORDS.get(value)  # most files spell them one way, in lower case
+            if result is None:
+                result = BOOLEAN_WORDS.get(value.strip().lower())
+            if result is not None:
+                return result
+        elif type(value) is int and value in (0, 1):
+            return bool(value)
+        raise _Invalid(f"{label} must be true or false (or yes/no, y/n, 1/0); got {_shown(value)}.", "invalid")
+
+    return convert
+
+
+def _converter(field: models.Field) -> Callable[[Any], Any]:
+    name = field.name
+    if name == "sku":
+        return _sku_converter(field)
+    if name == "barcode":
+        return _barcode_converter(field)
+    if name == "hs_code":
+        return _hs_code_converter(field)
+    if name == "origin_country":
+        return _code_converter(field, codes=COUNTRY_CODES, validator=validate_country)
+    if name in ("declared_currency", "cost_currency"):
+        return _code_converter(field, codes=CURRENCY_CODES, validator=validate_currency)
+    if isinstance(field, models.BooleanField):
+        return _boolean_converter(field)
+    if isinstance(field, models.DecimalField):
+        return _decimal_converter(field)
+    if isinstance(field, models.IntegerField):
+        return _integer_converter(field)
+    if isinstance(field, models.CharField):
+        return _text_converter(field, required=not field.blank)
+    raise TypeError(f"No bulk converter for {field!r}.")
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    position: int  # in the staging row
+    bit: int  # in the given-columns mask
+    convert: Callable[[Any], Any]
+    stage_type: str
+
+
+def _stage_type(field: models.Field) -> str:
+    if isinstance(field, models.BooleanField):
+        return "boolean"
+    if isinstance(field, models.DecimalField):
+        return "numeric"
+    if isinstance(field, models.IntegerField):
+        return "integer"
+    return "text"
+
+
+def _build_columns() -> dict[str, _Column]:
+    columns = {}
+    for index, name in enumerate(PRODUCT_BULK_FIELDS):
+        field = Product._meta.get_field(name)
+        columns[name] = _Column(
+            name=name,
+            position=STAGE_LEADING_COLUMNS + index,
+            bit=1 << index,
+            convert=_converter(field),
+            stage_type=_stage_type(field),
+        )
+    return columns
+
+
+COLUMNS = _build_columns()
+SKU_BIT = COLUMNS["sku"].bit
+NAME_BIT = COLUMNS["name"].bit
+SKU_POSITION = COLUMNS["sku"].position
+BARCODE_BIT = COLUMNS["barcode"].bit
+IS_BUNDLE_BIT = COLUMNS["is_bundle"].bit
+
+
+def _stage_template() -> list[Any]:
+    """A staging row before any value is given: the model's defaults (name and SKU have none)."""
+    template: list[Any] = [None, 0, True]
+    for name in PRODUCT_BULK_FIELDS:
+        field = Product._meta.get_field(name)
+        template.append(field.get_default() if field.has_default() or field.null else None)
+    template.append(None)  # sku_sort, computed from the SKU when the row is staged
+    return template
+
+
+STAGE_TEMPLATE = _stage_template()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading CSV
+
+
+def _header_aliases() -> dict[str, str]:
+    aliases = {}
+    for name in PRODUCT_BULK_FIELDS:
+        field = Product._meta.get_field(name)
+        aliases[name] = name
+        aliases[" ".join(str(field.verbose_name).split()).lower()] = name
+    return aliases
+
+
+HEADER_ALIASES = _header_aliases()
+
+
+def _header_names(header: list[str], *, line: int) -> list[str | None]:
+    """Field name of each header cell (None for a blank one); a bad header is refused before any row is read."""
+    names: list[str | None] = []
+    seen: dict[str, str] = {}
+    errors = []
+    for index, cell in enumerate(header):
+        text = cell.lstrip("\ufeff") if index == 0 else cell
+        text = " ".join(text.split())
+        if not text:
+            names.append(None)
+            continue
+        name = HEADER_ALIASES.get(text.lower())
+        if name is None:
+            errors.append(
+                ErrorDetail(
+                    message=f"Column {text!r} is not a product field; columns are {', '.join(PRODUCT_BULK_FIELDS)} "
+                    "(or their labels, such as 'SKU' or 'Declared name (Chinese)').",
+                    code="unknown_column",
+                    field=text,
+                    row=line,
+                )
+            )
+        elif name in seen:
+            errors.append(
+                ErrorDetail(
+                    message=f"Columns {seen[name]!r} and {text!r} are both {name}.",
+                    code="duplicate_column",
+                    field=text,
+                    row=line,
+                )
+            )
+        else:
+            seen[name] = text
+        names.append(name)
+    if "sku" not in seen and not errors:
+        errors.append(ErrorDetail(message="The file has no SKU column.", code="required", field="sku", row=line))
+    if errors:
+        raise ValidationFailed(f"The header on line {line} is invalid; nothing was saved.", errors=errors)
+    return names
+
+
+def product_rows_from_csv(stream: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Rows of a CSV file (a text stream opened with ``newline=""``) keyed by Product field names.
+
+    The header may use field names or their labels ("SKU", "Declared name (Chinese)"), in any case; a UTF-8 BOM
+    is ignored. Empty cells are left out (not given), text is trimmed and the spreadsheet formula escape of our
+    exports is undone. Each row carries its file line number under ``_row`` (the header is line 1). A header
+    with unknown, repeated or no SKU column raises ValidationFailed when the first row is asked for.
+    """
+    # csv.reader rather than DictReader: the start line of every record (cells may span lines) needs the
+    # reader's line count before and after it, and one pass builds the dict of non-empty cells directly.
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    if header is None:
+        return
+    header_line = reader.line_num
+    names = _header_names(header, line=header_line)
+    width = len(names)
+    fast = None not in names
+    previous_line = header_line
+    for record in reader:
+        line = previous_line + 1
+        previous_line = reader.line_num
+        # Most rows are full and plain, which a few C-level searches prove; dict(zip()) then builds the row, and
+        # the converters trim the values (they strip anyway).
+        if (
+            fast
+            and len(record) == width
+            and "" not in record
+            and record[0][0] not in _CARE_FIRST
+            and not _CARE_AFTER_SEPARATOR.search(_CELL_SEPARATOR.join(record))
+        ):
+            row = dict(zip(names, record, strict=True))
+        else:
+            row = _row_with_care(names, record)
+            if not row:  # blank lines and rows of empty cells are skipped, as a spreadsheet shows them
+                continue
+        row[ROW_NUMBER_KEY] = line
+        yield row
+
+
+# A cell that starts with blank space (it may be blank) or with the apostrophe of a formula escape needs the careful
+# path. A separator inside a cell can only send a plain row down the careful path, never the other way.
+_CELL_SEPARATOR = "\x1f"
+_CARE_FIRST = frozenset(" \t\r\n\v\f'")
+_CARE_AFTER_SEPARATOR = re.compile(r"\x1f[\s']")
+
+
+def _row_with_care(names: list[str | None], record: list[str]) -> dict[Any, Any]:
+    row: dict[Any, Any] = {}
+    for name, cell in zip(names, record, strict=False):
+        cell = cell.strip()
+        if cell:
+            # Trimmed first, as core.resources.clean_cell does for the admin's import.
+            row["" if name is None else name] = unescape_formula(cell) if cell[0] == "'" else cell
+    extra = record[len(names) :]
+    if any(cell.strip() for cell in extra):
+        row[None] = extra
+    return row
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The upsert
+
+
+class _ErrorLog:
+    """Every problem found, up to ``limit`` kept; counts invalid rows exactly either way."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.details: list[ErrorDetail] = []
+        self.omitted = 0
+        self.invalid_rows = 0
+
+    def add(self, *, row: int, field: str | None, message: str, code: str) -> None:
+        if len(self.details) < self.limit:
+            self.details.append(ErrorDetail(message=message, code=code, field=field, row=row))
+        else:
+            self.omitted += 1
+
+
+def _unknown_key_message(key: Any) -> tuple[str | None, str]:
+    if key is None:
+        return None, "This row has more cells than the header has columns."
+    if key == "":
+        return "", "A cell has a value but its column has no header."
+    return str(key), f"{key!r} is not a product field; fields are {', '.join(PRODUCT_BULK_FIELDS)}."
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _unknown_key(key: Any) -> Callable[[Any], Any]:
+    message = _unknown_key_message(key)[1]
+
+    def convert(value: Any) -> Any:
+        raise _Invalid(message, "unknown_column")
+
+    return convert
+
+
+@dataclass(frozen=True)
+class _RowPlan:
+    """How to stage a row with a given sequence of keys: one (error field, staging position, converter) per key."""
+
+    steps: tuple[tuple[str | None, int, Callable[[Any], Any]], ...]
+    mask: int
+
+    @classmethod
+    def for_keys(cls, keys: tuple[Any, ...]) -> _RowPlan:
+        steps = []
+        mask = 0
+        for key in keys:
+            column = COLUMNS.get(key) if isinstance(key, str) else None
+            if column is not None:
+                steps.append((column.name, column.position, column.convert))
+                mask |= column.bit
+            elif key == ROW_NUMBER_KEY:
+                steps.append((None, 0, _keep))  # position 0 is overwritten with the row number anyway
+            else:
+                steps.append((_unknown_key_message(key)[0], 0, _unknown_key(key)))
+        return cls(steps=tuple(steps), mask=mask)
+
+
+# Rows from one CSV file (or one API client) nearly all have the same keys in the same order, so the work of
+# matching keys to columns is done once per key sequence; bounded, in case every row brings new keys.
+_ROW_PLAN_CACHE_LIMIT = 1024
+
+
+def _stage_rows(
+    cursor: Any, rows: Iterator[Any], *, chunk_size: int, errors: _ErrorLog, start: int, masks: dict[int, int]
+) -> int:
+    """Validate and COPY up to ``chunk_size`` rows to staging; counts rows per given-columns mask into ``masks``.
+
+    Every row is staged, also an invalid one (flagged, with the values that could be read), so the checks across
+    rows can still name both rows of a duplicate. Returns how many rows were read.
+    """
+    plans: dict[tuple[Any, ...], _RowPlan] = {}
+    template = STAGE_TEMPLATE
+    count = 0
+    with cursor.copy(f"COPY {STAGE_TABLE} FROM STDIN") as copy:
+        write_row = copy.write_row
+        for row in islice(rows, chunk_size):
+            count += 1
+            if type(row) is not dict and not isinstance(row, Mapping):
+                errors.invalid_rows += 1
+                message = f"A row must be an object of field names and values, not {_shown(row)}."
+                errors.add(row=start + count, field=None, message=message, code="invalid")
+                continue  # nothing in it to stage
+            keys = tuple(row)
+            plan = plans.get(keys)
+            if plan is None:
+                if len(plans) >= _ROW_PLAN_CACHE_LIMIT:
+                    plans.clear()
+                plan = plans[keys] = _RowPlan.for_keys(keys)
+            values = template.copy()
+            problems: list[tuple[str | None, str, str]] | None = None
+            for (field, position, convert), value in zip(plan.steps, row.values(), strict=True):
+                try:
+                    values[position] = convert(value)
+                except _Invalid as problem:
+                    problems = problems or []
+                    problems.append((field, problem.message, problem.code))
+            mask = plan.mask
+            row_number = row.get(ROW_NUMBER_KEY, start + count)
+            if not mask & SKU_BIT:
+                problems = problems or []
+                problems.insert(0, ("sku", "SKU is required.", "required"))
+            values[0] = row_number
+            values[1] = mask
+            sku = values[SKU_POSITION]
+            if type(sku) is str:
+                values[-1] = natural_sort_key(sku)
+            if problems:
+                values[2] = False
+                errors.invalid_rows += 1
+                for field, message, code in problems:
+                    errors.add(row=row_number, field=field, message=message, code=code)
+            masks[mask] = masks.get(mask, 0) + 1
+            write_row(values)
+    return count
+
+
+def _stage_create(cursor: Any) -> None:
+    columns = ", ".join(f"{column.name} {column.stage_type}" for column in COLUMNS.values())
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE_TABLE}")
+    # ON COMMIT DROP cleans up after a caller's outer transaction too; we also drop it ourselves when done.
+    cursor.execute(
+        f"CREATE TEMP TABLE {STAGE_TABLE} (row_number integer, given_mask integer, is_valid boolean, {columns}, "
+        "sku_sort text) "
+        "ON COMMIT DROP"
+    )
+
+
+PRODUCT_TABLE = Product._meta.db_table
+COMPONENT_TABLE = BundleComponent._meta.db_table
+
+# Only the keys that repeat are aggregated, so a clean file costs one hash aggregate per key.
+DUPLICATES_SQL = (
+    f"SELECT {{key}}, row_number, is_valid FROM {STAGE_TABLE} WHERE {{key}} IN ("  # noqa: S608 - constant names
+    f"SELECT {{key}} FROM {STAGE_TABLE} WHERE {{key}} IS NOT NULL AND {{key}} <> '' GROUP BY {{key}} "
+    "HAVING count(*) > 1) ORDER BY {key}, row_number"
+)
+# Barcodes that other products hold; ``holder_moves`` when this import gives the holder another barcode.
+BARCODE_HOLDERS_SQL = (
+    f"SELECT s.row_number, s.is_valid, s.barcode, p.sku, EXISTS ("  # noqa: S608 - constant names
+    f"SELECT 1 FROM {STAGE_TABLE} o WHERE o.sku = p.sku AND o.given_mask & {BARCODE_BIT} <> 0) AS holder_moves "
+    f"FROM {STAGE_TABLE} s JOIN {PRODUCT_TABLE} p ON p.barcode = s.barcode "
+    "WHERE s.barcode <> '' AND p.sku IS DISTINCT FROM s.sku ORDER BY s.row_number"
+)
+NEW_WITHOUT_NAME_SQL = (
+    f"SELECT s.row_number, s.is_valid, s.sku FROM {STAGE_TABLE} s "  # noqa: S608 - constant names
+    f"WHERE s.given_mask & {NAME_BIT} = 0 AND s.sku IS NOT NULL "
+    f"AND NOT EXISTS (SELECT 1 FROM {PRODUCT_TABLE} p WHERE p.sku = s.sku) ORDER BY s.row_number"
+)
+# The same rules as product_update: a bundle with components stays one; a component cannot become one.
+BUNDLE_ROLE_SQL = (
+    f"SELECT s.row_number, s.is_valid, s.sku, s.is_bundle FROM {STAGE_TABLE} s "  # noqa: S608 - constant names
+    f"JOIN {PRODUCT_TABLE} p ON p.sku = s.sku WHERE s.given_mask & {IS_BUNDLE_BIT} <> 0 AND ("
+    f"(NOT s.is_bundle AND EXISTS (SELECT 1 FROM {COMPONENT_TABLE} c WHERE c.bundle_id = p.id)) OR "
+    f"(s.is_bundle AND EXISTS (SELECT 1 FROM {COMPONENT_TABLE} c WHERE c.component_id = p.id))"
+    ") ORDER BY s.row_number"
+)
+# Barcodes this import moves from one product to another are blanked first, so the upsert meets no transient clash
+# (two products swapping barcodes, say). Their SKUs come back: they count as updated even if nothing else changes.
+FREE_MOVED_BARCODES_SQL = (
+    f"UPDATE {PRODUCT_TABLE} p SET barcode = '', updated_at = %s FROM {STAGE_TABLE} s "  # noqa: S608 - constant names
+    f"WHERE s.sku = p.sku AND s.given_mask & {BARCODE_BIT} <> 0 AND p.barcode <> '' AND p.barcode <> s.barcode "
+    f"AND EXISTS (SELECT 1 FROM {STAGE_TABLE} o WHERE o.barcode = p.barcode) RETURNING p.sku"
+)
+
+
+def _unchanged_sql() -> str:
+    """Delete from staging every row equal, in the columns it gives, to the product stored under its SKU."""
+    same = " AND ".join(
+        f"(s.given_mask & {column.bit} = 0 OR p.{name} IS NOT DISTINCT FROM s.{name})"
+        for name, column in COLUMNS.items()
+        if name != "sku"
+    )
+    return f"DELETE FROM {STAGE_TABLE} s USING {PRODUCT_TABLE} p WHERE p.sku = s.sku AND {same}"  # noqa: S608
+
+
+# Unchanged rows go before the upserts: PostgreSQL would compute each one's proposed row (its sku_sort
+# included) and lock the stored row, even where the update's WHERE then skips it.
+UNCHANGED_SQL = _unchanged_sql()
+REMAINING_MASKS_SQL = f"SELECT given_mask, count(*) FROM {STAGE_TABLE} GROUP BY given_mask"  # noqa: S608
+
+
+def _check_across_rows(cursor: Any, *, errors: _ErrorLog, masks: dict[int, int]) -> bool:
+    """Rules that need every row or the database: unique SKU and barcode, a name for new SKUs, bundle roles.
+
+    Returns whether some barcode moves from one product to another (the caller frees it before the upsert).
+    """
+    flagged: set[int] = set()
+
+    def flag(row: int, is_valid: bool, field: str, message: str, code: str) -> None:
+        if is_valid and row not in flagged:
+            flagged.add(row)
+            errors.invalid_rows += 1
+        errors.add(row=row, field=field, message=message, code=code)
+
+    def duplicates(key: str, describe: Callable[[str, int], str]) -> None:
+        cursor.execute(DUPLICATES_SQL.format(key=key))
+        first: dict[str, int] = {}
+        for value, row, is_valid in cursor.fetchall():
+            if value not in first:
+                first[value] = row
+            else:
+                flag(row, is_valid, key, describe(value, first[value]), "duplicate")
+
+    duplicates("sku", lambda sku, row: f"SKU {sku} is also on row {row}; a SKU may appear only once.")
+    barcode_moves = False
+    if any(mask & BARCODE_BIT for mask in masks):
+        duplicates(
+            "barcode",
+            lambda barcode, row: f"Barcode {barcode} is also on row {row}; a barcode may belong to one product only.",
+        )
+        cursor.execute(BARCODE_HOLDERS_SQL)
+        for row, is_valid, barcode, holder_sku, holder_moves in cursor.fetchall():
+            if holder_moves:
+                barcode_moves = True
+            else:
+                flag(row, is_valid, "barcode", f"Barcode {barcode} is already used by SKU {holder_sku}.", "unique")
+
+    if any(not mask & NAME_BIT for mask in masks):
+        cursor.execute(NEW_WITHOUT_NAME_SQL)
+        for row, is_valid, sku in cursor.fetchall():
+            flag(row, is_valid, "name", f"Name is required for new SKU {sku}.", "required")
+
+    if any(mask & IS_BUNDLE_BIT for mask in masks):
+        cursor.execute(BUNDLE_ROLE_SQL)
+        for row, is_valid, sku, is_bundle in cursor.fetchall():
+            if is_bundle:
+                message = f"SKU {sku} is a component of a bundle; a component cannot itself be a bundle."
+                code = "component_is_bundle"
+            else:
+                message = f"SKU {sku} still has bundle components; remove them before it stops being a bundle."
+                code = "bundle_has_components"
+            flag(row, is_valid, "is_bundle", message, code)
+    return barcode_moves
+
+
+def _upsert_sql(mask: int) -> str:
+    """One INSERT … ON CONFLICT for the staged rows that gave exactly the columns in ``mask``.
+
+    Only the given columns are updated, and only where one of them differs (rows equal to what is stored have
+    left staging already; the WHERE is for a row that a concurrent transaction changed meanwhile). Counts the
+    rows created, updated, and updated among the ``moved`` SKUs whose barcode was blanked before.
+    """
+    given = [name for name, column in COLUMNS.items() if mask & column.bit and name != "sku"]
+    insert_columns = ", ".join([*PRODUCT_BULK_FIELDS, "sku_sort", "created_at", "updated_at"])
+    source = f"{STAGE_TABLE} s"
+    selected = [*(f"s.{name}" for name in PRODUCT_BULK_FIELDS), "s.sku_sort"]
+    if not mask & NAME_BIT:
+        # Only existing SKUs come here without a name (checked before). NOT NULL is checked before the conflict
+        # is found, so the proposed row carries the current name, which the update then leaves alone.
+        source += f" LEFT JOIN {PRODUCT_TABLE} p ON p.sku = s.sku"
+        selected[PRODUCT_BULK_FIELDS.index("name")] = "p.name"
+    if given:
+        current = ", ".join(f"{PRODUCT_TABLE}.{name}" for name in given)
+        proposed = ", ".join(f"EXCLUDED.{name}" for name in given)
+        changes = ", ".join(f"{name} = EXCLUDED.{name}" for name in given)
+        on_conflict = (
+            f"DO UPDATE SET {changes}, updated_at = EXCLUDED.updated_at WHERE ({current}) IS DISTINCT FROM ({proposed})"
+        )
+    else:
+        on_conflict = "DO NOTHING"
+    return (
+        f"WITH written AS (INSERT INTO {PRODUCT_TABLE} ({insert_columns}) "  # noqa: S608 - constant names
+        f"SELECT {', '.join(selected)}, %(now)s, %(now)s FROM {source} WHERE s.given_mask = %(mask)s "
+        f"ON CONFLICT (sku) {on_conflict} "
+        f"RETURNING (xmax = 0) AS is_created, {PRODUCT_TABLE}.sku = ANY(%(moved)s) AS had_barcode_moved) "
+        "SELECT count(*) FILTER (WHERE is_created), count(*) FILTER (WHERE NOT is_created), "
+        "count(*) FILTER (WHERE NOT is_created AND had_barcode_moved) FROM written"
+    )
+
+
+def product_bulk_upsert(
+    *, rows: Iterable[Mapping[str, Any]], chunk_size: int = 5000, max_errors: int = MAX_ERRORS
+) -> ProductBulkResult:
+    """Create or update products by SKU from ``rows`` keyed by Product field names; all or nothing.
+
+    Values may be text (CSV) or JSON values. A column a row does not give keeps its current value on update and
+    the model default on create. Every row is checked; if any is wrong, ValidationFailed lists each problem
+    with its row (``row["_row"]`` when present, else the 1-based position), field and message (at most
+    ``max_errors`` of them), and nothing is saved. Rows stream through in chunks of ``chunk_size``, so memory
+    stays flat however long the input is. A row identical to what is stored changes nothing, not even
+    ``updated_at``.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1.")
+    errors = _ErrorLog(max_errors)
+    iterator = iter(rows)
+    total = 0
+    masks: dict[int, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        # JIT compiling these short statements can cost more than running them (0.6 s seen on a 20k-row check),
+        # and the duplicate checks hash every SKU: more memory keeps them off disk. Both are put back at the end.
+        cursor.execute(
+            "SELECT current_setting('jit'), current_setting('work_mem'), set_config('jit', 'off', true), "
+            "set_config('work_mem', CASE WHEN pg_size_bytes(current_setting('work_mem')) < pg_size_bytes(%(wanted)s) "
+            "THEN %(wanted)s ELSE current_setting('work_mem') END, true)",
+            {"wanted": BULK_WORK_MEM},
+        )
+        previous_jit, previous_work_mem = cursor.fetchone()[:2]
+        _stage_create(cursor)
+        # Django's cursor wraps a psycopg 3 cursor; COPY is only on the latter.
+        raw_cursor = cursor.cursor
+        while True:
+            count = _stage_rows(raw_cursor, iterator, chunk_size=chunk_size, errors=errors, start=total, masks=masks)
+            total += count
+            if count < chunk_size:
+                break
+        barcode_moves = _check_across_rows(cursor, errors=errors, masks=masks) if total else False
+        if errors.invalid_rows:
+            details = sorted(errors.details, key=lambda detail: detail.row or 0)
+            context = {"errors_omitted": errors.omitted} if errors.omitted else {}
+            raise ValidationFailed(
+                f"{errors.invalid_rows} of {total} rows are invalid; nothing was saved.", errors=details, **context
+            )
+        created = updated = 0
+        if total:
+            cursor.execute(UNCHANGED_SQL)
+            cursor.execute(REMAINING_MASKS_SQL)
+            masks = dict(cursor.fetchall())
+        if len(masks) > 1:
+            cursor.execute(f"CREATE INDEX ON {STAGE_TABLE} (given_mask)")
+        now = timezone.now()
+        moved: list[str] = []
+        if barcode_moves:
+            cursor.execute(FREE_MOVED_BARCODES_SQL, [now])
+            moved = [sku for (sku,) in cursor.fetchall()]
+        try:
+            moved_and_updated = 0
+            for mask in sorted(masks):
+                cursor.execute(_upsert_sql(mask), {"now": now, "mask": mask, "moved": moved})
+                mask_created, mask_updated, mask_moved_and_updated = cursor.fetchone()
+                created += mask_created
+                updated += mask_updated
+                moved_and_updated += mask_moved_and_updated
+            # A product that only lost its barcode to another row was changed by the blanking alone.
+            updated += len(moved) - moved_and_updated
+        except IntegrityError as error:
+            # Only a concurrent writer can get here: everything the database checks was checked above.
+            constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+            raise Conflict(
+                f"The database refused the import ({constraint or error}); nothing was saved. "
+                "Another change to the same products may have happened meanwhile; try again.",
+                constraint=constraint,
+            ) from error
+        cursor.execute(f"DROP TABLE {STAGE_TABLE}")
+        cursor.execute(
+            "SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", [previous_jit, previous_work_mem]
+        )
+    return ProductBulkResult(created=created, updated=updated, total=total)

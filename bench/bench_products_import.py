@@ -43,27 +43,6 @@ CATEGORIES = [
 ]
 COLOURS = [("BLK", "black"), ("WHT", "white"), ("RED", "red"), ("BLU", "blue"), ("GRN", "green"), ("PNK", "pink")]
 SIZES = ["S", "M", "L", "XL", "10CM", "1M", "2M"]
-COLUMNS = [
-    "sku",
-    "name",
-    "barcode",
-    "weight_g",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "declared_name_en",
-    "declared_name_zh",
-    "hs_code",
-    "declared_value",
-    "declared_currency",
-    "origin_country",
-    "contains_battery",
-    "contains_liquid",
-    "cost_price",
-    "cost_currency",
-    "is_bundle",
-    "is_active",
-]
 
 
 def ean13(number: int) -> str:
@@ -75,10 +54,12 @@ def ean13(number: int) -> str:
 
 def generate_csv(path: Path, rows: int, *, seed: int) -> None:
     """``rows`` realistic products: bilingual customs names, valid barcodes, a few gaps as real sheets have."""
+    from inventory.models import PRODUCT_FIELDS  # after django_setup()
+
     chooser = random.Random(seed)
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
+        writer.writerow(PRODUCT_FIELDS)
         for number in range(rows):
             declared_en, declared_zh, hs_code, words, battery, liquid, (low, high) = chooser.choice(CATEGORIES)
             colour_code, colour = chooser.choice(COLOURS)
@@ -150,12 +131,15 @@ def measure(options: argparse.Namespace, csv_path: Path) -> int:
 
     from core.errors import ValidationFailed
     from inventory.bulk import product_bulk_upsert, product_rows_from_csv
-    from inventory.models import Product
+    from inventory.models import (
+        PRODUCT_FIELDS,  # after django_setup()
+        Product,
+    )
 
     rows = options.rows
     product_table = Product._meta.db_table
     # The baseline table has the product columns with the same types, and nothing else: no key, index or check.
-    column_types = ", ".join(f"{name} {Product._meta.get_field(name).db_type(connection)}" for name in COLUMNS)
+    column_types = ", ".join(f"{name} {Product._meta.get_field(name).db_type(connection)}" for name in PRODUCT_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE bench_copy_baseline ({column_types})")
 
@@ -166,14 +150,14 @@ def measure(options: argparse.Namespace, csv_path: Path) -> int:
             "ALTER TABLE bench_copy_product ALTER created_at SET DEFAULT now(), ALTER updated_at SET DEFAULT now(), "
             "ALTER sku_sort DROP NOT NULL"
         )
-    text_columns = [name for name in COLUMNS if Product._meta.get_field(name).get_internal_type() == "CharField"]
+    text_columns = [name for name in PRODUCT_FIELDS if Product._meta.get_field(name).get_internal_type() == "CharField"]
     csv_options = "FORMAT csv, HEADER true"
     # Empty text cells become '' (not NULL) there, as the model's NOT NULL text columns want.
     product_csv_options = f"{csv_options}, FORCE_NOT_NULL ({', '.join(text_columns)})"
 
     def raw_copy(table: str, options: str) -> None:
         # The same psycopg connection as the bulk path, streaming the file's bytes as they are.
-        sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH ({options})"
+        sql = f"COPY {table} ({', '.join(PRODUCT_FIELDS)}) FROM STDIN WITH ({options})"
         with (
             transaction.atomic(),
             connection.cursor() as cursor,
@@ -270,6 +254,8 @@ def import_export_sample(csv_path: Path, sample: int) -> tuple[str, float, str |
     """Time django-import-export's import of the first ``sample`` rows of the same file into an empty table."""
     import tablib
 
+    from inventory.models import PRODUCT_FIELDS  # after django_setup()
+
     try:
         from inventory.resources import ProductResource
 
@@ -284,7 +270,7 @@ def import_export_sample(csv_path: Path, sample: int) -> tuple[str, float, str |
             class Meta:
                 model = Product
                 import_id_fields = ["sku"]
-                fields = COLUMNS
+                fields = PRODUCT_FIELDS
 
         resource_class = PlainProductResource
         resource_name = "a plain ModelResource"

@@ -25,29 +25,9 @@ from core.validators import (
     validate_gtin,
     validate_hs_code,
 )
-from inventory.models import SKU_RE, BundleComponent, Product, validate_sku
+from inventory.models import PRODUCT_FIELDS, SKU_RE, BundleComponent, Product, validate_sku
 
-PRODUCT_BULK_FIELDS = (
-    "sku",
-    "name",
-    "barcode",
-    "weight_g",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "declared_name_en",
-    "declared_name_zh",
-    "hs_code",
-    "declared_value",
-    "declared_currency",
-    "origin_country",
-    "contains_battery",
-    "contains_liquid",
-    "cost_price",
-    "cost_currency",
-    "is_bundle",
-    "is_active",
-)
+PRODUCT_BULK_FIELDS = PRODUCT_FIELDS
 ROW_NUMBER_KEY = "_row"
 # Enough for a person to fix a file in one go, while a file where every row is wrong stays small in memory.
 MAX_ERRORS = 10_000

@@ -108,6 +108,30 @@ class Product(TimeStampedModel):
         self.cost_currency = normalize_code(self.cost_currency)
 
 
+# The fields a person or a system gives for a product, in the order of spreadsheets and API payloads.
+PRODUCT_FIELDS = (
+    "sku",
+    "name",
+    "barcode",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "declared_name_en",
+    "declared_name_zh",
+    "hs_code",
+    "declared_value",
+    "declared_currency",
+    "origin_country",
+    "contains_battery",
+    "contains_liquid",
+    "cost_price",
+    "cost_currency",
+    "is_bundle",
+    "is_active",
+)
+
+
 class BundleComponent(models.Model):
     """One line of a kit: the bundle SKU is made of ``quantity`` of ``component``."""
 

@@ -11,29 +11,9 @@ from import_export.fields import Field
 
 from core.resources import NaturalKeyWidget, SpreadsheetResource, YesNoWidget, adopt_saved
 from inventory import services
-from inventory.models import Bin, BundleComponent, Product, Warehouse
+from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
 
-PRODUCT_COLUMNS = [
-    "sku",
-    "name",
-    "barcode",
-    "weight_g",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "declared_name_en",
-    "declared_name_zh",
-    "hs_code",
-    "declared_value",
-    "declared_currency",
-    "origin_country",
-    "contains_battery",
-    "contains_liquid",
-    "cost_price",
-    "cost_currency",
-    "is_bundle",
-    "is_active",
-]
+PRODUCT_COLUMNS = list(PRODUCT_FIELDS)
 
 
 class ProductResource(SpreadsheetResource):

@@ -14,30 +14,9 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
-from inventory.models import Bin, BundleComponent, Product, StockLevel, Warehouse, normalize_code
+from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, StockLevel, Warehouse, normalize_code
 from inventory.stock_services import bin_sellable_set
 
-PRODUCT_FIELDS = (
-    "sku",
-    "name",
-    "barcode",
-    "weight_g",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "declared_name_en",
-    "declared_name_zh",
-    "hs_code",
-    "declared_value",
-    "declared_currency",
-    "origin_country",
-    "contains_battery",
-    "contains_liquid",
-    "cost_price",
-    "cost_currency",
-    "is_bundle",
-    "is_active",
-)
 WAREHOUSE_FIELDS = (
     "code",
     "name",

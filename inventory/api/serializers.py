@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from inventory import selectors
-from inventory.models import Bin, BundleComponent, Product, Warehouse
+from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
 
 
 class ShapeOnlyModelSerializer(serializers.ModelSerializer):
@@ -56,25 +56,7 @@ class ProductSerializer(ShapeOnlyModelSerializer):
         model = Product
         fields = [
             "id",
-            "sku",
-            "name",
-            "barcode",
-            "weight_g",
-            "length_mm",
-            "width_mm",
-            "height_mm",
-            "declared_name_en",
-            "declared_name_zh",
-            "hs_code",
-            "declared_value",
-            "declared_currency",
-            "origin_country",
-            "contains_battery",
-            "contains_liquid",
-            "cost_price",
-            "cost_currency",
-            "is_bundle",
-            "is_active",
+            *PRODUCT_FIELDS,
             "components",
             "created_at",
             "updated_at",

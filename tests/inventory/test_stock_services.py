@@ -101,7 +101,9 @@ def test_reserve_all_or_nothing_names_every_short_sku(site):
     stock_receive(product=cable, bin=site["pick"], quantity=10)
     with pytest.raises(InsufficientStock) as caught:
         stock_reserve(
-            warehouse=warehouse, lines=[(cable, 4), (site["product"], 2), (ProductFactory(sku="NONE-1"), 1)], reference="o:1"
+            warehouse=warehouse,
+            lines=[(cable, 4), (site["product"], 2), (ProductFactory(sku="NONE-1"), 1)],
+            reference="o:1",
         )
     assert [s["sku"] for s in caught.value.context["shortages"]] == ["CASE-1", "NONE-1"]
     assert balance(cable, warehouse) == (10, 10, 0)

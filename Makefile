@@ -1,14 +1,21 @@
 # Seabridge: `make run` starts everything, `make test` checks everything. Needs only Python 3.11+.
-PYTHON ?= python3
+# Python 3.11 (what requirements.lock was resolved with) if on PATH, else a newer one; or PYTHON=/path/to/python3.
+PYTHON ?= $(shell for candidate in python3.11 python3.12 python3.13 python3; do \
+	command -v $$candidate >/dev/null 2>&1 && echo $$candidate && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test install lint migrations-check pytest bench stop-db clean
 
-$(STAMP): requirements.lock pyproject.toml
+# Reinstalls only when the pinned versions change.
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "Seabridge needs Python 3.11 or newer; found '$(PYTHON)'. Run: make PYTHON=/path/to/python3.11 ..."; \
+		exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
@@ -16,9 +23,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# DEBUG defaults to on so a fresh machine needs no secrets; DEBUG=0 make run needs SECRET_KEY and CREDENTIALS_KEYS.
+run: export DEBUG ?= 1
 run: install
-	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap
-	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
+	$(PY) manage.py bootstrap --port $(PORT)
+	$(PY) manage.py serve --port $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -33,7 +42,7 @@ pytest: install
 test: lint migrations-check pytest
 
 bench: install
-	SEABRIDGE_TESTING=1 $(PY) -m bench.run_all
+	SEABRIDGE_TESTING=1 $(PY) -m bench.run_all $(BENCH_ARGS)
 
 stop-db:
 	@$(PY) -c "from config.database import embedded_database_stop; embedded_database_stop()"

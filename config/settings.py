@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "channels",
     "warehouse",
     "purchasing",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -132,6 +133,10 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})
+# dj-database-url leaves ?host=<socket folder> (the embedded server's URL) in OPTIONS; HOST is where Django's
+# tools and our subprocess helpers look for it.
+if not DATABASES["default"].get("HOST") and "host" in DATABASES["default"]["OPTIONS"]:
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -149,6 +154,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# whitenoise warns at every start while it is missing, i.e. until the first collectstatic (DEBUG never runs it).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
 STORAGES = {
@@ -163,6 +170,13 @@ STORAGES = {
 # Uploads (CSV/XLSX imports) are bounded; bigger files go through the bulk command.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# Spreadsheet import/export in the admin (core/resources.py): CSV and XLSX only, one transaction per file.
+from import_export.formats.base_formats import CSV as _CSV  # noqa: E402 - the setting takes classes
+from import_export.formats.base_formats import XLSX as _XLSX  # noqa: E402
+
+IMPORT_EXPORT_FORMATS = [_CSV, _XLSX]
+IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -200,6 +214,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "kind" field; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "WarehouseKindEnum": "inventory.models.Warehouse.Kind",
+        "BinKindEnum": "inventory.models.Bin.Kind",
+        "StockMoveReasonEnum": "inventory.models.StockMove.Reason",
+        "BinMoveReasonEnum": ["move", "put_away"],
+        "TransferStatusEnum": "inventory.models.Transfer.Status",
+        "StockCountStatusEnum": "inventory.models.StockCount.Status",
+    },
 }
 
 # Celery: filesystem transport under .data/ unless a real broker is configured.
@@ -207,12 +230,15 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesyst
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = DATA_DIR / "celery" / "queue"
     _processed_dir = DATA_DIR / "celery" / "processed"
-    for _folder in (_queue_dir, _processed_dir):
+    # Exchange tables (kombu's default is ./control, relative to wherever the process was started).
+    _control_dir = DATA_DIR / "celery" / "control"
+    for _folder in (_queue_dir, _processed_dir, _control_dir):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
+        "control_folder": str(_control_dir),
         "store_processed": False,
     }
 else:

@@ -146,6 +146,12 @@ def test_make_run_serves_api_and_admin_runs_tasks_and_stops_everything_on_ctrl_c
         assert 'name="username"' in login_page and 'name="password"' in login_page
         # whitenoise serves the admin's static files from the same process.
         assert fetch(f"{base}/static/admin/css/base.css")[0] == 200
+        # The API docs load Swagger UI from our own static files (the machine may have no internet).
+        status, docs_page = fetch(f"{base}/api/docs/")
+        assert status == 200 and "cdn.jsdelivr" not in docs_page
+        bundle = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        assert bundle in docs_page
+        assert fetch(f"{base}{bundle}")[0] == 200
         assert fetch(f"{base}/api/v1/products/")[0] in (401, 403)
         status, body = fetch(f"{base}/api/v1/products/", token=token)
         assert status == 200, body

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet, Sum
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from core.errors import DomainError
 from inventory import count_services, stock_selectors, transfer_services
+from inventory.errors import StockRuleBroken
 from inventory.models import (
     Bin,
     InventoryBalance,
@@ -33,6 +36,16 @@ from inventory.models import (
 def _changelist_link(model_name: str, label: str, **params: int) -> str:
     url = reverse(f"admin:inventory_{model_name}_changelist")
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(params), label)
+
+
+class TransferReceiveForm(forms.Form):
+    bin = forms.ModelChoiceField(
+        queryset=Bin.objects.none(), help_text="Where the units go (a receiving bin, usually)."
+    )
+
+    def __init__(self, *args, destination: Warehouse, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["bin"].queryset = Bin.objects.filter(warehouse=destination, is_active=True).order_by("code_sort")
 
 
 def _run_each(
@@ -347,8 +360,9 @@ class TransferEventInline(StockReadOnlyInline):
 
 @admin.register(Transfer)
 class TransferAdmin(StockReadOnlyAdmin):
-    """Transfers with their lines and steps. Ship and cancel are actions; receiving (which needs the bin and
-    the quantities that arrived) is done through POST /api/v1/transfers/{id}/receive/."""
+    """Transfers with their lines and steps: ship, receive (everything in transit, into a bin chosen on an
+    intermediate page) and cancel are actions. A partial receipt, which needs the quantities that arrived,
+    is POST /api/v1/transfers/{id}/receive/."""
 
     list_display = [
         "number",
@@ -371,10 +385,51 @@ class TransferAdmin(StockReadOnlyAdmin):
     search_fields = ["=number", "carrier_reference"]
     ordering = ["-id"]
     inlines = [TransferLineInline, TransferEventInline]
-    actions = ["ship", "cancel"]
+    actions = ["ship", "receive_in_full", "cancel"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(line_count=Count("lines"), units=Sum("lines__quantity"))
+
+    def has_receive_permission(self, request) -> bool:
+        return request.user.has_perms(["inventory.change_transfer", "inventory.add_stockmove"])
+
+    @admin.action(description="Receive everything still in transit (choose the bin)", permissions=["receive"])
+    def receive_in_full(self, request, queryset):
+        destinations = set(queryset.values_list("destination_id", flat=True))
+        if len(destinations) != 1:
+            self.message_user(
+                request, "Select transfers to one destination warehouse; the bin is chosen there.", messages.ERROR
+            )
+            return None
+        destination = Warehouse.objects.get(pk=destinations.pop())
+        form = TransferReceiveForm(request.POST if "apply" in request.POST else None, destination=destination)
+        if form.is_valid():
+            bin_ = form.cleaned_data["bin"]
+
+            def receive(transfer: Transfer, user) -> None:
+                lines = [
+                    (line.product, line.quantity_in_transit)
+                    for line in transfer.lines.select_related("product")
+                    if line.quantity_in_transit > 0
+                ]
+                if not lines:
+                    raise StockRuleBroken(f"{transfer.number} has nothing in transit.", code="nothing_in_transit")
+                transfer_services.transfer_receive(transfer=transfer, lines=lines, bin=bin_, user=user)
+
+            _run_each(self, request, queryset, receive, f"Received into {bin_.code}", user=request.user)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/inventory/transfer/receive.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Receive transfers into {destination.code}",
+                "opts": self.model._meta,
+                "form": form,
+                "transfers": queryset.order_by("id"),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     @admin.display(description="lines", ordering="line_count")
     def line_count(self, transfer: Transfer) -> int:

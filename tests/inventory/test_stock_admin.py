@@ -12,7 +12,7 @@ from django.urls import reverse
 from inventory.count_services import stock_count_open, stock_count_record
 from inventory.models import Bin, StockCount, StockLevel, StockMove, Transfer
 from inventory.stock_services import stock_adjust, stock_receive, stock_reserve
-from inventory.transfer_services import transfer_create
+from inventory.transfer_services import transfer_create, transfer_ship
 from tests.inventory.factories import BinFactory, ProductFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +180,37 @@ def test_transfer_ship_and_cancel_actions(superuser_client, site):
         short.number: "cancelled",
     }
     assert StockMove.objects.filter(reason="transfer_out").get().quantity == 3
+
+
+def test_transfer_receive_action_asks_for_a_bin_then_receives_everything_in_transit(superuser_client, site):
+    product = ProductFactory(sku="LAMP-1")
+    stock_receive(product=product, bin=site["pick"], quantity=5)
+    transfer = transfer_create(source=site["shenzhen"], destination=site["los_angeles"], lines=[(product, 4, None)])
+    transfer_ship(transfer=transfer)
+    changelist = reverse("admin:inventory_transfer_changelist")
+
+    page = superuser_client.post(changelist, {"action": "receive_in_full", "_selected_action": [transfer.pk]})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"Receive transfers into {site['los_angeles'].code}" in body
+    # Only bins of the destination are offered.
+    assert f'value="{site["la_pick"].pk}"' in body and f'value="{site["pick"].pk}"' not in body
+    assert not StockMove.objects.filter(reason="transfer_in").exists()
+
+    done = superuser_client.post(
+        changelist,
+        {"action": "receive_in_full", "_selected_action": [transfer.pk], "apply": "1", "bin": site["la_pick"].pk},
+        follow=True,
+    )
+    assert f"Received into A-01-01-01: {transfer.number}." in [str(m) for m in done.context["messages"]]
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.RECEIVED
+    assert StockLevel.objects.get(product=product, bin=site["la_pick"]).on_hand == 4
+
+    again = superuser_client.post(
+        changelist,
+        {"action": "receive_in_full", "_selected_action": [transfer.pk], "apply": "1", "bin": site["la_pick"].pk},
+        follow=True,
+    )
+    assert any("nothing in transit" in str(m) for m in again.context["messages"])
+    assert StockLevel.objects.get(product=product, bin=site["la_pick"]).on_hand == 4

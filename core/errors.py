@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+
 
 @dataclass(frozen=True)
 class ErrorDetail:
@@ -54,6 +57,33 @@ class ValidationFailed(DomainError):
     """Input was rejected; ``errors`` lists every bad field or row, and nothing was saved."""
 
     default_code = "validation_failed"
+
+    @classmethod
+    def listing(cls, subject: str, errors: list[ErrorDetail]) -> ValidationFailed:
+        """One error whose message names the first problem and how many more there are."""
+        first = errors[0]
+        where = f"{first.field}: " if first.field else ""
+        message = f"{subject}: {where}{first.message}"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more)"
+        return cls(message, errors=errors)
+
+
+def errors_from_django(exc: DjangoValidationError) -> list[ErrorDetail]:
+    """Django's ValidationError (field → errors) as ErrorDetails, with the params filled into each message."""
+    error_dict = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+    found: list[ErrorDetail] = []
+    for field, errors in error_dict.items():
+        for error in errors:
+            message = error.message % error.params if error.params else error.message
+            found.append(
+                ErrorDetail(
+                    message=str(message),
+                    code=error.code or "invalid",
+                    field=None if field == NON_FIELD_ERRORS else field,
+                )
+            )
+    return found
 
 
 class NotFound(DomainError):

@@ -8,12 +8,11 @@ from collections.abc import Iterable, Mapping
 from itertools import product as cartesian_product
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 
-from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, StockLevel, Warehouse, normalize_code
 from inventory.stock_services import bin_sellable_set
 
@@ -61,39 +60,12 @@ CONSTRAINT_FIELDS = {
 # Shared helpers
 
 
-def _errors_from_django(exc: DjangoValidationError) -> list[ErrorDetail]:
-    """Django's ValidationError (field → errors) as our ErrorDetails, with the params filled into each message."""
-    error_dict = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
-    found: list[ErrorDetail] = []
-    for field, errors in error_dict.items():
-        for error in errors:
-            message = error.message % error.params if error.params else error.message
-            found.append(
-                ErrorDetail(
-                    message=str(message),
-                    code=error.code or "invalid",
-                    field=None if field == NON_FIELD_ERRORS else field,
-                )
-            )
-    return found
-
-
-def _fail(subject: str, errors: list[ErrorDetail]) -> ValidationFailed:
-    """One ValidationFailed whose message names the first problem and how many more there are."""
-    first = errors[0]
-    where = f"{first.field}: " if first.field else ""
-    message = f"{subject}: {where}{first.message}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more)"
-    return ValidationFailed(message, errors=errors)
-
-
 def _normalized(data: Mapping[str, Any], *, allowed: Iterable[str], code_fields: Iterable[str]) -> dict[str, Any]:
     """Only the known fields; codes trimmed and upper-cased, other text trimmed."""
     allowed = set(allowed)
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise _fail(
+        raise ValidationFailed.listing(
             "Unknown fields",
             [
                 ErrorDetail(message=f"{name} is not a field that can be set.", code="unknown_field", field=name)
@@ -120,9 +92,9 @@ def _full_clean(instance: models.Model, *, subject: str, extra: list[ErrorDetail
     try:
         instance.full_clean(validate_constraints=False)
     except DjangoValidationError as exc:
-        errors = _errors_from_django(exc) + errors
+        errors = errors_from_django(exc) + errors
     if errors:
-        raise _fail(subject, errors)
+        raise ValidationFailed.listing(subject, errors)
 
 
 def _save(instance: models.Model, *, subject: str, **kwargs: Any) -> None:
@@ -133,7 +105,7 @@ def _save(instance: models.Model, *, subject: str, **kwargs: Any) -> None:
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
         field = CONSTRAINT_FIELDS.get(constraint or "")
-        raise _fail(
+        raise ValidationFailed.listing(
             subject,
             [ErrorDetail(message=f"Rejected by the database ({constraint or exc}).", code="conflict", field=field)],
         ) from exc
@@ -296,7 +268,7 @@ def bundle_components_set(*, bundle: Product, components: list[tuple[Product, in
                 )
             )
     if errors:
-        raise _fail(f"Components of bundle {bundle.sku} are invalid", errors)
+        raise ValidationFailed.listing(f"Components of bundle {bundle.sku} are invalid", errors)
 
     BundleComponent.objects.filter(bundle=bundle).delete()
     lines = [
@@ -411,7 +383,7 @@ def bin_update(*, bin: Bin, data: Mapping[str, Any]) -> Bin:
     subject = f"Bin {bin.code} is invalid"
     new_warehouse = values.pop("warehouse", None)
     if new_warehouse is not None and new_warehouse.pk != bin.warehouse_id:
-        raise _fail(
+        raise ValidationFailed.listing(
             subject,
             [
                 ErrorDetail(
@@ -537,11 +509,11 @@ def bin_generate(
             )
         )
     if errors:
-        raise _fail(subject, errors)
+        raise ValidationFailed.listing(subject, errors)
 
     count = len(zones) * (aisles[1] - aisles[0] + 1) * (racks[1] - racks[0] + 1) * (levels[1] - levels[0] + 1)
     if count > BIN_GENERATE_LIMIT:
-        raise _fail(
+        raise ValidationFailed.listing(
             subject,
             [
                 ErrorDetail(
@@ -559,7 +531,7 @@ def bin_generate(
     pattern = re.compile(scheme) if scheme else None
     misfits = [code for code in codes if not pattern.fullmatch(code)] if pattern else []
     if misfits:
-        raise _fail(
+        raise ValidationFailed.listing(
             subject,
             [
                 ErrorDetail(

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
 from inventory.models import Product
 from purchasing.models import Supplier, SupplierProduct
 
@@ -38,27 +38,6 @@ SUPPLIER_PRODUCT_FIELDS = frozenset(
         "is_preferred",
     }
 )
-
-
-def _details(error: ValidationError) -> list[ErrorDetail]:
-    items = error.error_dict.items() if hasattr(error, "error_dict") else [(NON_FIELD_ERRORS, [error])]
-    return [
-        ErrorDetail(
-            message=message,
-            code=getattr(item, "code", None) or "invalid",
-            field=None if field == NON_FIELD_ERRORS else field,
-        )
-        for field, errors in items
-        for item in errors
-        for message in item.messages
-    ]
-
-
-def _invalid(what: str, details: list[ErrorDetail]) -> ValidationFailed:
-    first = details[0]
-    where = f"{first.field}: " if first.field else ""
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-    return ValidationFailed(f"{what} is invalid: {where}{first.message}{more}", errors=details)
 
 
 def _save(instance: Supplier | SupplierProduct, what: str) -> None:
@@ -129,7 +108,7 @@ def _supplier_save(supplier: Supplier) -> Supplier:
     try:
         supplier.full_clean()
     except ValidationError as error:
-        raise _invalid("Supplier", _details(error)) from error
+        raise ValidationFailed.listing("Supplier is invalid", errors_from_django(error)) from error
     _save(supplier, "Supplier")
     return supplier
 
@@ -184,10 +163,10 @@ def _supplier_product_save(supplier_product: SupplierProduct) -> SupplierProduct
             # CHECK constraints repeat the field validators and stay with the database.
             supplier_product.full_clean(validate_unique=False, validate_constraints=False)
         except ValidationError as error:
-            errors = _details(error)
+            errors = errors_from_django(error)
         errors += _supplier_product_clashes(supplier_product)
         if errors:
-            raise _invalid("Supplier product", errors)
+            raise ValidationFailed.listing("Supplier product is invalid", errors)
         _save(supplier_product, "Supplier product")
     return supplier_product
 

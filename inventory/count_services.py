@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.transitions import next_id, status_label, transition_check
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import (
     Bin,
@@ -40,29 +41,19 @@ COUNT_TRANSITIONS: dict[str, frozenset[str]] = {
 WHOLE_NUMBER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
 
 
-def _next_id(model) -> int:
-    """Take the next primary key up front so the document number can be written in the same INSERT."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [model._meta.db_table])
-        return cursor.fetchone()[0]
-
-
 def _status_label(status: str) -> str:
-    return Status(status).label.lower() if status else "new"
+    return status_label(Status, status)
 
 
 def _transition_check(count: StockCount, to_status: str) -> None:
-    allowed = COUNT_TRANSITIONS[count.status]
-    if to_status not in allowed:
-        choices = ", ".join(_status_label(status) for status in sorted(allowed)) or "nothing, it is closed"
-        raise Conflict(
-            f"Count {count.number} is {_status_label(count.status)}; it cannot become {_status_label(to_status)} "
-            f"(from here it can become: {choices}).",
-            code="invalid_transition",
-            number=count.number,
-            status=count.status,
-            requested_status=to_status,
-        )
+    transition_check(
+        document="Count",
+        number=count.number,
+        status=count.status,
+        to_status=to_status,
+        transitions=COUNT_TRANSITIONS,
+        status_choices=Status,
+    )
 
 
 def _count_lock(count: StockCount) -> StockCount:
@@ -165,7 +156,7 @@ def stock_count_open(
             ],
         )
 
-    count_id = _next_id(StockCount)
+    count_id = next_id(StockCount)
     count = StockCount.objects.create(
         pk=count_id,
         number=f"CNT-{count_id:06d}",

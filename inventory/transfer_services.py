@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.errors import ErrorDetail, ValidationFailed
+from core.transitions import next_id, status_label, transition_check
 from inventory.errors import InsufficientStock
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import Bin, Product, StockLevel, StockMove, Transfer, TransferEvent, TransferLine, Warehouse
@@ -30,33 +31,23 @@ TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
 IN_TRANSIT_STATUSES = (Status.SHIPPED, Status.PARTIALLY_RECEIVED)
 
 
-def _next_id(model) -> int:
-    """Take the next primary key up front so the document number can be written in the same INSERT."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [model._meta.db_table])
-        return cursor.fetchone()[0]
-
-
 def _whole_number_at_least_one(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _status_label(status: str) -> str:
-    return Status(status).label.lower() if status else "new"
+    return status_label(Status, status)
 
 
 def _transition_check(transfer: Transfer, to_status: str) -> None:
-    allowed = TRANSFER_TRANSITIONS[transfer.status]
-    if to_status not in allowed:
-        choices = ", ".join(_status_label(status) for status in sorted(allowed)) or "nothing, it is closed"
-        raise Conflict(
-            f"Transfer {transfer.number} is {_status_label(transfer.status)}; it cannot become "
-            f"{_status_label(to_status)} (from here it can become: {choices}).",
-            code="invalid_transition",
-            number=transfer.number,
-            status=transfer.status,
-            requested_status=to_status,
-        )
+    transition_check(
+        document="Transfer",
+        number=transfer.number,
+        status=transfer.status,
+        to_status=to_status,
+        transitions=TRANSFER_TRANSITIONS,
+        status_choices=Status,
+    )
 
 
 def _transfer_lock(transfer: Transfer) -> Transfer:
@@ -152,7 +143,7 @@ def transfer_create(
     if errors:
         raise ValidationFailed(f"The transfer was not created: {errors[0].message}", errors=errors)
 
-    transfer_id = _next_id(Transfer)
+    transfer_id = next_id(Transfer)
     transfer = Transfer.objects.create(
         pk=transfer_id,
         number=f"TR-{transfer_id:06d}",

@@ -345,6 +345,13 @@ def _move_response(move: StockMove) -> Response:
     return Response(StockMoveSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
+def _post_move(request: Request, serializer_class, service: Callable[..., StockMove]) -> Response:
+    """Validate the body's shape, call the one stock service with it, answer 201 with the ledger row."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return _move_response(service(**serializer.service_arguments(), user=request.user))
+
+
 def _move_schema(summary: str, description: str, request_serializer) -> Callable:
     return extend_schema(
         summary=summary,
@@ -377,10 +384,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def receive(self, request: Request) -> Response:
-        serializer = ReceiveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        move = stock_services.stock_receive(**serializer.service_arguments(), user=request.user)
-        return _move_response(move)
+        return _post_move(request, ReceiveSerializer, stock_services.stock_receive)
 
     @_move_schema(
         "Move stock between two bins of a warehouse",
@@ -390,10 +394,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def move(self, request: Request) -> Response:
-        serializer = MoveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        move = stock_services.stock_move(**serializer.service_arguments(), user=request.user)
-        return _move_response(move)
+        return _post_move(request, MoveSerializer, stock_services.stock_move)
 
     @_move_schema(
         "Adjust a bin's quantity",
@@ -403,10 +404,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def adjust(self, request: Request) -> Response:
-        serializer = AdjustSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        move = stock_services.stock_adjust(**serializer.service_arguments(), user=request.user)
-        return _move_response(move)
+        return _post_move(request, AdjustSerializer, stock_services.stock_adjust)
 
     @_move_schema(
         "Receive a customer return",
@@ -415,10 +413,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="return", url_name="return")
     def return_(self, request: Request) -> Response:
-        serializer = ReturnSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        move = stock_services.stock_return(**serializer.service_arguments(), user=request.user)
-        return _move_response(move)
+        return _post_move(request, ReturnSerializer, stock_services.stock_return)
 
     @_move_schema(
         "Pick reserved units",
@@ -428,10 +423,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def pick(self, request: Request) -> Response:
-        serializer = PickSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        move = stock_services.stock_pick(**serializer.service_arguments(), user=request.user)
-        return _move_response(move)
+        return _post_move(request, PickSerializer, stock_services.stock_pick)
 
     @_move_schema(
         "Ship picked units",
@@ -440,10 +432,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"])
     def ship(self, request: Request) -> Response:
-        serializer = ShipSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        move = stock_services.stock_ship(**serializer.service_arguments(), user=request.user)
-        return _move_response(move)
+        return _post_move(request, ShipSerializer, stock_services.stock_ship)
 
     @extend_schema(
         summary="Reserve stock for a reference",

@@ -1,0 +1,44 @@
+"""The one check of text that comes in from outside: characters no field of Seabridge may hold.
+
+Every door applies it before anything else looks at the value: the API's parsers and query parameters, the
+spreadsheet reader's cells. NUL cannot be stored by PostgreSQL at all; the other control characters are
+invisible, break CSV exports and labels, and come only from copy-paste accidents or probes. Tab, line feed and
+carriage return stay allowed (multi-line notes). Lone surrogates (``"\\ud800"`` in JSON) cannot be encoded, and
+U+FFFE/U+FFFF are not characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 controls except tab, LF and CR; DEL; UTF-16 surrogates; the two noncharacters at the end of the BMP.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+_NAMES = {"\x00": "NUL", "\x7f": "DEL"}
+
+
+def character_label(character: str) -> str:
+    """``U+0000 (NUL)``: how an error names a character a person cannot see."""
+    code_point = ord(character)
+    name = _NAMES.get(character) or unicodedata.name(character, "")
+    if not name and code_point < 0x20:
+        name = "control character"
+    return f"U+{code_point:04X}" + (f" ({name})" if name else "")
+
+
+def forbidden_character(value: str) -> str | None:
+    """The label of the first character ``value`` may not hold, or None when it is clean."""
+    found = FORBIDDEN_CHARACTERS.search(value)
+    return None if found is None else character_label(found.group())
+
+
+def forbidden_character_message(value: str) -> str | None:
+    """A sentence saying what is wrong with ``value`` and where, or None when it is clean."""
+    found = FORBIDDEN_CHARACTERS.search(value)
+    if found is None:
+        return None
+    return (
+        f"Contains {character_label(found.group())} at position {found.start() + 1}; "
+        "control characters are not allowed in text."
+    )

@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Oversized bodies and forbidden characters in query parameters and form fields stop here (core/middleware.py).
+    "core.middleware.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -168,9 +170,12 @@ STORAGES = {
     },
 }
 
-# Uploads (CSV/XLSX imports) are bounded; bigger files go through the bulk command.
+# Request bodies are bounded: JSON and forms by DATA_UPLOAD_MAX_MEMORY_SIZE, multipart uploads (CSV/XLSX imports)
+# by UPLOAD_MAX_SIZE, both checked against Content-Length before anything is read (core/middleware.py). Bigger
+# files go through the command line (manage.py products_import).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
-FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+UPLOAD_MAX_SIZE = int(os.environ.get("UPLOAD_MAX_SIZE", 25 * 1024 * 1024))
+FILE_UPLOAD_MAX_MEMORY_SIZE = min(DATA_UPLOAD_MAX_MEMORY_SIZE, UPLOAD_MAX_SIZE)
 
 # Spreadsheet import/export in the admin (core/resources.py): CSV and XLSX only, one transaction per file.
 from import_export.formats.base_formats import CSV as _CSV  # noqa: E402 - the setting takes classes
@@ -196,10 +201,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only; the upload endpoints name MultiPartParser themselves, so only they advertise multipart.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+
+from core.errors import ErrorDetail
 
 # C0 controls except tab, LF and CR; DEL; UTF-16 surrogates; the two noncharacters at the end of the BMP.
 FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -42,3 +45,36 @@ def forbidden_character_message(value: str) -> str | None:
         f"Contains {character_label(found.group())} at position {found.start() + 1}; "
         "control characters are not allowed in text."
     )
+
+
+def named_values_problems(pairs: Iterable[tuple[str, list]], *, where: str) -> list[ErrorDetail]:
+    """Problems of named text values (query parameters, form fields, file names), each naming its field.
+
+    ``pairs`` are (name, values) as ``QueryDict.lists()`` gives them; ``where`` says what they are ("query
+    parameter"). Values that are not text (uploaded files) are skipped.
+    """
+    errors = []
+    for name, values in pairs:
+        label = forbidden_character(name)
+        if label:
+            errors.append(
+                ErrorDetail(
+                    f"A {where} name contains {label}; control characters are not allowed in text.",
+                    code="forbidden_character",
+                )
+            )
+            continue
+        for value in values:
+            message = forbidden_character_message(value) if isinstance(value, str) else None
+            if message:
+                errors.append(
+                    ErrorDetail(
+                        f"{where[0].upper()}{where[1:]} {name}: {message}", code="forbidden_character", field=name
+                    )
+                )
+    return errors
+
+
+def uploaded_file_names(files) -> Iterable[tuple[str, list[str]]]:
+    """(field, [file names]) of a request's uploaded files, for :func:`named_values_problems`."""
+    return ((name, [upload.name or "" for upload in uploads]) for name, uploads in files.lists())

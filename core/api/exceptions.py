@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError, ErrorDetail
+from core.errors import DomainError, ErrorDetail, ValidationFailed
+from core.middleware import payload_too_large
 
 
 def flatten_errors(detail: Any, path: str = "") -> list[ErrorDetail]:
@@ -60,6 +63,11 @@ def _body(message: str, code: str, errors: list[ErrorDetail] | None = None, **ex
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Django's own refusals of a request body, met when a view reads it; the middleware stops most of them first.
+    if isinstance(exc, RequestDataTooBig):
+        exc = payload_too_large(size=None, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = ValidationFailed(f"Invalid input: {exc}", code="too_many_fields")
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

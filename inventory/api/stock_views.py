@@ -17,11 +17,11 @@ from openpyxl import Workbook
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.pagination import CursorPagination
+from core.api.parsers import MultiPartParser
 from core.errors import ErrorDetail, ValidationFailed
 from core.spreadsheet import escape_formula
 from inventory import count_services, stock_selectors, stock_services, transfer_services

@@ -7,7 +7,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -86,7 +85,7 @@ class ProductViewSet(viewsets.ModelViewSet):
             400: OpenApiResponse(description="Nothing saved; `errors` lists each bad row (1-based) and field."),
         },
     )
-    @action(detail=False, methods=["post"], url_path="bulk-upsert", parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], url_path="bulk-upsert")
     def bulk_upsert(self, request: Request) -> Response:
         rows = request.data
         if not isinstance(rows, list):
@@ -196,7 +195,7 @@ class BinViewSet(viewsets.ModelViewSet):
             400: OpenApiResponse(description="Nothing created; `errors` names each problem."),
         },
     )
-    @action(detail=False, methods=["post"], parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"])
     def generate(self, request: Request) -> Response:
         serializer = BinGenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

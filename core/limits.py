@@ -1,0 +1,39 @@
+"""Upper bounds on what a request may ask for, so no number or shape from outside can overflow or exhaust anything.
+
+Quantities are counted in PostgreSQL ``integer`` columns (at most 2,147,483,647). A quantity on one line of a
+document (a receipt, a transfer line, a count, a reservation) is at most ``QUANTITY_MAX``; what one bin or one
+warehouse holds of a product is at most ``STOCK_MAX``. Both are far above anything a seller handles and far
+below the column's limit, so sums of many lines cannot overflow before a rule refuses them with a clear error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import ErrorDetail, ValidationFailed
+
+# Units on one line of one document: ten million.
+QUANTITY_MAX = 10_000_000
+# Units of one product in one bin, in one warehouse, or promised to one reference: a thousand million.
+STOCK_MAX = 1_000_000_000
+# Nesting of a JSON body: the deepest payload of the API is four levels; 32 leaves room and stops abuse.
+JSON_MAX_DEPTH = 32
+# Characters in one text value of a spreadsheet cell: Excel's own limit.
+CELL_MAX_LENGTH = 32_767
+
+
+def quantity_check(value: Any, *, field: str = "quantity", minimum: int = 1, maximum: int = QUANTITY_MAX) -> int:
+    """``value`` if it is a whole number within [minimum, maximum]; otherwise ValidationFailed naming ``field``.
+
+    The one check of a quantity given to a service, so every door refuses the same values with the same code:
+    ``invalid`` (not a whole number), ``min_value`` or ``max_value``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        detail = ErrorDetail(f"Must be a whole number (got {value!r}).", field=field, code="invalid")
+    elif value < minimum:
+        detail = ErrorDetail(f"Must be at least {minimum} (got {value}).", field=field, code="min_value")
+    elif value > maximum:
+        detail = ErrorDetail(f"Must be at most {maximum:,} (got {value:,}).", field=field, code="max_value")
+    else:
+        return value
+    raise ValidationFailed(f"{field}: {detail.message}", errors=[detail])

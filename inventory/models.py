@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import NaturalSortKeyField, TimeStampedModel, with_sort_keys
+from core.patterns import PatternError, pattern_compile, pattern_fullmatch
 from core.validators import validate_country, validate_currency, validate_gtin, validate_hs_code
 
 SKU_RE = re.compile(r"^[A-Z0-9._/-]+$")
@@ -194,13 +195,20 @@ class Warehouse(TimeStampedModel):
     def clean(self) -> None:
         self.code = normalize_code(self.code)
         self.country = normalize_code(self.country)
-        if self.code and not re.match(WAREHOUSE_CODE_SQL_RE, self.code):
+        if self.code and not re.fullmatch(WAREHOUSE_CODE_SQL_RE, self.code):
             raise ValidationError({"code": "Warehouse code may only hold letters, digits, - and _."})
         if self.bin_code_pattern:
             try:
-                re.compile(self.bin_code_pattern)
-            except re.error as exc:
-                raise ValidationError({"bin_code_pattern": f"Not a valid regular expression: {exc}."}) from exc
+                pattern_compile(self.bin_code_pattern)
+            except PatternError as exc:
+                raise ValidationError({"bin_code_pattern": ValidationError(str(exc), code="invalid_pattern")}) from exc
+
+
+def _follows_scheme(pattern: str, code: str) -> bool:
+    try:
+        return pattern_fullmatch(pattern, code)
+    except PatternError:
+        return True  # a scheme that cannot be used is the warehouse's error, reported on the warehouse
 
 
 class Bin(TimeStampedModel):
@@ -251,14 +259,26 @@ class Bin(TimeStampedModel):
     def clean(self) -> None:
         self.code = normalize_code(self.code)
         self.zone = normalize_code(self.zone) or self.code.split("-", 1)[0]
-        if self.code and not re.match(BIN_CODE_SQL_RE, self.code):
+        zone_length = self._meta.get_field("zone").max_length
+        if len(self.zone) > zone_length:
+            # Derived after the field checks ran, so it is checked here.
+            raise ValidationError(
+                {
+                    "zone": ValidationError(
+                        f"Zone {self.zone} has {len(self.zone)} characters; at most {zone_length} are allowed "
+                        "(without a zone, the part of the code before the first dash is the zone).",
+                        code="max_length",
+                    )
+                }
+            )
+        if self.code and not re.fullmatch(BIN_CODE_SQL_RE, self.code):
             raise ValidationError({"code": f"Bin code {self.code} may only hold letters, digits, - _ and ."})
         warehouse = self.warehouse if self.warehouse_id else None
         if (
             warehouse
             and warehouse.bin_code_pattern
             and self.code
-            and not re.fullmatch(warehouse.bin_code_pattern, self.code)
+            and not _follows_scheme(warehouse.bin_code_pattern, self.code)
         ):
             raise ValidationError(
                 {

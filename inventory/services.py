@@ -13,6 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
+from core.patterns import PatternError, pattern_compile
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, StockLevel, Warehouse, normalize_code
 from inventory.stock_services import bin_sellable_set
 
@@ -292,9 +293,9 @@ def _warehouse_checks(warehouse: Warehouse) -> list[ErrorDetail]:
     if warehouse.pk is None or not warehouse.bin_code_pattern:
         return []
     try:
-        pattern = re.compile(warehouse.bin_code_pattern)
-    except re.error:
-        return []  # Warehouse.clean reports the broken expression.
+        pattern = pattern_compile(warehouse.bin_code_pattern)
+    except PatternError:
+        return []  # Warehouse.clean reports the broken pattern.
     codes = Bin.objects.filter(warehouse=warehouse).order_by("code_sort").values_list("code", flat=True)
     misfits = [code for code in codes.iterator() if not pattern.fullmatch(code)]
     if not misfits:
@@ -528,7 +529,7 @@ def bin_generate(
     locked = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
     scheme = locked.bin_code_pattern
     codes = bin_generate_codes(zones=zones, aisles=aisles, racks=racks, levels=levels, width=width)
-    pattern = re.compile(scheme) if scheme else None
+    pattern = pattern_compile(scheme) if scheme else None
     misfits = [code for code in codes if not pattern.fullmatch(code)] if pattern else []
     if misfits:
         raise ValidationFailed.listing(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -56,7 +59,7 @@ def test_warehouse_errors_name_the_field():
         ("name", "blank"),
         ("kind", "invalid_choice"),
         ("country", "country"),
-        ("bin_code_pattern", "invalid"),
+        ("bin_code_pattern", "invalid_pattern"),
         ("code", "unique"),
     ]
     with pytest.raises(ValidationFailed) as caught:
@@ -69,11 +72,70 @@ def test_warehouse_errors_name_the_field():
     assert errors_of(caught) == [
         (
             "bin_code_pattern",
-            "invalid",
-            "Not a valid regular expression: unterminated character set at position 1.",
+            "invalid_pattern",
+            "Not a pattern this system can use (missing ]: [); patterns use RE2 syntax, which has no "
+            "back-references or look-arounds.",
         )
     ]
     assert list(Warehouse.objects.values_list("code", flat=True)) == ["SZ"]
+
+
+@contextlib.contextmanager
+def _fails_after(seconds: float):
+    """Fail the test instead of letting it hang: Python's backtracking re needs minutes for the patterns below."""
+
+    def give_up(signum, frame):
+        raise AssertionError(f"Matching took more than {seconds} s: the pattern engine backtracks.")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_catastrophic_pattern_cannot_hang_the_bin_checks():
+    warehouse = WarehouseFactory(code="SZ", bin_code_pattern=r"^(A+)+B$")
+    code = "A" * 32
+    with _fails_after(5), pytest.raises(ValidationFailed) as caught:
+        bin_create(data={"warehouse": warehouse, "code": code, "zone": "A"})
+    assert [error[:2] for error in errors_of(caught)] == [("code", "invalid")]
+    with _fails_after(5), pytest.raises(ValidationFailed) as caught:
+        bin_generate(warehouse=warehouse, zones=["A" * 16], aisles=(1, 1), racks=(1, 1), levels=(1, 1), kind="pick")
+    assert errors_of(caught)[0][1] == "bin_code_pattern"
+    with _fails_after(5):
+        warehouse_update(warehouse=warehouse, data={"bin_code_pattern": r"^(A+)+B$|^A{32}$"})
+        created = bin_create(data={"warehouse": warehouse, "code": code, "zone": "A"})
+    assert (created.code, created.zone) == (code, "A")
+
+
+def test_a_zone_derived_from_a_long_code_is_checked_like_a_given_one():
+    warehouse = WarehouseFactory(code="SZ", bin_code_pattern="")
+    with pytest.raises(ValidationFailed) as caught:
+        bin_create(data={"warehouse": warehouse, "code": "RECEIVING" * 3})
+    assert errors_of(caught) == [
+        (
+            "zone",
+            "max_length",
+            "Zone RECEIVINGRECEIVINGRECEIVING has 27 characters; at most 16 are allowed (without a zone, the part "
+            "of the code before the first dash is the zone).",
+        )
+    ]
+
+
+def test_back_references_and_look_arounds_are_refused_with_a_reason():
+    with pytest.raises(ValidationFailed) as caught:
+        warehouse_create(data={"code": "W2", "name": "x", "country": "CN", "bin_code_pattern": r"^(A)\1$"})
+    assert errors_of(caught) == [
+        (
+            "bin_code_pattern",
+            "invalid_pattern",
+            "Not a pattern this system can use (invalid escape sequence: \\1); patterns use RE2 syntax, which has "
+            "no back-references or look-arounds.",
+        )
+    ]
 
 
 def test_a_new_bin_code_scheme_must_fit_the_existing_bins():

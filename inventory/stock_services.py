@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from core.errors import ErrorDetail, ValidationFailed
+from core.limits import QUANTITY_MAX, STOCK_MAX, quantity_check
 from inventory.errors import InsufficientStock, StockRuleBroken
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import Bin, InventoryBalance, Product, Reservation, StockLevel, StockMove, Warehouse
@@ -32,17 +33,6 @@ class PlannedMove:
     to_bin: Bin | None = None
     reference: str = ""
     note: str = ""
-
-
-def _positive_quantity(quantity: int, field: str = "quantity") -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise ValidationFailed(
-            f"{field} must be a whole number above zero (got {quantity!r}).",
-            errors=[
-                ErrorDetail(f"Must be a whole number above zero (got {quantity!r}).", field=field, code="min_value")
-            ],
-        )
-    return quantity
 
 
 def moves_apply(
@@ -63,7 +53,8 @@ def moves_apply(
     products: dict[int, Product] = {}
     bins: dict[int, Bin] = {}
     for move in moves:
-        _positive_quantity(move.quantity)
+        # Counts post whole variances, which may be larger than one document line may ask for.
+        quantity_check(move.quantity, maximum=STOCK_MAX)
         products[move.product.pk] = move.product
         for bin_ in (move.from_bin, move.to_bin):
             if bin_ is not None:
@@ -97,8 +88,27 @@ def moves_apply(
                 available=level.on_hand,
                 where=f"bin {bin_.code}",
             )
+    for (product_id, bin_id), delta in level_delta.items():
+        if delta > 0 and levels[(product_id, bin_id)].on_hand + delta > STOCK_MAX:
+            raise StockRuleBroken(
+                f"{products[product_id].sku}: bin {bins[bin_id].code} would hold "
+                f"{levels[(product_id, bin_id)].on_hand + delta:,} units, more than the {STOCK_MAX:,} a bin can "
+                "hold of one product. Check the quantity.",
+                code="stock_limit",
+                sku=products[product_id].sku,
+                limit=STOCK_MAX,
+            )
     for key in balance_keys:
         balance = balances[key]
+        if balance.on_hand + on_hand_delta.get(key, 0) > STOCK_MAX:
+            sku = products[key[0]].sku if key[0] in products else str(key[0])
+            raise StockRuleBroken(
+                f"{sku}: warehouse {balance.warehouse_id} would hold {balance.on_hand + on_hand_delta[key]:,} units, "
+                f"more than the {STOCK_MAX:,} a warehouse can hold of one product. Check the quantity.",
+                code="stock_limit",
+                sku=sku,
+                limit=STOCK_MAX,
+            )
         sellable = balance.sellable + sellable_delta.get(key, 0)
         reserved = balance.reserved + reserved_delta.get(key, 0)
         if reserved > sellable:
@@ -199,7 +209,7 @@ def stock_receive(
     user=None,
 ) -> StockMove:
     """Goods arrive into a bin (a receiving bin, or straight into a pick/bulk bin)."""
-    _positive_quantity(quantity)
+    quantity_check(quantity)
     if product.is_bundle:
         raise ValidationFailed(
             f"{product.sku} is a bundle; receive its components instead.",
@@ -250,7 +260,8 @@ def stock_adjust(
     user=None,
 ) -> StockMove:
     """Correct a bin's quantity up or down; a reason (note) is required."""
-    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+    quantity_check(delta, field="delta", minimum=-QUANTITY_MAX)
+    if delta == 0:
         raise ValidationFailed(
             "An adjustment must change the quantity by a whole number other than zero.",
             errors=[ErrorDetail("Must be a non-zero whole number.", field="delta", code="invalid")],
@@ -274,7 +285,7 @@ def stock_adjust(
 def _aggregate_lines(lines: Iterable[tuple[Product, int]]) -> dict[int, tuple[Product, int]]:
     totals: dict[int, tuple[Product, int]] = {}
     for index, (product, quantity) in enumerate(lines):
-        _positive_quantity(quantity, field=f"lines[{index}].quantity")
+        quantity_check(quantity, field=f"lines[{index}].quantity")
         if product.is_bundle:
             raise ValidationFailed(
                 f"{product.sku} is a bundle; reserve its components.",
@@ -413,7 +424,7 @@ def stock_pick(
     user=None,
 ) -> StockMove:
     """Take reserved units out of a sellable bin into a packing/tote bin; the reservation becomes picked."""
-    _positive_quantity(quantity)
+    quantity_check(quantity)
     _same_warehouse(from_bin, to_bin)
     # Bins before balances, the order of every stock write: locking the balance first deadlocks with
     # bin_sellable_set, which holds the bin and waits for the balance. The flag is read under that lock.
@@ -463,7 +474,7 @@ def stock_ship(
     user=None,
 ) -> StockMove:
     """Picked units leave the warehouse; the reservation's picked quantity becomes shipped."""
-    _positive_quantity(quantity)
+    quantity_check(quantity)
     warehouse_id = from_bin.warehouse_id
     bins_share_lock([from_bin.pk])  # bins before balances, as in stock_pick
     balances_lock([(product.pk, warehouse_id)], create=False)

@@ -6,10 +6,13 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from core.errors import ValidationFailed
+from core.limits import QUANTITY_MAX, STOCK_MAX
 from inventory.errors import InsufficientStock, StockRuleBroken
 from inventory.models import Bin, InventoryBalance, Reservation, StockLevel, StockMove
 from inventory.stock_services import (
+    PlannedMove,
     bin_sellable_set,
+    moves_apply,
     stock_adjust,
     stock_move,
     stock_pick,
@@ -167,3 +170,41 @@ def test_database_refuses_oversell_even_without_the_services(site):
     stock_receive(product=product, bin=site["pick"], quantity=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         InventoryBalance.objects.filter(product=product, warehouse=warehouse).update(reserved=2)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "code"), [(2**31, "max_value"), (QUANTITY_MAX + 1, "max_value"), (0, "min_value"), (1.5, "invalid")]
+)
+def test_quantities_are_whole_numbers_within_the_line_limit(site, quantity, code):
+    with pytest.raises(ValidationFailed) as caught:
+        stock_receive(product=site["product"], bin=site["pick"], quantity=quantity)
+    assert [(error.field, error.code) for error in caught.value.errors] == [("quantity", code)]
+    assert not StockMove.objects.exists()
+
+
+@pytest.mark.parametrize(("delta", "code"), [(-(2**31), "min_value"), (QUANTITY_MAX + 1, "max_value"), (0, "invalid")])
+def test_adjustments_are_bounded_both_ways(site, delta, code):
+    with pytest.raises(ValidationFailed) as caught:
+        stock_adjust(product=site["product"], bin=site["pick"], delta=delta, note="x")
+    assert [(error.field, error.code) for error in caught.value.errors] == [("delta", code)]
+
+
+def test_a_bin_cannot_be_filled_past_the_stock_limit_and_later_receipts_say_why(site):
+    product = site["product"]
+    # A count of a huge variance is the one way in above the line limit; it stops at STOCK_MAX.
+    with transaction.atomic():
+        moves_apply(moves=[PlannedMove(product, STOCK_MAX, StockMove.Reason.COUNT, to_bin=site["pick"])])
+    with pytest.raises(StockRuleBroken) as caught:
+        stock_receive(product=product, bin=site["pick"], quantity=1)
+    assert caught.value.code == "stock_limit"
+    assert caught.value.message == (
+        f"CASE-1: bin A-01-01-01 would hold {STOCK_MAX + 1:,} units, more than the {STOCK_MAX:,} a bin can hold "
+        "of one product. Check the quantity."
+    )
+    with pytest.raises(StockRuleBroken) as caught:
+        stock_receive(product=product, bin=site["bulk"], quantity=1)
+    assert caught.value.code == "stock_limit"
+    assert "warehouse" in caught.value.message
+    stock_adjust(product=product, bin=site["pick"], delta=-QUANTITY_MAX, note="over-counted")
+    stock_receive(product=product, bin=site["bulk"], quantity=QUANTITY_MAX)
+    assert balance(product, site["warehouse"])[0] == STOCK_MAX

@@ -6,49 +6,27 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from core.codes import COUNTRY_CODES, CURRENCY_CODES
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.models import natural_sort_key
 from core.spreadsheet import unescape_formula
-from core.validators import (
-    GTIN_LENGTHS,
-    validate_country,
-    validate_currency,
-    validate_gtin,
-    validate_hs_code,
-)
-from inventory.models import PRODUCT_FIELDS, SKU_RE, BundleComponent, Product, validate_sku
+from inventory import product_rules as rules
+from inventory.models import PRODUCT_FIELDS, BundleComponent, Product, StockLevel
+from inventory.product_rules import FIELD_CONVERTERS, FieldInvalid, shown
 
 PRODUCT_BULK_FIELDS = PRODUCT_FIELDS
 ROW_NUMBER_KEY = "_row"
 # Enough for a person to fix a file in one go, while a file where every row is wrong stays small in memory.
 MAX_ERRORS = 10_000
-BOOLEAN_WORDS = {
-    "true": True,
-    "false": False,
-    "1": True,
-    "0": False,
-    "yes": True,
-    "no": False,
-    "y": True,
-    "n": False,
-}
-POSTGRES_INTEGER_MAX = 2_147_483_647
 STAGE_TABLE = "product_bulk_stage"
 BULK_WORK_MEM = "64MB"
 # The staging row is (row number, given-columns mask, is valid, then the product fields in PRODUCT_BULK_FIELDS order).
 STAGE_LEADING_COLUMNS = 3
-
-# Stricter than \d: Python's \d also takes other scripts' digits, which the database's CHECK would refuse.
-ASCII_HS_CODE_RE = re.compile(r"[0-9]{6,10}")
 
 
 @dataclass(frozen=True)
@@ -62,274 +40,6 @@ class ProductBulkResult:
     @property
     def unchanged(self) -> int:
         return self.total - self.created - self.updated
-
-
-class _Invalid(Exception):
-    """One bad value; raised only off the happy path, so valid rows pay nothing for it."""
-
-    def __init__(self, message: str, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _django_message(error: ValidationError) -> _Invalid:
-    return _Invalid(error.messages[0], error.code or "invalid")
-
-
-def _label(field: models.Field) -> str:
-    label = str(field.verbose_name)
-    return label[0].upper() + label[1:]
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _as_text(value: Any, label: str) -> str:
-    """A JSON value for a text column: text as is, whole numbers as their digits, nothing else."""
-    if value is None:
-        return ""
-    if type(value) is int:
-        return str(value)
-    raise _Invalid(f"{label} must be text, not {_shown(value)}.", "invalid_type")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# One converter per column: takes the raw value (str from CSV, or a JSON value), returns what is staged.
-
-
-def _text_converter(field: models.CharField, *, required: bool, upper: bool = False) -> Callable[[Any], Any]:
-    label = _label(field)
-    max_length = field.max_length
-
-    def convert(value: Any) -> str:
-        value = value.strip() if type(value) is str else _as_text(value, label).strip()
-        if upper:
-            value = value.upper()
-        if not value:
-            if required:
-                raise _Invalid(f"{label} is required.", "required")
-            return value
-        if len(value) > max_length:
-            raise _Invalid(f"{label} has {len(value)} characters; at most {max_length} are allowed.", "max_length")
-        if "\x00" in value:
-            raise _Invalid(f"{label} contains a NUL character.", "null_characters_not_allowed")
-        return value
-
-    return convert
-
-
-def _sku_converter(field: models.CharField) -> Callable[[Any], Any]:
-    text = _text_converter(field, required=True, upper=True)
-
-    def convert(value: Any) -> str:
-        value = text(value)
-        if not SKU_RE.match(value):
-            try:
-                validate_sku(value)
-            except ValidationError as error:
-                raise _django_message(error) from None
-        return value
-
-    return convert
-
-
-def _gtin_offset(length: int) -> int:
-    """What the ASCII codes add over the digits in the GS1 sum of a ``length``-digit code (weights 3, 1, 3, ...)."""
-    tripled = len(range(length - 2, -1, -2))
-    single = len(range(length - 3, -1, -2))
-    return 48 * (3 * tripled + single + 1)
-
-
-# Summing the ASCII bytes in C is several times faster than int() per digit.
-_GTIN_OFFSETS = {length: _gtin_offset(length) for length in GTIN_LENGTHS}
-
-
-def _barcode_converter(field: models.CharField) -> Callable[[Any], Any]:
-    def convert(value: Any) -> str:
-        value = value.strip() if type(value) is str else _as_text(value, "Barcode").strip()
-        if not value:
-            return value
-        offset = _GTIN_OFFSETS.get(len(value))
-        if offset is not None and value.isascii() and value.isdigit():
-            data = value.encode()
-            # A valid code's weighted sum, its check digit included, is a multiple of 10.
-            if (3 * sum(data[-2::-2]) + sum(data[-3::-2]) + data[-1] - offset) % 10 == 0:
-                return value
-        try:
-            validate_gtin(value)
-        except ValidationError as error:
-            raise _django_message(error) from None
-        # Django's validator takes other scripts' digits; the database's CHECK does not.
-        raise _Invalid(f"Barcode {value} must be 8, 12, 13 or 14 digits 0-9.", "barcode_format")
-
-    return convert
-
-
-def _hs_code_converter(field: models.CharField) -> Callable[[Any], Any]:
-    def convert(value: Any) -> str:
-        value = value.strip() if type(value) is str else _as_text(value, "HS code").strip()
-        if not value or ASCII_HS_CODE_RE.fullmatch(value):
-            return value
-        try:
-            validate_hs_code(value)
-        except ValidationError as error:
-            raise _django_message(error) from None
-        raise _Invalid(f"HS code {value} must be 6 to 10 digits 0-9, without dots or spaces.", "hs_code")
-
-    return convert
-
-
-def _code_converter(
-    field: models.CharField, *, codes: frozenset[str], validator: Callable[[str], None]
-) -> Callable[[Any], Any]:
-    label = _label(field)
-
-    def convert(value: Any) -> str:
-        value = value.strip().upper() if type(value) is str else _as_text(value, label).strip().upper()
-        if value in codes:
-            return value
-        if not value:
-            raise _Invalid(f"{label} is required.", "required")
-        try:
-            validator(value)
-        except ValidationError as error:
-            raise _django_message(error) from None
-        raise _Invalid(f"{label} {value} is not a known code.", "invalid")
-
-    return convert
-
-
-def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
-    label = _label(field)
-    message = f"{label} must be a whole number, 0 or more"
-
-    def slow(value: Any) -> int | None:
-        if type(value) is str:
-            if not value:
-                return None
-            try:
-                number = Decimal(value)
-            except InvalidOperation:
-                raise _Invalid(f"{message}; got {_shown(value)}.", "invalid") from None
-        elif type(value) in (int, float):
-            number = Decimal(value)
-        else:
-            raise _Invalid(f"{message}; got {_shown(value)}.", "invalid_type")
-        if not number.is_finite() or number != number.to_integral_value():
-            raise _Invalid(f"{message}; got {_shown(value)}.", "invalid")
-        if number < 0:
-            raise _Invalid(f"{message}; got {_shown(value)}.", "min_value")
-        if number > POSTGRES_INTEGER_MAX:
-            raise _Invalid(f"{label} must be at most {POSTGRES_INTEGER_MAX}; got {_shown(value)}.", "max_value")
-        return int(number)
-
-    def convert(value: Any) -> int | str | None:
-        if type(value) is str:
-            value = value.strip()
-            # Nine digits always fit a PostgreSQL integer, which parses the text itself.
-            if len(value) < 10 and value.isascii() and value.isdigit():
-                return value
-        elif value is None:
-            return None
-        elif type(value) is int and 0 <= value <= POSTGRES_INTEGER_MAX:
-            return value
-        return slow(value)
-
-    return convert
-
-
-def _decimal_converter(field: models.DecimalField) -> Callable[[Any], Any]:
-    label = _label(field)
-    places = field.decimal_places
-    whole_digits = field.max_digits - places
-    step = Decimal(1).scaleb(-places)
-    plain = re.compile(rf"[0-9]{{1,{whole_digits}}}(?:\.[0-9]{{1,{places}}})?")
-    message = f"{label} must be a number, 0 or more, with at most {whole_digits} digits before the point"
-
-    def slow(value: Any) -> Decimal | None:
-        if type(value) is str:
-            if not value:
-                return None
-            try:
-                number = Decimal(value)
-            except InvalidOperation:
-                raise _Invalid(f"{message} and {places} after it; got {_shown(value)}.", "invalid") from None
-        elif type(value) is int:
-            number = Decimal(value)
-        elif type(value) is float:
-            number = Decimal(repr(value))
-        else:
-            raise _Invalid(f"{message} and {places} after it; got {_shown(value)}.", "invalid_type")
-        if not number.is_finite():
-            raise _Invalid(f"{message} and {places} after it; got {_shown(value)}.", "invalid")
-        if number < 0:
-            raise _Invalid(f"{label} must be 0 or more; got {_shown(value)}.", "min_value")
-        if number.adjusted() >= whole_digits:
-            raise _Invalid(f"{message}; got {_shown(value)}.", "max_whole_digits")
-        rounded = number.quantize(step)
-        # Trailing zeros are fine (1.500 is 1.50); anything that rounding would change is refused.
-        if rounded != number:
-            raise _Invalid(
-                f"{label} may have at most {places} decimal places; got {_shown(value)}.", "max_decimal_places"
-            )
-        return rounded
-
-    def convert(value: Any) -> str | Decimal | None:
-        if type(value) is str:
-            value = value.strip()
-            # PostgreSQL parses the text itself, so a plain number needs no Decimal on the way.
-            if plain.fullmatch(value):
-                return value
-        elif value is None:
-            return None
-        return slow(value)
-
-    return convert
-
-
-def _boolean_converter(field: models.Field) -> Callable[[Any], Any]:
-    label = _label(field)
-
-    def convert(value: Any) -> bool:
-        if type(value) is bool:
-            return value
-        if type(value) is str:
-            result = BOOLEAN_WORDS.get(value)  # most files spell them one way, in lower case
-            if result is None:
-                result = BOOLEAN_WORDS.get(value.strip().lower())
-            if result is not None:
-                return result
-        elif type(value) is int and value in (0, 1):
-            return bool(value)
-        raise _Invalid(f"{label} must be true or false (or yes/no, y/n, 1/0); got {_shown(value)}.", "invalid")
-
-    return convert
-
-
-def _converter(field: models.Field) -> Callable[[Any], Any]:
-    name = field.name
-    if name == "sku":
-        return _sku_converter(field)
-    if name == "barcode":
-        return _barcode_converter(field)
-    if name == "hs_code":
-        return _hs_code_converter(field)
-    if name == "origin_country":
-        return _code_converter(field, codes=COUNTRY_CODES, validator=validate_country)
-    if name in ("declared_currency", "cost_currency"):
-        return _code_converter(field, codes=CURRENCY_CODES, validator=validate_currency)
-    if isinstance(field, models.BooleanField):
-        return _boolean_converter(field)
-    if isinstance(field, models.DecimalField):
-        return _decimal_converter(field)
-    if isinstance(field, models.IntegerField):
-        return _integer_converter(field)
-    if isinstance(field, models.CharField):
-        return _text_converter(field, required=not field.blank)
-    raise TypeError(f"No bulk converter for {field!r}.")
 
 
 @dataclass(frozen=True)
@@ -359,7 +69,7 @@ def _build_columns() -> dict[str, _Column]:
             name=name,
             position=STAGE_LEADING_COLUMNS + index,
             bit=1 << index,
-            convert=_converter(field),
+            convert=FIELD_CONVERTERS[name],
             stage_type=_stage_type(field),
         )
     return columns
@@ -523,12 +233,14 @@ class _ErrorLog:
             self.omitted += 1
 
 
-def _unknown_key_message(key: Any) -> tuple[str | None, str]:
+def _unknown_key_problem(key: Any) -> tuple[str | None, str, str]:
+    """(field, message, code) for a key that is no product field."""
     if key is None:
-        return None, "This row has more cells than the header has columns."
+        return None, "This row has more cells than the header has columns.", "unknown_column"
     if key == "":
-        return "", "A cell has a value but its column has no header."
-    return str(key), f"{key!r} is not a product field; fields are {', '.join(PRODUCT_BULK_FIELDS)}."
+        return "", "A cell has a value but its column has no header.", "unknown_column"
+    detail = rules.UNKNOWN_FIELD.detail(field=str(key), name=key)
+    return detail.field, detail.message, detail.code
 
 
 def _keep(value: Any) -> Any:
@@ -536,10 +248,10 @@ def _keep(value: Any) -> Any:
 
 
 def _unknown_key(key: Any) -> Callable[[Any], Any]:
-    message = _unknown_key_message(key)[1]
+    _, message, code = _unknown_key_problem(key)
 
     def convert(value: Any) -> Any:
-        raise _Invalid(message, "unknown_column")
+        raise FieldInvalid(message, code)
 
     return convert
 
@@ -563,7 +275,7 @@ class _RowPlan:
             elif key == ROW_NUMBER_KEY:
                 steps.append((None, 0, _keep))  # position 0 is overwritten with the row number anyway
             else:
-                steps.append((_unknown_key_message(key)[0], 0, _unknown_key(key)))
+                steps.append((_unknown_key_problem(key)[0], 0, _unknown_key(key)))
         return cls(steps=tuple(steps), mask=mask)
 
 
@@ -589,7 +301,7 @@ def _stage_rows(
             count += 1
             if type(row) is not dict and not isinstance(row, Mapping):
                 errors.invalid_rows += 1
-                message = f"A row must be an object of field names and values, not {_shown(row)}."
+                message = f"A row must be an object of field names and values, not {shown(row)}."
                 errors.add(row=start + count, field=None, message=message, code="invalid")
                 continue  # nothing in it to stage
             keys = tuple(row)
@@ -603,14 +315,14 @@ def _stage_rows(
             for (field, position, convert), value in zip(plan.steps, row.values(), strict=True):
                 try:
                     values[position] = convert(value)
-                except _Invalid as problem:
+                except FieldInvalid as problem:
                     problems = problems or []
                     problems.append((field, problem.message, problem.code))
             mask = plan.mask
             row_number = row.get(ROW_NUMBER_KEY, start + count)
             if not mask & SKU_BIT:
                 problems = problems or []
-                problems.insert(0, ("sku", "SKU is required.", "required"))
+                problems.insert(0, (rules.SKU_REQUIRED.field, rules.SKU_REQUIRED.message, rules.SKU_REQUIRED.code))
             values[0] = row_number
             values[1] = mask
             sku = values[SKU_POSITION]
@@ -658,13 +370,20 @@ NEW_WITHOUT_NAME_SQL = (
     f"WHERE s.given_mask & {NAME_BIT} = 0 AND s.sku IS NOT NULL "
     f"AND NOT EXISTS (SELECT 1 FROM {PRODUCT_TABLE} p WHERE p.sku = s.sku) ORDER BY s.row_number"
 )
-# The same rules as product_update: a bundle with components stays one; a component cannot become one.
+STOCK_LEVEL_TABLE = StockLevel._meta.db_table
+# The bundle roles of product_rules.product_problems: a bundle with components stays one; a bundle holds no stock;
+# a component cannot become a bundle (the bundles it is in come back, named as the rule's message names them).
 BUNDLE_ROLE_SQL = (
-    f"SELECT s.row_number, s.is_valid, s.sku, s.is_bundle FROM {STAGE_TABLE} s "  # noqa: S608 - constant names
-    f"JOIN {PRODUCT_TABLE} p ON p.sku = s.sku WHERE s.given_mask & {IS_BUNDLE_BIT} <> 0 AND ("
-    f"(NOT s.is_bundle AND EXISTS (SELECT 1 FROM {COMPONENT_TABLE} c WHERE c.bundle_id = p.id)) OR "
-    f"(s.is_bundle AND EXISTS (SELECT 1 FROM {COMPONENT_TABLE} c WHERE c.component_id = p.id))"
-    ") ORDER BY s.row_number"
+    f"SELECT row_number, is_valid, sku, keeps_components, has_stock, bundles FROM ("  # noqa: S608 - constant names
+    f"SELECT s.row_number, s.is_valid, s.sku, "
+    f"NOT s.is_bundle AND EXISTS (SELECT 1 FROM {COMPONENT_TABLE} c WHERE c.bundle_id = p.id) AS keeps_components, "
+    f"s.is_bundle AND EXISTS (SELECT 1 FROM {STOCK_LEVEL_TABLE} l WHERE l.product_id = p.id AND l.on_hand > 0) "
+    "AS has_stock, "
+    f"CASE WHEN s.is_bundle THEN ARRAY(SELECT b.sku FROM {COMPONENT_TABLE} c JOIN {PRODUCT_TABLE} b "
+    f"ON b.id = c.bundle_id WHERE c.component_id = p.id ORDER BY b.sku_sort LIMIT {rules.BUNDLES_NAMED + 1}) "
+    "END AS bundles "
+    f"FROM {STAGE_TABLE} s JOIN {PRODUCT_TABLE} p ON p.sku = s.sku WHERE s.given_mask & {IS_BUNDLE_BIT} <> 0"
+    ") AS roles WHERE keeps_components OR has_stock OR cardinality(bundles) > 0 ORDER BY row_number"
 )
 # Barcodes this import moves from one product to another are blanked first, so the upsert meets no transient clash
 # (two products swapping barcodes, say). Their SKUs come back: they count as updated even if nothing else changes.
@@ -692,7 +411,8 @@ REMAINING_MASKS_SQL = f"SELECT given_mask, count(*) FROM {STAGE_TABLE} GROUP BY 
 
 
 def _check_across_rows(cursor: Any, *, errors: _ErrorLog, masks: dict[int, int]) -> bool:
-    """Rules that need every row or the database: unique SKU and barcode, a name for new SKUs, bundle roles.
+    """The rules across rows (product_rules), in SQL over the staged rows: repeated SKUs and barcodes, barcodes
+    held by other products, a name for new SKUs, and the bundle roles.
 
     Returns whether some barcode moves from one product to another (the caller frees it before the upsert).
     """
@@ -704,44 +424,45 @@ def _check_across_rows(cursor: Any, *, errors: _ErrorLog, masks: dict[int, int])
             errors.invalid_rows += 1
         errors.add(row=row, field=field, message=message, code=code)
 
-    def duplicates(key: str, describe: Callable[[str, int], str]) -> None:
+    def flag_detail(row: int, is_valid: bool, detail: ErrorDetail) -> None:
+        flag(row, is_valid, detail.field, detail.message, detail.code)
+
+    def duplicates(key: str, rule: rules.Rule) -> None:
         cursor.execute(DUPLICATES_SQL.format(key=key))
         first: dict[str, int] = {}
         for value, row, is_valid in cursor.fetchall():
             if value not in first:
                 first[value] = row
             else:
-                flag(row, is_valid, key, describe(value, first[value]), "duplicate")
+                flag_detail(row, is_valid, rule.detail(first_row=first[value], **{key: value}))
 
-    duplicates("sku", lambda sku, row: f"SKU {sku} is also on row {row}; a SKU may appear only once.")
+    duplicates("sku", rules.SKU_REPEATED)
     barcode_moves = False
     if any(mask & BARCODE_BIT for mask in masks):
-        duplicates(
-            "barcode",
-            lambda barcode, row: f"Barcode {barcode} is also on row {row}; a barcode may belong to one product only.",
-        )
+        duplicates("barcode", rules.BARCODE_REPEATED)
         cursor.execute(BARCODE_HOLDERS_SQL)
         for row, is_valid, barcode, holder_sku, holder_moves in cursor.fetchall():
             if holder_moves:
                 barcode_moves = True
             else:
-                flag(row, is_valid, "barcode", f"Barcode {barcode} is already used by SKU {holder_sku}.", "unique")
+                flag_detail(row, is_valid, rules.BARCODE_TAKEN.detail(barcode=barcode, holder=holder_sku))
 
     if any(not mask & NAME_BIT for mask in masks):
         cursor.execute(NEW_WITHOUT_NAME_SQL)
         for row, is_valid, sku in cursor.fetchall():
-            flag(row, is_valid, "name", f"Name is required for new SKU {sku}.", "required")
+            flag_detail(row, is_valid, rules.NAME_REQUIRED_FOR_NEW.detail(sku=sku))
 
     if any(mask & IS_BUNDLE_BIT for mask in masks):
         cursor.execute(BUNDLE_ROLE_SQL)
-        for row, is_valid, sku, is_bundle in cursor.fetchall():
-            if is_bundle:
-                message = f"SKU {sku} is a component of a bundle; a component cannot itself be a bundle."
-                code = "component_is_bundle"
-            else:
-                message = f"SKU {sku} still has bundle components; remove them before it stops being a bundle."
-                code = "bundle_has_components"
-            flag(row, is_valid, "is_bundle", message, code)
+        for row, is_valid, sku, keeps_components, has_stock, bundles in cursor.fetchall():
+            if keeps_components:
+                flag_detail(row, is_valid, rules.BUNDLE_HAS_COMPONENTS.detail(sku=sku))
+            if has_stock:
+                flag_detail(row, is_valid, rules.BUNDLE_HAS_STOCK.detail(sku=sku))
+            if bundles:
+                flag_detail(
+                    row, is_valid, rules.COMPONENT_BECOMES_BUNDLE.detail(sku=sku, bundles=rules.bundles_label(bundles))
+                )
     return barcode_moves
 
 

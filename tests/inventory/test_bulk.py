@@ -267,7 +267,12 @@ def test_empty_input_does_nothing():
         ("sku", "   ", "required", "SKU is required."),
         ("name", "x" * 256, "max_length", "Name has 256 characters; at most 255 are allowed."),
         ("name", "", "required", "Name is required."),
-        ("name", "bad\x00name", "null_characters_not_allowed", "Name contains a NUL character."),
+        (
+            "name",
+            "bad\x00name",
+            "forbidden_character",
+            "Name: Contains U+0000 (NUL) at position 4; control characters are not allowed in text.",
+        ),
         ("name", ["a"], "invalid_type", "Name must be text, not ['a']."),
         (
             "barcode",
@@ -327,7 +332,7 @@ def test_empty_input_does_nothing():
             "Contains battery must be true or false (or yes/no, y/n, 1/0); got 'maybe'.",
         ),
         ("is_active", 2, "invalid", "Is active must be true or false (or yes/no, y/n, 1/0); got 2."),
-        ("colour", "red", "unknown_column", None),
+        ("colour", "red", "unknown_field", None),
     ],
 )
 def test_every_bad_value_is_named_by_row_and_field_and_nothing_is_saved(field, value, code, message):

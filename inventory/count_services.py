@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
-from core.transitions import next_id, status_label, transition_check
+from core.status import StatusMachine, next_id, status_check, status_lock, status_start, status_transition
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import (
     Bin,
@@ -32,59 +32,22 @@ from inventory.stock_services import PlannedMove, moves_apply
 
 Status = StockCount.Status
 
-COUNT_TRANSITIONS: dict[str, frozenset[str]] = {
-    "": frozenset({Status.OPEN}),
-    Status.OPEN: frozenset({Status.APPROVED, Status.CANCELLED}),
-    Status.APPROVED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
+# The count row lock also makes recording and approval of one count take turns (stock_count_record takes it).
+COUNT_STATUS = StatusMachine(
+    model=StockCount,
+    status_choices=Status,
+    transitions={
+        "": {Status.OPEN},
+        Status.OPEN: {Status.APPROVED, Status.CANCELLED},
+        Status.APPROVED: set(),
+        Status.CANCELLED: set(),
+    },
+    event_model=StockCountEvent,
+    event_document_field="count",
+    label="Count",
+    lock_related=("warehouse",),
+)
 WHOLE_NUMBER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
-
-
-def _status_label(status: str) -> str:
-    return status_label(Status, status)
-
-
-def _transition_check(count: StockCount, to_status: str) -> None:
-    transition_check(
-        document="Count",
-        number=count.number,
-        status=count.status,
-        to_status=to_status,
-        transitions=COUNT_TRANSITIONS,
-        status_choices=Status,
-    )
-
-
-def _count_lock(count: StockCount) -> StockCount:
-    """Lock the count row first: recording and approval of one count take turns."""
-    return StockCount.objects.select_for_update(no_key=True).select_related("warehouse").get(pk=count.pk)
-
-
-@transaction.atomic
-def stock_count_transition(
-    *,
-    count: StockCount,
-    to_status: str,
-    user=None,
-    note: str = "",
-    changes: dict[str, Any] | None = None,
-) -> StockCount:
-    """The one place a count's status changes: checks the transition map and writes the event row.
-
-    Stock is not touched here; stock_count_approve and stock_count_cancel do their work and call this.
-    """
-    locked = _count_lock(count)
-    _transition_check(locked, to_status)
-    from_status = locked.status
-    locked.status = to_status
-    for field, value in (changes or {}).items():
-        setattr(locked, field, value)
-    locked.save(update_fields=["status", *(changes or {}), "updated_at"])
-    StockCountEvent.objects.create(
-        count=locked, from_status=from_status, to_status=to_status, note=note[:255], user=user
-    )
-    return locked
 
 
 @transaction.atomic
@@ -179,7 +142,7 @@ def stock_count_open(
         ],
         batch_size=1000,
     )
-    StockCountEvent.objects.create(count=count, from_status="", to_status=Status.OPEN, note=scope[:255], user=user)
+    status_start(machine=COUNT_STATUS, document=count, user=user, note=scope)
     return count
 
 
@@ -291,10 +254,12 @@ def stock_count_record(
 ) -> StockCountLine:
     """Record how many of a product are in a bin of an open count (again, to correct a recount)."""
     _counted_quantity_check(counted_quantity)
-    locked = _count_lock(count)
+    locked = status_lock(machine=COUNT_STATUS, document=count)
+    # Not a transition: the count stays open, so the map does not apply; only the wording is shared.
     if locked.status != Status.OPEN:
         raise Conflict(
-            f"Count {locked.number} is {_status_label(locked.status)}; quantities are recorded only while it is open.",
+            f"Count {locked.number} is {COUNT_STATUS.status_label(locked.status)}; "
+            "quantities are recorded only while it is open.",
             code="count_not_open",
             number=locked.number,
             status=locked.status,
@@ -330,7 +295,7 @@ def stock_count_approve(*, count: StockCount, user=None, uncounted: Literal["ski
             f"uncounted must be 'skip' or 'zero' (got {uncounted!r}).",
             errors=[ErrorDetail("Must be skip or zero.", field="uncounted", code="invalid_choice")],
         )
-    return _approve(count=_count_lock(count), user=user, uncounted=uncounted)
+    return _approve(count=status_lock(machine=COUNT_STATUS, document=count), user=user, uncounted=uncounted)
 
 
 def _approve(
@@ -342,7 +307,7 @@ def _approve(
 ) -> StockCount:
     """stock_count_approve on a count locked by this transaction; ``levels`` may hold stock levels locked already."""
     locked = count
-    _transition_check(locked, Status.APPROVED)
+    status_check(machine=COUNT_STATUS, document=locked, to_status=Status.APPROVED)
     lines = list(locked.lines.select_related("bin", "product").order_by("id"))
     counted = [line for line in lines if line.counted_quantity is not None]
     not_counted = [line for line in lines if line.counted_quantity is None]
@@ -400,8 +365,9 @@ def _approve(
         summary += f", {len(zeroed)} not counted and taken as empty"
     elif not_counted:
         summary += f", {len(not_counted)} not counted and skipped"
-    return stock_count_transition(
-        count=locked,
+    return status_transition(
+        machine=COUNT_STATUS,
+        document=locked,
         to_status=Status.APPROVED,
         user=user,
         note=summary,
@@ -412,7 +378,7 @@ def _approve(
 @transaction.atomic
 def stock_count_cancel(*, count: StockCount, user=None, note: str = "") -> StockCount:
     """Cancel an open count: nothing is posted, and its bins can be counted again."""
-    return stock_count_transition(count=count, to_status=Status.CANCELLED, user=user, note=note)
+    return status_transition(machine=COUNT_STATUS, document=count, to_status=Status.CANCELLED, user=user, note=note)
 
 
 # --- Variance report ----------------------------------------------------------------------------------------

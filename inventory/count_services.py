@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
-from core.transitions import next_id, status_label, transition_check
+from core.status import StatusMachine, next_id, status_check, status_lock, status_start, status_transition
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import (
     Bin,
@@ -32,59 +30,22 @@ from inventory.stock_services import PlannedMove, moves_apply
 
 Status = StockCount.Status
 
-COUNT_TRANSITIONS: dict[str, frozenset[str]] = {
-    "": frozenset({Status.OPEN}),
-    Status.OPEN: frozenset({Status.APPROVED, Status.CANCELLED}),
-    Status.APPROVED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
+# The count row lock also makes recording and approval of one count take turns (stock_count_record takes it).
+COUNT_STATUS = StatusMachine(
+    model=StockCount,
+    status_choices=Status,
+    transitions={
+        "": {Status.OPEN},
+        Status.OPEN: {Status.APPROVED, Status.CANCELLED},
+        Status.APPROVED: set(),
+        Status.CANCELLED: set(),
+    },
+    event_model=StockCountEvent,
+    event_document_field="count",
+    label="Count",
+    lock_related=("warehouse",),
+)
 WHOLE_NUMBER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
-
-
-def _status_label(status: str) -> str:
-    return status_label(Status, status)
-
-
-def _transition_check(count: StockCount, to_status: str) -> None:
-    transition_check(
-        document="Count",
-        number=count.number,
-        status=count.status,
-        to_status=to_status,
-        transitions=COUNT_TRANSITIONS,
-        status_choices=Status,
-    )
-
-
-def _count_lock(count: StockCount) -> StockCount:
-    """Lock the count row first: recording and approval of one count take turns."""
-    return StockCount.objects.select_for_update(no_key=True).select_related("warehouse").get(pk=count.pk)
-
-
-@transaction.atomic
-def stock_count_transition(
-    *,
-    count: StockCount,
-    to_status: str,
-    user=None,
-    note: str = "",
-    changes: dict[str, Any] | None = None,
-) -> StockCount:
-    """The one place a count's status changes: checks the transition map and writes the event row.
-
-    Stock is not touched here; stock_count_approve and stock_count_cancel do their work and call this.
-    """
-    locked = _count_lock(count)
-    _transition_check(locked, to_status)
-    from_status = locked.status
-    locked.status = to_status
-    for field, value in (changes or {}).items():
-        setattr(locked, field, value)
-    locked.save(update_fields=["status", *(changes or {}), "updated_at"])
-    StockCountEvent.objects.create(
-        count=locked, from_status=from_status, to_status=to_status, note=note[:255], user=user
-    )
-    return locked
 
 
 @transaction.atomic
@@ -179,7 +140,7 @@ def stock_count_open(
         ],
         batch_size=1000,
     )
-    StockCountEvent.objects.create(count=count, from_status="", to_status=Status.OPEN, note=scope[:255], user=user)
+    status_start(machine=COUNT_STATUS, document=count, user=user, note=scope)
     return count
 
 
@@ -291,10 +252,12 @@ def stock_count_record(
 ) -> StockCountLine:
     """Record how many of a product are in a bin of an open count (again, to correct a recount)."""
     _counted_quantity_check(counted_quantity)
-    locked = _count_lock(count)
+    locked = status_lock(machine=COUNT_STATUS, document=count)
+    # Not a transition: the count stays open, so the map does not apply; only the wording is shared.
     if locked.status != Status.OPEN:
         raise Conflict(
-            f"Count {locked.number} is {_status_label(locked.status)}; quantities are recorded only while it is open.",
+            f"Count {locked.number} is {COUNT_STATUS.status_label(locked.status)}; "
+            "quantities are recorded only while it is open.",
             code="count_not_open",
             number=locked.number,
             status=locked.status,
@@ -330,7 +293,7 @@ def stock_count_approve(*, count: StockCount, user=None, uncounted: Literal["ski
             f"uncounted must be 'skip' or 'zero' (got {uncounted!r}).",
             errors=[ErrorDetail("Must be skip or zero.", field="uncounted", code="invalid_choice")],
         )
-    return _approve(count=_count_lock(count), user=user, uncounted=uncounted)
+    return _approve(count=status_lock(machine=COUNT_STATUS, document=count), user=user, uncounted=uncounted)
 
 
 def _approve(
@@ -342,7 +305,7 @@ def _approve(
 ) -> StockCount:
     """stock_count_approve on a count locked by this transaction; ``levels`` may hold stock levels locked already."""
     locked = count
-    _transition_check(locked, Status.APPROVED)
+    status_check(machine=COUNT_STATUS, document=locked, to_status=Status.APPROVED)
     lines = list(locked.lines.select_related("bin", "product").order_by("id"))
     counted = [line for line in lines if line.counted_quantity is not None]
     not_counted = [line for line in lines if line.counted_quantity is None]
@@ -400,8 +363,9 @@ def _approve(
         summary += f", {len(zeroed)} not counted and taken as empty"
     elif not_counted:
         summary += f", {len(not_counted)} not counted and skipped"
-    return stock_count_transition(
-        count=locked,
+    return status_transition(
+        machine=COUNT_STATUS,
+        document=locked,
         to_status=Status.APPROVED,
         user=user,
         note=summary,
@@ -412,106 +376,7 @@ def _approve(
 @transaction.atomic
 def stock_count_cancel(*, count: StockCount, user=None, note: str = "") -> StockCount:
     """Cancel an open count: nothing is posted, and its bins can be counted again."""
-    return stock_count_transition(count=count, to_status=Status.CANCELLED, user=user, note=note)
-
-
-# --- Variance report ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CountMove:
-    """A ledger row that touched a counted bin and product while the count was open (quantity: + in, − out)."""
-
-    move_id: int
-    created_at: datetime
-    reason: str
-    reference: str
-    quantity: int
-    is_before_counting: bool
-
-
-@dataclass(frozen=True)
-class StockCountVarianceRow:
-    """One line of a count, with the ledger movements that explain why the book moved while it was open.
-
-    expected + net_moved_before_counting = system (the book when counted); the variance is counted − system;
-    net_moved_after_counting is what changed in the bin after it was counted, kept by approval.
-    """
-
-    line_id: int
-    bin_id: int
-    bin_code: str
-    product_id: int
-    sku: str
-    product_name: str
-    expected_quantity: int | None
-    system_quantity: int | None
-    counted_quantity: int | None
-    variance: int | None
-    adjustment: int | None
-    is_counted: bool
-    net_moved_before_counting: int
-    net_moved_after_counting: int
-    moves: tuple[CountMove, ...]
-
-
-def stock_count_variance(count: StockCount, *, include_expected: bool = True) -> list[StockCountVarianceRow]:
-    """Every line of a count with its variance and the moves since the count opened (3 queries).
-
-    The service always can show everything; the API passes ``include_expected=False`` to counters of a blind
-    count (``count.is_blind``), which blanks expected, system and variance so the counted figure is honest.
-    Moves are the ledger rows touching the line's bin and product after the count opened (up to approval),
-    except the count's own adjustments.
-    """
-    lines = list(count.lines.select_related("bin", "product").order_by("bin__code_sort", "product__sku_sort", "id"))
-    moves = (
-        StockMove.objects.filter(created_at__gt=count.created_at, product_id__in={line.product_id for line in lines})
-        .filter(Q(from_bin_id__in={line.bin_id for line in lines}) | Q(to_bin_id__in={line.bin_id for line in lines}))
-        .exclude(reason=StockMove.Reason.COUNT, reference=count.number)
-    )
-    if count.approved_at is not None:
-        moves = moves.filter(created_at__lte=count.approved_at)
-    moves_of: dict[tuple[int, int], list[StockMove]] = {}
-    for move in moves.order_by("id"):
-        if move.from_bin_id:
-            moves_of.setdefault((move.product_id, move.from_bin_id), []).append(move)
-        if move.to_bin_id:
-            moves_of.setdefault((move.product_id, move.to_bin_id), []).append(move)
-
-    rows = []
-    for line in lines:
-        line_moves = []
-        for move in moves_of.get((line.product_id, line.bin_id), []):
-            line_moves.append(
-                CountMove(
-                    move_id=move.pk,
-                    created_at=move.created_at,
-                    reason=move.reason,
-                    reference=move.reference,
-                    quantity=move.quantity if move.to_bin_id == line.bin_id else -move.quantity,
-                    is_before_counting=line.counted_at is None or move.created_at <= line.counted_at,
-                )
-            )
-        rows.append(
-            StockCountVarianceRow(
-                line_id=line.pk,
-                bin_id=line.bin_id,
-                bin_code=line.bin.code,
-                product_id=line.product_id,
-                sku=line.product.sku,
-                product_name=line.product.name,
-                expected_quantity=line.expected_quantity if include_expected else None,
-                system_quantity=line.system_quantity if include_expected else None,
-                counted_quantity=line.counted_quantity,
-                variance=line.variance if include_expected else None,
-                adjustment=line.adjustment if include_expected else None,
-                is_counted=line.counted_at is not None,
-                net_moved_before_counting=sum(move.quantity for move in line_moves if move.is_before_counting),
-                net_moved_after_counting=sum(move.quantity for move in line_moves if not move.is_before_counting),
-                moves=tuple(line_moves),
-            )
-        )
-    return rows
+    return status_transition(machine=COUNT_STATUS, document=count, to_status=Status.CANCELLED, user=user, note=note)
 
 
 # --- Import of counted quantities (opening balances, counts from a sheet) ------------------------------------

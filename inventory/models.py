@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from core.models import NaturalSortKeyField, TimeStampedModel, with_sort_keys
 from core.patterns import PatternError, pattern_compile, pattern_fullmatch
+from core.status import StatusEvent
 from core.validators import validate_country, validate_currency, validate_gtin, validate_hs_code
 
 SKU_RE = re.compile(r"^[A-Z0-9._/-]+$")
@@ -479,23 +480,10 @@ class TransferLine(models.Model):
         return self.quantity_shipped - self.quantity_received
 
 
-class TransferEvent(models.Model):
-    """Audit of a transfer's status changes."""
+class TransferEvent(StatusEvent):
+    """Audit of a transfer's status changes (inventory.transfer_services.TRANSFER_STATUS)."""
 
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    note = models.CharField(max_length=255, blank=True, default="")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '-'} → {self.to_status}"
 
 
 # --- Stock counts (盘点) ------------------------------------------------------------------------------------
@@ -584,20 +572,7 @@ class StockCountLine(models.Model):
         return self.counted_quantity - self.system_quantity
 
 
-class StockCountEvent(models.Model):
-    """Audit of a stock count's status changes (opened, approved, cancelled)."""
+class StockCountEvent(StatusEvent):
+    """Audit of a stock count's status changes: opened, approved, cancelled (inventory.count_services.COUNT_STATUS)."""
 
     count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=12, blank=True, default="")
-    to_status = models.CharField(max_length=12)
-    note = models.CharField(max_length=255, blank=True, default="")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '-'} → {self.to_status}"

@@ -1,10 +1,11 @@
-"""Reads of stock: availability (the one definition of available), stock levels and the ledger."""
+"""Reads of stock: availability (the one definition of available), levels, the ledger, transfers and counts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 
@@ -336,3 +337,102 @@ def stock_count_postings(*, count: StockCount) -> dict[str, int]:
         units_out=Sum("quantity", filter=Q(from_bin__isnull=False), default=0),
     )
     return {"moves": figures["moves"], "units_in": figures["units_in"], "units_out": figures["units_out"]}
+
+
+# --- Count variance report ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountMove:
+    """A ledger row that touched a counted bin and product while the count was open (quantity: + in, − out)."""
+
+    move_id: int
+    created_at: datetime
+    reason: str
+    reference: str
+    quantity: int
+    is_before_counting: bool
+
+
+@dataclass(frozen=True)
+class StockCountVarianceRow:
+    """One line of a count, with the ledger movements that explain why the book moved while it was open.
+
+    expected + net_moved_before_counting = system (the book when counted); the variance is counted − system;
+    net_moved_after_counting is what changed in the bin after it was counted, kept by approval.
+    """
+
+    line_id: int
+    bin_id: int
+    bin_code: str
+    product_id: int
+    sku: str
+    product_name: str
+    expected_quantity: int | None
+    system_quantity: int | None
+    counted_quantity: int | None
+    variance: int | None
+    adjustment: int | None
+    is_counted: bool
+    net_moved_before_counting: int
+    net_moved_after_counting: int
+    moves: tuple[CountMove, ...]
+
+
+def stock_count_variance(*, count: StockCount, include_expected: bool = True) -> list[StockCountVarianceRow]:
+    """Every line of a count with its variance and the moves since the count opened (2 queries).
+
+    The report can always show everything; the API passes ``include_expected=False`` to counters of a blind
+    count (``count.is_blind``), which blanks expected, system and variance so the counted figure is honest.
+    Moves are the ledger rows touching the line's bin and product after the count opened (up to approval),
+    except the count's own adjustments.
+    """
+    lines = list(count.lines.select_related("bin", "product").order_by("bin__code_sort", "product__sku_sort", "id"))
+    moves = (
+        StockMove.objects.filter(created_at__gt=count.created_at, product_id__in={line.product_id for line in lines})
+        .filter(Q(from_bin_id__in={line.bin_id for line in lines}) | Q(to_bin_id__in={line.bin_id for line in lines}))
+        .exclude(reason=StockMove.Reason.COUNT, reference=count.number)
+    )
+    if count.approved_at is not None:
+        moves = moves.filter(created_at__lte=count.approved_at)
+    moves_of: dict[tuple[int, int], list[StockMove]] = {}
+    for move in moves.order_by("id"):
+        if move.from_bin_id:
+            moves_of.setdefault((move.product_id, move.from_bin_id), []).append(move)
+        if move.to_bin_id:
+            moves_of.setdefault((move.product_id, move.to_bin_id), []).append(move)
+
+    rows = []
+    for line in lines:
+        line_moves = []
+        for move in moves_of.get((line.product_id, line.bin_id), []):
+            line_moves.append(
+                CountMove(
+                    move_id=move.pk,
+                    created_at=move.created_at,
+                    reason=move.reason,
+                    reference=move.reference,
+                    quantity=move.quantity if move.to_bin_id == line.bin_id else -move.quantity,
+                    is_before_counting=line.counted_at is None or move.created_at <= line.counted_at,
+                )
+            )
+        rows.append(
+            StockCountVarianceRow(
+                line_id=line.pk,
+                bin_id=line.bin_id,
+                bin_code=line.bin.code,
+                product_id=line.product_id,
+                sku=line.product.sku,
+                product_name=line.product.name,
+                expected_quantity=line.expected_quantity if include_expected else None,
+                system_quantity=line.system_quantity if include_expected else None,
+                counted_quantity=line.counted_quantity,
+                variance=line.variance if include_expected else None,
+                adjustment=line.adjustment if include_expected else None,
+                is_counted=line.counted_at is not None,
+                net_moved_before_counting=sum(move.quantity for move in line_moves if move.is_before_counting),
+                net_moved_after_counting=sum(move.quantity for move in line_moves if not move.is_before_counting),
+                moves=tuple(line_moves),
+            )
+        )
+    return rows

@@ -10,7 +10,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from core.errors import ErrorDetail, ValidationFailed
-from core.transitions import next_id, status_label, transition_check
+from core.status import StatusMachine, next_id, status_check, status_lock, status_start, status_transition
 from inventory.errors import InsufficientStock
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import Bin, Product, StockLevel, StockMove, Transfer, TransferEvent, TransferLine, Warehouse
@@ -18,68 +18,29 @@ from inventory.stock_services import PlannedMove, moves_apply
 
 Status = Transfer.Status
 
-# "" is the state before the transfer exists; partially_received → partially_received is a further part
-# received, which is audited like a status change.
-TRANSFER_TRANSITIONS: dict[str, frozenset[str]] = {
-    "": frozenset({Status.DRAFT}),
-    Status.DRAFT: frozenset({Status.SHIPPED, Status.CANCELLED}),
-    Status.SHIPPED: frozenset({Status.PARTIALLY_RECEIVED, Status.RECEIVED}),
-    Status.PARTIALLY_RECEIVED: frozenset({Status.PARTIALLY_RECEIVED, Status.RECEIVED}),
-    Status.RECEIVED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
+# partially_received → partially_received is a further part received, audited like a status change.
+TRANSFER_STATUS = StatusMachine(
+    model=Transfer,
+    status_choices=Status,
+    transitions={
+        "": {Status.DRAFT},
+        Status.DRAFT: {Status.SHIPPED, Status.CANCELLED},
+        Status.SHIPPED: {Status.PARTIALLY_RECEIVED, Status.RECEIVED},
+        Status.PARTIALLY_RECEIVED: {Status.PARTIALLY_RECEIVED, Status.RECEIVED},
+        Status.RECEIVED: set(),
+        Status.CANCELLED: set(),
+    },
+    event_model=TransferEvent,
+    event_document_field="transfer",
+    label="Transfer",
+    # Ship and receive name both warehouses; the lock serializes ship, receive and cancel of one transfer.
+    lock_related=("source", "destination"),
+)
 IN_TRANSIT_STATUSES = (Status.SHIPPED, Status.PARTIALLY_RECEIVED)
 
 
 def _whole_number_at_least_one(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _status_label(status: str) -> str:
-    return status_label(Status, status)
-
-
-def _transition_check(transfer: Transfer, to_status: str) -> None:
-    transition_check(
-        document="Transfer",
-        number=transfer.number,
-        status=transfer.status,
-        to_status=to_status,
-        transitions=TRANSFER_TRANSITIONS,
-        status_choices=Status,
-    )
-
-
-def _transfer_lock(transfer: Transfer) -> Transfer:
-    """Lock the transfer row first: it serializes ship, receive and cancel of one transfer."""
-    return Transfer.objects.select_for_update(no_key=True).select_related("source", "destination").get(pk=transfer.pk)
-
-
-@transaction.atomic
-def transfer_transition(
-    *,
-    transfer: Transfer,
-    to_status: str,
-    user=None,
-    note: str = "",
-    changes: dict[str, Any] | None = None,
-) -> Transfer:
-    """The one place a transfer's status changes: checks the transition map and writes the event row.
-
-    ``changes`` are other fields saved with the status (shipped_at, received_at, carrier_reference). Stock is
-    not touched here; transfer_ship, transfer_receive and transfer_cancel do the stock work and call this.
-    """
-    locked = _transfer_lock(transfer)
-    _transition_check(locked, to_status)
-    from_status = locked.status
-    locked.status = to_status
-    for field, value in (changes or {}).items():
-        setattr(locked, field, value)
-    locked.save(update_fields=["status", *(changes or {}), "updated_at"])
-    TransferEvent.objects.create(
-        transfer=locked, from_status=from_status, to_status=to_status, note=note[:255], user=user
-    )
-    return locked
 
 
 @transaction.atomic
@@ -159,7 +120,7 @@ def transfer_create(
             for product, quantity, from_bin in lines
         ]
     )
-    TransferEvent.objects.create(transfer=transfer, from_status="", to_status=Status.DRAFT, user=user)
+    status_start(machine=TRANSFER_STATUS, document=transfer, user=user)
     return transfer
 
 
@@ -195,8 +156,8 @@ def transfer_ship(*, transfer: Transfer, user=None, carrier_reference: str = "")
     stay covered. Non-sellable bins (receiving, packing, quarantine, ...) are never chosen automatically:
     they hold unchecked, picked or damaged goods; name such a bin on the line to ship from it.
     """
-    locked = _transfer_lock(transfer)
-    _transition_check(locked, Status.SHIPPED)
+    locked = status_lock(machine=TRANSFER_STATUS, document=transfer)
+    status_check(machine=TRANSFER_STATUS, document=locked, to_status=Status.SHIPPED)
     source = locked.source
     lines = list(locked.lines.select_related("product", "from_bin").order_by("id"))
     automatic_product_ids = [line.product_id for line in lines if line.from_bin_id is None]
@@ -290,8 +251,9 @@ def transfer_ship(*, transfer: Transfer, user=None, carrier_reference: str = "")
     # A named sellable bin may still hold units that orders need: moves_apply refuses (StockRuleBroken).
     moves_apply(moves=moves, user=user)
     TransferLine.objects.filter(transfer=locked).update(quantity_shipped=F("quantity"))
-    return transfer_transition(
-        transfer=locked,
+    return status_transition(
+        machine=TRANSFER_STATUS,
+        document=locked,
         to_status=Status.SHIPPED,
         user=user,
         note=f"Carrier reference {carrier_reference}" if carrier_reference else "",
@@ -312,8 +274,8 @@ def transfer_receive(
     The same product given twice is added up. The transfer becomes received when every line has received
     what was shipped, partially received until then; receiving more than is in transit is refused.
     """
-    locked = _transfer_lock(transfer)
-    _transition_check(locked, Status.RECEIVED)
+    locked = status_lock(machine=TRANSFER_STATUS, document=transfer)
+    status_check(machine=TRANSFER_STATUS, document=locked, to_status=Status.RECEIVED)
     errors: list[ErrorDetail] = []
     if bin.warehouse_id != locked.destination_id:
         errors.append(
@@ -389,8 +351,9 @@ def transfer_receive(
         for product_id, line in transfer_lines.items()
     )
     received = ", ".join(f"{totals[product_id]} × {products[product_id].sku}" for product_id in totals)
-    return transfer_transition(
-        transfer=locked,
+    return status_transition(
+        machine=TRANSFER_STATUS,
+        document=locked,
         to_status=Status.RECEIVED if complete else Status.PARTIALLY_RECEIVED,
         user=user,
         note=f"Received {received} into bin {bin.code}",
@@ -401,7 +364,9 @@ def transfer_receive(
 @transaction.atomic
 def transfer_cancel(*, transfer: Transfer, user=None, note: str = "") -> Transfer:
     """Cancel a draft; a shipped transfer has stock on the road and cannot be cancelled."""
-    return transfer_transition(transfer=transfer, to_status=Status.CANCELLED, user=user, note=note)
+    return status_transition(
+        machine=TRANSFER_STATUS, document=transfer, to_status=Status.CANCELLED, user=user, note=note
+    )
 
 
 def transfers_in_transit(

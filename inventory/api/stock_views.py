@@ -695,5 +695,5 @@ class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"], pagination_class=None)
     def variance(self, request: Request, pk=None) -> Response:
         count = self.get_object()
-        rows = count_services.stock_count_variance(count, include_expected=not _expected_hidden(request, count))
+        rows = stock_selectors.stock_count_variance(count=count, include_expected=not _expected_hidden(request, count))
         return Response(StockCountVarianceSerializer(rows, many=True).data)

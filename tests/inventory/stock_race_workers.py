@@ -306,7 +306,45 @@ def mixed_operations(
     }
 
 
+def transfer_status_race(
+    *, barrier, worker: int, transfer_id: int, action: str, user_id: int, hold_lock_key: int
+) -> dict[str, Any]:
+    """Ship or cancel one transfer once both workers are ready; the winner keeps its transaction open.
+
+    The worker says who it is in ``application_name``, so the test finds it in pg_stat_activity. After its
+    transition, it waits for the shared advisory lock ``hold_lock_key``, which the test holds until it has seen
+    the other worker blocked behind the transfer's row lock; the winner commits only then.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from core.errors import DomainError
+    from inventory.models import Transfer
+    from inventory.transfer_services import transfer_cancel, transfer_ship
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('application_name', %s, false)", [f"transfer-race-{action}"])
+    user = get_user_model().objects.get(pk=user_id)
+    transfer = Transfer.objects.get(pk=transfer_id)  # both read it as a draft before racing
+    barrier.wait(timeout=BARRIER_TIMEOUT)
+    try:
+        with transaction.atomic():
+            if action == "ship":
+                done = transfer_ship(transfer=transfer, user=user)
+            else:
+                done = transfer_cancel(transfer=transfer, user=user, note="Raced")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [hold_lock_key])
+    except DomainError as error:
+        return {"worker": worker, "outcome": "refused", "code": error.code, "context": error.context}
+    except Exception as error:
+        connection.close()
+        return _failure(worker, error)
+    return {"worker": worker, "outcome": "won", "status": done.status}
+
+
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {
     "reserve_baskets": reserve_baskets,
     "mixed_operations": mixed_operations,
+    "transfer_status_race": transfer_status_race,
 }

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict, ValidationFailed
+from core.status import status_transition
 from inventory.errors import InsufficientStock, StockRuleBroken
 from inventory.models import Bin, InventoryBalance, StockLevel, StockMove, Transfer, TransferEvent, TransferLine
 from inventory.stock_services import stock_receive, stock_reserve
 from inventory.transfer_services import (
+    TRANSFER_STATUS,
     transfer_cancel,
     transfer_create,
     transfer_receive,
     transfer_ship,
-    transfer_transition,
     transfers_in_transit,
 )
 from tests.inventory.factories import BinFactory, BundleFactory, ProductFactory, WarehouseFactory
@@ -350,7 +351,7 @@ def test_cancel_only_a_draft_and_bad_transitions_write_no_event(site, make_user)
     with pytest.raises(Conflict):
         transfer_ship(transfer=shipped)
     with pytest.raises(Conflict):
-        transfer_transition(transfer=shipped, to_status="draft")
+        status_transition(machine=TRANSFER_STATUS, document=shipped, to_status="draft")
     transfer_receive(transfer=shipped, lines=[(site["case"], 2)], bin=site["receiving"])
     with pytest.raises(Conflict):
         transfer_receive(transfer=shipped, lines=[(site["case"], 1)], bin=site["receiving"])

@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from core.errors import DomainError
 from core.resources import CodesAdminForm, ServiceErrorsAdminMixin, SpreadsheetAdmin, adopt_saved
 from inventory import services
-from inventory.models import Bin, BundleComponent, Product, Warehouse
+from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
 from inventory.resources import BinResource, BundleComponentResource, ProductResource
 
 
@@ -114,7 +114,7 @@ class ProductAdmin(SpreadsheetAdmin):
         for formset in formsets:
             # Read by the admin's change message; the service, not formset.save(), wrote the lines.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        data = _form_data(form, services.PRODUCT_FIELDS)
+        data = _form_data(form, PRODUCT_FIELDS)
         if change:
             services.product_update(product=product, data=data, components=components)
         else:

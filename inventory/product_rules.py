@@ -410,7 +410,16 @@ def bundles_label(skus: list[str]) -> str:
     return ", ".join(skus[:BUNDLES_NAMED]) + (", ..." if len(skus) > BUNDLES_NAMED else "")
 
 
-def product_values(data: Mapping[str, Any], *, sku_for_messages: str = "") -> tuple[dict[str, Any], list[ErrorDetail]]:
+def required_field_problem(name: str) -> FieldInvalid:
+    """What the converter of a required field says when it is left empty ("SKU is required.")."""
+    try:
+        FIELD_CONVERTERS[name]("")
+    except FieldInvalid as problem:
+        return problem
+    raise ValueError(f"{name} is not a required product field.")
+
+
+def product_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[ErrorDetail]]:
     """The given fields of ``data`` checked and normalized by their converters, and every problem found.
 
     Unknown keys are problems too. Only the given fields are in the result: what a caller leaves out keeps its
@@ -430,30 +439,33 @@ def product_values(data: Mapping[str, Any], *, sku_for_messages: str = "") -> tu
     return values, errors
 
 
-def product_problems(product: Product, *, components_given: bool) -> list[ErrorDetail]:
+def product_problems(
+    product: Product, *, components_given: bool, skip_fields: Iterable[str | None] = ()
+) -> list[ErrorDetail]:
     """The rules across rows for one product about to be saved (its field values already converted).
 
     The Python form of the checks the bulk path runs in SQL: SKU and barcode held by another product, a new
     product's name, and the bundle roles (a bundle holds no stock; a bundle with components stays one unless
-    its components are replaced in the same call; a component cannot become a bundle).
+    its components are replaced in the same call; a component cannot become a bundle). Rules about a field in
+    ``skip_fields`` (one whose given value was refused) are not checked.
     """
+    skip = set(skip_fields)
     errors: list[ErrorDetail] = []
-    if product.pk is None:
+    is_new = product.pk is None
+    if "sku" not in skip:
         if not product.sku:
             errors.append(SKU_REQUIRED.detail())
-        elif Product.objects.filter(sku=product.sku).exists():
+        elif Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
             errors.append(SKU_TAKEN.detail(sku=product.sku))
-        if not product.name:
-            errors.append(NAME_REQUIRED_FOR_NEW.detail(sku=product.sku or "(no SKU)"))
-    elif product.sku and Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
-        errors.append(SKU_TAKEN.detail(sku=product.sku))
-    if product.barcode:
+    if is_new and "name" not in skip and not product.name:
+        errors.append(NAME_REQUIRED_FOR_NEW.detail(sku=product.sku or "(no SKU)"))
+    if product.barcode and "barcode" not in skip:
         holder = (
             Product.objects.filter(barcode=product.barcode).exclude(pk=product.pk).values_list("sku", flat=True).first()
         )
         if holder is not None:
             errors.append(BARCODE_TAKEN.detail(barcode=product.barcode, holder=holder))
-    if product.pk is None:
+    if is_new or "is_bundle" in skip:
         return errors
     if not product.is_bundle and not components_given and product.components.exists():
         errors.append(BUNDLE_HAS_COMPONENTS.detail(sku=product.sku))
@@ -471,9 +483,14 @@ def product_problems(product: Product, *, components_given: bool) -> list[ErrorD
 
 
 def component_problems(
-    *, bundle: Product, components: Iterable[tuple[Product, Any]], field_of: Callable[[int, str], str]
+    *,
+    bundle: Product,
+    components: Iterable[tuple[Product, Any]],
+    field_of: Callable[[int, str], str],
+    position_of: Callable[[int], str],
 ) -> list[ErrorDetail]:
-    """The rules of a bundle's component list; ``field_of(index, "component"|"quantity")`` names where each is."""
+    """The rules of a bundle's component list, each problem at the field ``field_of(index, "component" or
+    "quantity")``; ``position_of(index)`` names a line in a message ("components[2]", "row 3")."""
     errors: list[ErrorDetail] = []
     components = list(components)
     if components and not bundle.is_bundle:
@@ -489,7 +506,7 @@ def component_problems(
                 COMPONENT_REPEATED.detail(
                     field=field_of(index, "component"),
                     sku=component.sku,
-                    first=field_of(first_at[component.pk], "component"),
+                    first=position_of(first_at[component.pk]),
                 )
             )
         else:

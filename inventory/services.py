@@ -14,7 +14,8 @@ from django.db.models import Max
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
 from core.patterns import PatternError, pattern_compile
-from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, StockLevel, Warehouse, normalize_code
+from inventory import product_rules
+from inventory.models import Bin, BundleComponent, Product, Warehouse, normalize_code
 from inventory.stock_services import bin_sellable_set
 
 WAREHOUSE_FIELDS = (
@@ -134,65 +135,27 @@ def _delete(instance: models.Model, *, subject: str) -> None:
 # Products and bundles
 
 
-def _product_checks(product: Product, *, components_given: bool) -> list[ErrorDetail]:
-    """Rules across rows that Django's validators cannot see: barcode uniqueness, bundle/component roles."""
-    errors: list[ErrorDetail] = []
-    if product.barcode:
-        holder = Product.objects.filter(barcode=product.barcode).exclude(pk=product.pk).values_list("sku", flat=True)
-        holder_sku = holder.first()
-        if holder_sku is not None:
-            errors.append(
-                ErrorDetail(
-                    message=f"Barcode {product.barcode} is already used by SKU {holder_sku}.",
-                    code="unique",
-                    field="barcode",
-                )
-            )
-    if product.pk is None:
-        return errors
-    if not product.is_bundle and not components_given and product.components.exists():
-        errors.append(
-            ErrorDetail(
-                message=f"SKU {product.sku} still has bundle components; remove them before it stops being a bundle.",
-                code="bundle_has_components",
-                field="is_bundle",
-            )
-        )
-    if product.is_bundle and StockLevel.objects.filter(product=product, on_hand__gt=0).exists():
-        errors.append(
-            ErrorDetail(
-                message=f"SKU {product.sku} has stock in bins; a bundle holds no stock of its own, so move or "
-                "adjust that stock out first.",
-                code="bundle_has_stock",
-                field="is_bundle",
-            )
-        )
-    if product.is_bundle:
-        used_in = list(
-            BundleComponent.objects.filter(component=product)
-            .order_by("bundle__sku_sort")
-            .values_list("bundle__sku", flat=True)[:5]
-        )
-        if used_in:
-            errors.append(
-                ErrorDetail(
-                    message=f"SKU {product.sku} is a component of bundle {', '.join(used_in)}; "
-                    "a component cannot itself be a bundle.",
-                    code="component_is_bundle",
-                    field="is_bundle",
-                )
-            )
-    return errors
+def _product_save(*, product: Product, data: Mapping[str, Any], components_given: bool) -> None:
+    """Judge ``data`` by the product rules, apply it to ``product`` and save; one error lists every problem."""
+    values, errors = product_rules.product_values(data)
+    for name, value in values.items():
+        setattr(product, name, value)
+    # A field whose value was refused is not judged again by the rules across rows (it holds its old value).
+    refused = {error.field for error in errors}
+    errors += product_rules.product_problems(product, components_given=components_given, skip_fields=refused)
+    sku = product.sku if "sku" not in refused else str(data.get("sku", "")).strip().upper()
+    subject = f"Product {sku or '(no SKU)'} is invalid"
+    if errors:
+        raise ValidationFailed.listing(subject, errors)
+    _save(product, subject=subject)
 
 
 @transaction.atomic
 def product_create(*, data: Mapping[str, Any], components: list[tuple[Product, int]] | None = None) -> Product:
-    """Create a product from model field values; a bundle may get its components in the same transaction."""
-    values = _normalized(data, allowed=PRODUCT_FIELDS, code_fields=PRODUCT_CODE_FIELDS)
-    product = Product(**values)
-    subject = f"Product {product.sku or '(no SKU)'} is invalid"
-    _full_clean(product, subject=subject, extra=_product_checks(product, components_given=components is not None))
-    _save(product, subject=subject)
+    """Create a product from field values (text or Python values, each judged by its converter in
+    ``inventory.product_rules``); a bundle may get its components in the same transaction."""
+    product = Product()
+    _product_save(product=product, data=data, components_given=components is not None)
     if components is not None:
         bundle_components_set(bundle=product, components=components)
     return product
@@ -203,12 +166,7 @@ def product_update(
     *, product: Product, data: Mapping[str, Any], components: list[tuple[Product, int]] | None = None
 ) -> Product:
     """Change the given fields of a product; ``components``, when given, replaces a bundle's components."""
-    values = _normalized(data, allowed=PRODUCT_FIELDS, code_fields=PRODUCT_CODE_FIELDS)
-    for name, value in values.items():
-        setattr(product, name, value)
-    subject = f"Product {product.sku or '(no SKU)'} is invalid"
-    _full_clean(product, subject=subject, extra=_product_checks(product, components_given=components is not None))
-    _save(product, subject=subject)
+    _product_save(product=product, data=data, components_given=components is not None)
     if components is not None:
         bundle_components_set(bundle=product, components=components)
     return product
@@ -221,53 +179,12 @@ def bundle_components_set(*, bundle: Product, components: list[tuple[Product, in
     Errors name ``components[i].sku`` or ``components[i].quantity`` (0-based, like the API's list); an empty
     list removes every component.
     """
-    errors: list[ErrorDetail] = []
-    if components and not bundle.is_bundle:
-        errors.append(
-            ErrorDetail(
-                message=f"SKU {bundle.sku} is not a bundle, so it cannot have components; set is_bundle first.",
-                code="not_a_bundle",
-                field="components",
-            )
-        )
-    seen: dict[int, int] = {}
-    for index, (component, quantity) in enumerate(components):
-        where = f"components[{index}]"
-        if component.pk == bundle.pk:
-            errors.append(
-                ErrorDetail(
-                    message=f"Bundle {bundle.sku} cannot be a component of itself.",
-                    code="component_is_self",
-                    field=f"{where}.sku",
-                )
-            )
-        elif component.is_bundle:
-            errors.append(
-                ErrorDetail(
-                    message=f"SKU {component.sku} is a bundle; a component cannot itself be a bundle.",
-                    code="component_is_bundle",
-                    field=f"{where}.sku",
-                )
-            )
-        if component.pk in seen:
-            errors.append(
-                ErrorDetail(
-                    message=f"SKU {component.sku} is listed twice (also at components[{seen[component.pk]}]); "
-                    "give it once with the total quantity.",
-                    code="duplicate_component",
-                    field=f"{where}.sku",
-                )
-            )
-        else:
-            seen[component.pk] = index
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            errors.append(
-                ErrorDetail(
-                    message=f"Quantity of {component.sku} must be a whole number of at least 1 (got {quantity!r}).",
-                    code="min_value",
-                    field=f"{where}.quantity",
-                )
-            )
+    errors = product_rules.component_problems(
+        bundle=bundle,
+        components=components,
+        field_of=lambda index, part: f"components[{index}].{'sku' if part == 'component' else part}",
+        position_of=lambda index: f"components[{index}]",
+    )
     if errors:
         raise ValidationFailed.listing(f"Components of bundle {bundle.sku} are invalid", errors)
 

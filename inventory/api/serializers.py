@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
-from inventory import selectors
-from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
+from inventory import product_rules, selectors
+from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse, normalize_code
 
 
 class ShapeOnlyModelSerializer(serializers.ModelSerializer):
@@ -68,29 +70,72 @@ class ProductSerializer(ShapeOnlyModelSerializer):
             "hs_code": {"help_text": "6 to 10 digits, no dots."},
         }
 
-    def validate_components(self, value: list[dict[str, Any]]) -> list[tuple[Any, int]]:
-        """Turn [{"component": {"sku"}, "quantity"}] into [(Product, quantity)], naming unknown SKUs by index."""
-        skus = [item["component"]["sku"] for item in value]
-        found = selectors.products_by_sku(skus=skus)
-        errors: list[dict[str, Any]] = []
-        resolved: list[tuple[Any, int]] = []
-        for item in value:
-            sku = item["component"]["sku"].strip().upper()
-            product = found.get(sku)
-            if product is None:
-                errors.append({"sku": [serializers.ErrorDetail(f"No product has SKU {sku}.", code="does_not_exist")]})
-            else:
-                errors.append({})
-                resolved.append((product, item["quantity"]))
-        if any(errors):
-            raise serializers.ValidationError(errors)
-        return resolved
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """The given product fields as they came, for the service to judge with the product rules.
+
+        The fields above document the shape; the values are judged once, by ``inventory.product_rules``, so the
+        API answers the same codes and messages as the admin, the spreadsheet imports and the bulk endpoint.
+        Read-only fields are ignored, as DRF does.
+        """
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: ["Expected an object of product fields."]}, code="invalid"
+            )
+        if not self.partial:
+            # A full write (POST, PUT) names the product whole; the rules' own words for what is missing.
+            missing = {}
+            for name in REQUIRED_PRODUCT_FIELDS:
+                if name not in data:
+                    problem = product_rules.required_field_problem(name)
+                    missing[name] = [serializers.ErrorDetail(problem.message, code=problem.code)]
+            if missing:
+                raise serializers.ValidationError(missing)
+        validated: dict[str, Any] = {"data": {name: data[name] for name in PRODUCT_FIELDS if name in data}}
+        if "components" in data:
+            validated["components"] = _components_resolve(data["components"])
+        return validated
 
     def service_arguments(self) -> dict[str, Any]:
         """The validated input as the services take it: model fields in ``data``, ``components`` apart."""
-        data = dict(self.validated_data)
-        components = data.pop("components", None)
-        return {"data": data, "components": components}
+        return {"data": self.validated_data["data"], "components": self.validated_data.get("components")}
+
+
+REQUIRED_PRODUCT_FIELDS = ("sku", "name")
+
+
+class ComponentInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField()
+
+
+def _components_resolve(value: Any) -> list[tuple[Product, int]]:
+    """[{"sku", "quantity"}] as [(Product, quantity)], every SKU found in one query; errors named by index.
+
+    Each item needs both keys, also in a PATCH (a component is replaced whole); the quantity's range is the
+    product rules' to judge.
+    """
+    if not isinstance(value, list):
+        raise serializers.ValidationError(
+            {"components": ["Expected a list of {sku, quantity} objects."]}, code="not_a_list"
+        )
+    items: list[dict[str, Any] | None] = []
+    errors: list[dict[str, Any]] = []
+    for item in value:
+        checked = ComponentInputSerializer(data=item)
+        if checked.is_valid():
+            items.append(checked.validated_data)
+            errors.append({})
+        else:
+            items.append(None)
+            errors.append(checked.errors)
+    found = selectors.products_by_sku(skus=[item["sku"] for item in items if item is not None])
+    for index, item in enumerate(items):
+        if item is not None and normalize_code(item["sku"]) not in found:
+            sku = normalize_code(item["sku"])
+            errors[index] = {"sku": [serializers.ErrorDetail(f"No product has SKU {sku}.", code="does_not_exist")]}
+    if any(errors):
+        raise serializers.ValidationError({"components": errors})
+    return [(found[normalize_code(item["sku"])], item["quantity"]) for item in items]
 
 
 class WarehouseSerializer(ShapeOnlyModelSerializer):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +28,11 @@ from inventory.api.serializers import (
 from inventory.bulk import ROW_NUMBER_KEY, product_bulk_upsert
 
 PRODUCT_BULK_LIMIT = 1_000
+COMPONENT_PERMISSIONS = [
+    "inventory.add_bundlecomponent",
+    "inventory.change_bundlecomponent",
+    "inventory.delete_bundlecomponent",
+]
 FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, NaturalOrderingFilter]
 
 BULK_UPSERT_DESCRIPTION = """
@@ -58,7 +66,17 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.product_list()
 
+    def _components_permission_check(self, request: Request) -> None:
+        """A write that sets a bundle's components needs the rights the admin's component lines need."""
+        sets_components = isinstance(request.data, Mapping) and "components" in request.data
+        if sets_components and not request.user.has_perms(COMPONENT_PERMISSIONS):
+            raise PermissionDenied(
+                "Setting a bundle's components needs the permissions to add, change and delete bundle "
+                "components; leave `components` out to change only the product."
+            )
+
     def create(self, request: Request, *args, **kwargs) -> Response:
+        self._components_permission_check(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = services.product_create(**serializer.service_arguments())
@@ -67,6 +85,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         product = self.get_object()
+        self._components_permission_check(request)
         serializer = self.get_serializer(product, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         services.product_update(product=product, **serializer.service_arguments())

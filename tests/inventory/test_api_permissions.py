@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from inventory.models import Bin, Product
-from tests.inventory.factories import BinFactory, ProductFactory, WarehouseFactory
+from inventory.models import Bin, BundleComponent, Product
+from tests.inventory.factories import BinFactory, BundleFactory, ProductFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,19 @@ def test_session_login_works_too_and_unsafe_requests_need_the_csrf_token(make_us
     assert refused.status_code == 403
     assert refused.json()["message"] == "CSRF Failed: CSRF cookie not set."
     assert Product.objects.count() == 0
+
+
+def test_setting_components_needs_the_bundle_component_permissions(api_client_for):
+    purchaser = api_client_for("Purchaser")  # may change products, not bundle components
+    bundle = BundleFactory(sku="KIT-1")
+    ProductFactory(sku="A-1")
+    refused = purchaser.patch(f"{PRODUCTS}{bundle.pk}/", {"components": [{"sku": "A-1", "quantity": 2}]})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "permission_denied"
+    assert refused.json()["message"].startswith("Setting a bundle's components needs the permissions to add, change")
+    assert not BundleComponent.objects.exists()
+    assert purchaser.patch(f"{PRODUCTS}{bundle.pk}/", {"name": "Kit"}).status_code == 200
+    manager = api_client_for("Warehouse manager")
+    allowed = manager.patch(f"{PRODUCTS}{bundle.pk}/", {"components": [{"sku": "A-1", "quantity": 2}]})
+    assert allowed.status_code == 200
+    assert allowed.json()["components"][0]["sku"] == "A-1"

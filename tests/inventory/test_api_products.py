@@ -84,9 +84,9 @@ def test_barcode_check_digit_error_says_the_expected_digit(admin_api):
 @pytest.mark.parametrize(
     ("field", "value", "code"),
     [
-        ("sku", "", "blank"),
+        ("sku", "", "required"),
         ("sku", "X" * 65, "max_length"),
-        ("name", "", "blank"),
+        ("name", "", "required"),
         ("barcode", "1234", "barcode_format"),
         ("weight_g", -1, "min_value"),
         ("weight_g", "heavy", "invalid"),
@@ -95,7 +95,7 @@ def test_barcode_check_digit_error_says_the_expected_digit(admin_api):
         ("height_mm", "x", "invalid"),
         ("declared_name_en", "x" * 129, "max_length"),
         ("hs_code", "6109.10", "hs_code"),
-        ("hs_code", "12345678901", "max_length"),
+        ("hs_code", "12345678901", "hs_code"),
         ("declared_value", "-1.00", "min_value"),
         ("declared_value", "abc", "invalid"),
         ("declared_currency", "usx", "currency"),
@@ -321,3 +321,14 @@ def test_bulk_upsert_takes_at_most_1000_products(admin_api):
     exactly = admin_api.post(BULK_URL, rows[:1000])
     assert exactly.status_code == 200
     assert exactly.json() == {"created": 1000, "updated": 0, "unchanged": 0, "total": 1000}
+
+
+def test_a_patch_whose_component_has_no_sku_names_the_field(admin_api):
+    bundle = BundleFactory(sku="KIT-1")
+    ProductFactory(sku="A-1")
+    response = admin_api.patch(f"{URL}{bundle.pk}/", {"components": [{"sku": "A-1", "quantity": 1}, {"quantity": 2}]})
+    assert response.status_code == 400
+    assert fields_and_codes(response) == [("components[1].sku", "required")]
+    response = admin_api.patch(f"{URL}{bundle.pk}/", {"components": "A-1"})
+    assert response.status_code == 400
+    assert fields_and_codes(response) == [("components", "not_a_list")]

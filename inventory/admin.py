@@ -274,7 +274,7 @@ class BinAdmin(SpreadsheetAdmin):
     def save_model(self, request, obj, form, change):
         data = _form_data(form, services.BIN_FIELDS)
         if change:
-            services.bin_update(bin=obj, data=data)
+            services.bin_update(bin=obj, data=data, user=request.user)
         else:
             adopt_saved(obj, services.bin_create(data=data))
 

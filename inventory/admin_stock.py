@@ -20,6 +20,8 @@ from inventory.models import (
     InventoryBalance,
     Product,
     Reservation,
+    ReservationEvent,
+    SellableChange,
     StockCount,
     StockCountBin,
     StockCountEvent,
@@ -323,8 +325,18 @@ class StockMoveAdmin(StockReadOnlyAdmin):
         return move.to_bin.code if move.to_bin else "—"
 
 
+class ReservationEventInline(StockReadOnlyInline):
+    model = ReservationEvent
+    verbose_name_plural = "history"
+    select_related = ("user", "stock_move")
+    fields = ["created_at", "kind", "quantity", "user", "stock_move"]
+    readonly_fields = fields
+
+
 @admin.register(Reservation)
 class ReservationAdmin(StockReadOnlyAdmin):
+    """Reservations with their history: who reserved, released, picked and shipped how many, and when."""
+
     list_display = [
         "reference",
         "product",
@@ -338,6 +350,63 @@ class ReservationAdmin(StockReadOnlyAdmin):
     list_filter = [("warehouse", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["^reference", "^product__sku"]
     ordering = ["-id"]
+    inlines = [ReservationEventInline]
+
+
+@admin.register(ReservationEvent)
+class ReservationEventAdmin(StockReadOnlyAdmin):
+    """Every reservation step, newest first: search a SKU or a reference to see who took units off sale."""
+
+    list_display = ["created_at", "kind", "quantity", "sku", "warehouse_code", "reference", "user", "stock_move"]
+    list_select_related = ["reservation__product", "reservation__warehouse", "user"]
+    list_filter = [
+        "kind",
+        ("reservation__warehouse", admin.RelatedOnlyFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["=reservation__product__sku", "^reservation__reference"]
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    @admin.display(description="SKU", ordering="reservation__product__sku_sort")
+    def sku(self, event: ReservationEvent) -> str:
+        return event.reservation.product.sku
+
+    @admin.display(description="warehouse")
+    def warehouse_code(self, event: ReservationEvent) -> str:
+        return event.reservation.warehouse.code
+
+    @admin.display(description="reference")
+    def reference(self, event: ReservationEvent) -> str:
+        return event.reservation.reference
+
+
+@admin.register(SellableChange)
+class SellableChangeAdmin(StockReadOnlyAdmin):
+    """Bins put on or taken off sale: per product, the units that went with them, by whom and when."""
+
+    list_display = ["created_at", "bin_code", "warehouse_code", "sku", "on_sale", "quantity", "note", "user"]
+    list_select_related = ["bin__warehouse", "product", "user"]
+    list_filter = ["is_sellable", ("bin__warehouse", admin.RelatedOnlyFieldListFilter), ProductIdFilter]
+    search_fields = ["=product__sku", "^bin__code"]
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    @admin.display(description="bin", ordering="bin__code_sort")
+    def bin_code(self, change: SellableChange) -> str:
+        return change.bin.code
+
+    @admin.display(description="warehouse")
+    def warehouse_code(self, change: SellableChange) -> str:
+        return change.bin.warehouse.code
+
+    @admin.display(description="SKU")
+    def sku(self, change: SellableChange) -> str:
+        return change.product.sku if change.product else "—"
+
+    @admin.display(description="on sale", boolean=True, ordering="is_sellable")
+    def on_sale(self, change: SellableChange) -> bool:
+        return change.is_sellable
 
 
 # --- Transfers ----------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import OperationalError, connection, transaction
@@ -65,18 +65,38 @@ class BalanceDrift:
 
 
 @dataclass(frozen=True)
+class ReservationDrift:
+    """A reservation whose figures are not what its history (reserved, released, picked, shipped) adds up to."""
+
+    reservation_id: int
+    reference: str
+    sku: str
+    expected: tuple[int, int, int]  # reserved, picked, shipped, from the events
+    actual: tuple[int, int, int]
+
+    def describe(self) -> str:
+        return (
+            f"reservation {self.reference} of {self.sku}: history adds up to reserved/picked/shipped "
+            f"{'/'.join(map(str, self.expected))}, the row says {'/'.join(map(str, self.actual))}"
+        )
+
+
+@dataclass(frozen=True)
 class DriftReport:
-    """Every stock level and balance that disagrees with the ledger and the reservations; empty lists when ok."""
+    """Every stock level, balance and reservation that disagrees with the ledger, the reservations and their
+    history; empty lists when ok."""
 
     level_drifts: list[LevelDrift]
     balance_drifts: list[BalanceDrift]
+    reservation_drifts: list[ReservationDrift] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.level_drifts and not self.balance_drifts
+        return not self.level_drifts and not self.balance_drifts and not self.reservation_drifts
 
     def lines(self) -> list[str]:
-        return [drift.describe() for drift in [*self.level_drifts, *self.balance_drifts]]
+        drifts = [*self.level_drifts, *self.balance_drifts, *self.reservation_drifts]
+        return [drift.describe() for drift in drifts]
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly counts and the first drifts, for logs and task results."""
@@ -85,6 +105,7 @@ class DriftReport:
             "ok": self.ok,
             "level_drifts": len(self.level_drifts),
             "balance_drifts": len(self.balance_drifts),
+            "reservation_drifts": len(self.reservation_drifts),
             "drifts": lines[:SUMMARY_MAX_LISTED],
         }
 
@@ -278,14 +299,64 @@ def _drift_report(*, warehouse_ids: Iterable[int] | None, product_ids: Iterable[
 def stock_drift_check(
     *, warehouse_ids: Iterable[int] | None = None, product_ids: Iterable[int] | None = None
 ) -> DriftReport:
-    """Compare stock levels and balances with the ledger and the reservations; ``report.ok`` when they agree.
+    """Compare stock levels and balances with the ledger and the reservations, and each reservation with its
+    history (reserved − released − picked = reserved now; picked − shipped = picked now); ``report.ok`` when they
+    all agree.
 
     Levels: Σ ledger per product and bin (in minus out) against StockLevel.on_hand. Balances: the same
     sums rolled up per warehouse (all bins → on hand, bins sellable now → sellable) and Σ of
     Reservation.quantity_reserved against InventoryBalance. Runs as one statement (one snapshot), so it
     is exact next to live stock writes and takes no lock. ``None`` filters mean every warehouse/product.
     """
-    return _drift_report(warehouse_ids=warehouse_ids, product_ids=product_ids)
+    report = _drift_report(warehouse_ids=warehouse_ids, product_ids=product_ids)
+    return DriftReport(
+        level_drifts=report.level_drifts,
+        balance_drifts=report.balance_drifts,
+        reservation_drifts=_reservation_drifts(warehouse_ids=warehouse_ids, product_ids=product_ids),
+    )
+
+
+# Each stock service writes a reservation's figures and its event in one transaction, so one statement sees both.
+RESERVATION_DRIFT_SQL = """
+SELECT r.id, r.reference, p.sku, e.reserved, e.picked, e.shipped,
+       r.quantity_reserved, r.quantity_picked, r.quantity_shipped
+FROM inventory_reservation r
+JOIN inventory_product p ON p.id = r.product_id
+LEFT JOIN LATERAL (
+    SELECT
+        coalesce(sum(quantity) FILTER (WHERE kind = 'reserved'), 0)
+            - coalesce(sum(quantity) FILTER (WHERE kind IN ('released', 'picked')), 0) AS reserved,
+        coalesce(sum(quantity) FILTER (WHERE kind = 'picked'), 0)
+            - coalesce(sum(quantity) FILTER (WHERE kind = 'shipped'), 0) AS picked,
+        coalesce(sum(quantity) FILTER (WHERE kind = 'shipped'), 0) AS shipped
+    FROM inventory_reservationevent WHERE reservation_id = r.id
+) e ON true
+WHERE (e.reserved, e.picked, e.shipped) IS DISTINCT FROM (r.quantity_reserved, r.quantity_picked, r.quantity_shipped)
+  AND (%(warehouses)s::bigint[] IS NULL OR r.warehouse_id = ANY(%(warehouses)s::bigint[]))
+  AND (%(products)s::bigint[] IS NULL OR r.product_id = ANY(%(products)s::bigint[]))
+ORDER BY r.id
+"""
+
+
+def _reservation_drifts(
+    *, warehouse_ids: Iterable[int] | None, product_ids: Iterable[int] | None
+) -> list[ReservationDrift]:
+    params = {
+        "warehouses": None if warehouse_ids is None else list(warehouse_ids),
+        "products": None if product_ids is None else list(product_ids),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(RESERVATION_DRIFT_SQL, params)
+        return [
+            ReservationDrift(
+                reservation_id=row[0],
+                reference=row[1],
+                sku=row[2],
+                expected=(int(row[3]), int(row[4]), int(row[5])),
+                actual=(int(row[6]), int(row[7]), int(row[8])),
+            )
+            for row in cursor.fetchall()
+        ]
 
 
 def _ledger_contradictions(report: DriftReport) -> list[str]:

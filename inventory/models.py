@@ -178,7 +178,7 @@ class Warehouse(TimeStampedModel):
         max_length=200,
         blank=True,
         default=r"^[A-Z]{1,3}-\d{2}-\d{2}-\d{2}$",
-        help_text=r"Regular expression every bin code of this warehouse must match, "
+        help_text=r"Pattern every bin code of this warehouse must match (RE2 syntax, matched in linear time), "
         r"e.g. ^[A-Z]{1,3}-\d{2}-\d{2}-\d{2}$ for zone-aisle-rack-level (A-01-02-03). Empty allows any code.",
     )
     is_active = models.BooleanField(default=True)
@@ -398,7 +398,8 @@ class Reservation(models.Model):
     reference = models.CharField(max_length=100, help_text="The line it is for, e.g. order-line:123.")
     quantity_reserved = models.PositiveIntegerField(default=0, help_text="Reserved and not picked yet.")
     quantity_picked = models.PositiveIntegerField(default=0, help_text="Picked and not shipped yet.")
-    quantity_shipped = models.PositiveIntegerField(default=0)
+    # Grows for as long as the reference ships, so it has the room of a bigint.
+    quantity_shipped = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -412,6 +413,70 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.quantity_reserved} reserved, {self.quantity_picked} picked"
+
+
+class ReservationEvent(models.Model):
+    """History of a reservation: units reserved, released, picked or shipped, by whom and when.
+
+    Written by the stock services in the transaction of the change, so the quantities of a reservation are
+    always the sum of its events (reserved − released − picked = reserved now; picked − shipped = picked now).
+    """
+
+    class Kind(models.TextChoices):
+        RESERVED = "reserved", "Reserved"
+        RELEASED = "released", "Released"
+        PICKED = "picked", "Picked"
+        SHIPPED = "shipped", "Shipped"
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    quantity = models.PositiveIntegerField()
+    # The ledger row a pick or a shipment wrote.
+    stock_move = models.ForeignKey(
+        "StockMove", null=True, blank=True, on_delete=models.PROTECT, related_name="reservation_events"
+    )
+    # PROTECT, as the ledger: history is never rewritten, so a user with history is deactivated, not deleted.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="reservation_events"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["reservation", "id"], name="reservation_event_res_id_idx")]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_event_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity}"
+
+
+class SellableChange(models.Model):
+    """A bin made sellable or not: per product in it, the units that went on or off sale, by whom and when.
+
+    A bin that held nothing leaves one row without a product, so every change of the flag is on record.
+    """
+
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="sellable_changes")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="sellable_changes"
+    )
+    is_sellable = models.BooleanField(help_text="What the bin became.")
+    quantity = models.PositiveIntegerField(default=0, help_text="Units of the product that went on or off sale.")
+    note = models.CharField(max_length=255, blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="sellable_changes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["product", "-id"], name="sellable_change_product_idx"),
+            models.Index(fields=["bin", "-id"], name="sellable_change_bin_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bin {self.bin_id} {'on' if self.is_sellable else 'off'} sale: {self.quantity} × {self.product_id}"
 
 
 # --- Transfers between warehouses -------------------------------------------------------------------------

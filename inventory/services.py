@@ -35,6 +35,8 @@ WAREHOUSE_FIELDS = (
     "is_active",
 )
 BIN_FIELDS = ("warehouse", "code", "zone", "kind", "is_sellable", "pick_sequence", "is_active")
+# What bin_update saves itself: a bin keeps its warehouse, and its sellable flag changes only through the stock service.
+BIN_UPDATE_FIELDS = ("code", "zone", "kind", "pick_sequence", "is_active")
 
 # Codes are compared trimmed and upper-cased; the other text is only trimmed.
 PRODUCT_CODE_FIELDS = ("sku", "origin_country", "declared_currency", "cost_currency")
@@ -291,11 +293,11 @@ def bin_create(*, data: Mapping[str, Any]) -> Bin:
 
 
 @transaction.atomic
-def bin_update(*, bin: Bin, data: Mapping[str, Any]) -> Bin:
+def bin_update(*, bin: Bin, data: Mapping[str, Any], user=None) -> Bin:
     """Change the given fields of a bin; a bin stays in its warehouse (its stock would not follow it).
 
     A change of ``is_sellable`` goes through ``bin_sellable_set``, which keeps the balances' sellable figures
-    true and refuses when reserved stock would lose its cover (StockRuleBroken).
+    true, records who changed it (``user``), and refuses when reserved stock would lose its cover (StockRuleBroken).
     """
     values = _normalized(data, allowed=BIN_FIELDS, code_fields=BIN_CODE_FIELDS)
     subject = f"Bin {bin.code} is invalid"
@@ -318,9 +320,11 @@ def bin_update(*, bin: Bin, data: Mapping[str, Any]) -> Bin:
     for name, value in values.items():
         setattr(bin, name, value)
     _full_clean(bin, subject=subject, extra=_bin_checks(bin))
-    _save(bin, subject=subject)
-    if is_sellable is not None and is_sellable != bin.is_sellable:
-        bin.is_sellable = bin_sellable_set(bin=bin, is_sellable=is_sellable).is_sellable
+    # The flag is never saved from the instance: a form or an import may have set it on the instance already,
+    # and only bin_sellable_set, comparing with the stored flag under the bin's lock, may change it.
+    _save(bin, subject=subject, update_fields=[*BIN_UPDATE_FIELDS, "updated_at"])
+    if is_sellable is not None:
+        bin.is_sellable = bin_sellable_set(bin=bin, is_sellable=is_sellable, user=user).is_sellable
     return bin
 
 

@@ -14,6 +14,9 @@ from inventory.models import (
     BundleComponent,
     InventoryBalance,
     Product,
+    Reservation,
+    ReservationEvent,
+    SellableChange,
     StockCount,
     StockCountEvent,
     StockCountLine,
@@ -280,6 +283,23 @@ def ledger(
     if reference is not None:
         queryset = queryset.filter(reference=reference)
     return queryset
+
+
+# --- Reservations and sellable changes --------------------------------------------------------------------
+
+
+def reservation_list() -> QuerySet[Reservation]:
+    """Reservations newest first, with product, warehouse and their history (each event's user) prefetched."""
+    return (
+        Reservation.objects.select_related("product", "warehouse")
+        .prefetch_related(Prefetch("events", queryset=ReservationEvent.objects.select_related("user").order_by("id")))
+        .order_by("-id")
+    )
+
+
+def sellable_changes() -> QuerySet[SellableChange]:
+    """Bins put on or taken off sale, newest first, with bin, warehouse, product and user joined."""
+    return SellableChange.objects.select_related("bin", "bin__warehouse", "product", "user").order_by("-id")
 
 
 # --- Transfers and counts -----------------------------------------------------------------------------------

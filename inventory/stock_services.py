@@ -13,13 +13,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F
 
 from core.errors import ErrorDetail, ValidationFailed
 from core.limits import QUANTITY_MAX, STOCK_MAX, quantity_check
 from inventory.errors import InsufficientStock, StockRuleBroken
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
-from inventory.models import Bin, InventoryBalance, Product, Reservation, StockLevel, StockMove, Warehouse
+from inventory.models import (
+    Bin,
+    Product,
+    Reservation,
+    ReservationEvent,
+    SellableChange,
+    StockLevel,
+    StockMove,
+    Warehouse,
+)
 
 
 @dataclass(frozen=True)
@@ -297,8 +305,14 @@ def _aggregate_lines(lines: Iterable[tuple[Product, int]]) -> dict[int, tuple[Pr
 
 
 @transaction.atomic
-def stock_reserve(*, warehouse: Warehouse, lines: Sequence[tuple[Product, int]], reference: str) -> list[Reservation]:
-    """Reserve every line in one warehouse, or nothing: raises InsufficientStock naming each short SKU."""
+def stock_reserve(
+    *, warehouse: Warehouse, lines: Sequence[tuple[Product, int]], reference: str, user=None
+) -> list[Reservation]:
+    """Reserve every line in one warehouse, or nothing: raises InsufficientStock naming each short SKU.
+
+    Each reservation gets a "reserved" event saying how many, by whom (``user``: a person, or an integration
+    acting through its own user) and when.
+    """
     if not reference:
         raise ValidationFailed(
             "A reservation needs a reference.", errors=[ErrorDetail("Required.", field="reference", code="required")]
@@ -321,6 +335,8 @@ def stock_reserve(*, warehouse: Warehouse, lines: Sequence[tuple[Product, int]],
         reference=reference,
         quantities={product_id: quantity for product_id, (_, quantity) in totals.items()},
         balance_ids={product_id: balances[(product_id, warehouse.pk)].pk for product_id in totals},
+        products={product_id: product for product_id, (product, _) in totals.items()},
+        user=user,
     )
 
 
@@ -328,9 +344,16 @@ _RESERVATION_COLUMNS = [field.column for field in Reservation._meta.concrete_fie
 
 
 def _reservations_add(
-    *, warehouse: Warehouse, reference: str, quantities: dict[int, int], balance_ids: dict[int, int]
+    *,
+    warehouse: Warehouse,
+    reference: str,
+    quantities: dict[int, int],
+    balance_ids: dict[int, int],
+    products: dict[int, Product],
+    user=None,
 ) -> list[Reservation]:
-    """Raise the locked balances' reserved figures and record the reservation rows, in one statement.
+    """Raise the locked balances' reserved figures, record the reservation rows and their "reserved" events, in
+    one statement.
 
     One round trip while the balance rows are locked: the time those locks are held is what limits how
     many reservations a hot SKU can take per second.
@@ -345,15 +368,21 @@ def _reservations_add(
                 UPDATE inventory_inventorybalance AS balance
                 SET reserved = balance.reserved + wanted.quantity, updated_at = now()
                 FROM wanted WHERE balance.id = wanted.balance_id
+            ), saved AS (
+                INSERT INTO inventory_reservation
+                    (product_id, warehouse_id, reference, quantity_reserved, quantity_picked, quantity_shipped,
+                     created_at, updated_at)
+                SELECT wanted.product_id, %s, %s, wanted.quantity, 0, 0, now(), now() FROM wanted
+                ON CONFLICT (reference, product_id, warehouse_id) DO UPDATE
+                SET quantity_reserved = inventory_reservation.quantity_reserved + EXCLUDED.quantity_reserved,
+                    updated_at = now()
+                RETURNING {", ".join("inventory_reservation." + column for column in _RESERVATION_COLUMNS)}
+            ), logged AS (
+                INSERT INTO inventory_reservationevent (reservation_id, kind, quantity, user_id, created_at)
+                SELECT saved.id, %s, wanted.quantity, %s, now()
+                FROM saved JOIN wanted ON wanted.product_id = saved.product_id
             )
-            INSERT INTO inventory_reservation
-                (product_id, warehouse_id, reference, quantity_reserved, quantity_picked, quantity_shipped,
-                 created_at, updated_at)
-            SELECT wanted.product_id, %s, %s, wanted.quantity, 0, 0, now(), now() FROM wanted
-            ON CONFLICT (reference, product_id, warehouse_id) DO UPDATE
-            SET quantity_reserved = inventory_reservation.quantity_reserved + EXCLUDED.quantity_reserved,
-                updated_at = now()
-            RETURNING {", ".join("inventory_reservation." + column for column in _RESERVATION_COLUMNS)}
+            SELECT * FROM saved
             """,  # noqa: S608 - the column names come from the model
             [
                 [balance_ids[product_id] for product_id in product_ids],
@@ -361,10 +390,16 @@ def _reservations_add(
                 [quantities[product_id] for product_id in product_ids],
                 warehouse.pk,
                 reference,
+                ReservationEvent.Kind.RESERVED,
+                user.pk if user is not None else None,
             ],
         )
         rows = cursor.fetchall()
     reservations = [Reservation.from_db("default", _RESERVATION_COLUMNS, row) for row in rows]
+    for reservation in reservations:
+        # The rows the caller has already, so reading reservation.product costs no query.
+        reservation.product = products[reservation.product_id]
+        reservation.warehouse = warehouse
     return sorted(reservations, key=lambda reservation: reservation.product_id)
 
 
@@ -375,14 +410,79 @@ def _reservations_lock(*, warehouse: Warehouse, reference: str, product_ids: Ite
     return {row.product_id: row for row in queryset.order_by("pk")}
 
 
+# How each kind of reservation event changes (reserved, picked, shipped) per unit.
+_RESERVATION_STEPS = {
+    ReservationEvent.Kind.RELEASED: (-1, 0, 0),
+    ReservationEvent.Kind.PICKED: (-1, 1, 0),
+    ReservationEvent.Kind.SHIPPED: (0, -1, 1),
+}
+
+
+def _reservations_step(
+    *,
+    kind: str,
+    quantities: dict[int, int],
+    user=None,
+    stock_move: StockMove | None = None,
+    balance_ids: dict[int, int] | None = None,
+) -> None:
+    """Move ``quantities`` (reservation id → units) one step (released, picked, shipped) and write the events.
+
+    One statement for any number of reservations; with ``balance_ids`` (reservation id → locked balance id),
+    the balances' reserved figures go down by the same units in it too (a release; a pick does that through
+    moves_apply). The rows are locked by the caller.
+    """
+    reserved, picked, shipped = _RESERVATION_STEPS[kind]
+    ids = sorted(quantities)
+    balances = balance_ids or {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH step AS (
+                SELECT * FROM unnest(%(ids)s::bigint[], %(quantities)s::int[], %(balances)s::bigint[])
+                AS s(reservation_id, quantity, balance_id)
+            ), stepped AS (
+                UPDATE inventory_reservation AS reservation
+                SET quantity_reserved = reservation.quantity_reserved + %(reserved)s * step.quantity,
+                    quantity_picked = reservation.quantity_picked + %(picked)s * step.quantity,
+                    quantity_shipped = reservation.quantity_shipped + %(shipped)s * step.quantity,
+                    updated_at = now()
+                FROM step WHERE reservation.id = step.reservation_id
+            ), released AS (
+                UPDATE inventory_inventorybalance AS balance
+                SET reserved = balance.reserved - step.quantity, updated_at = now()
+                FROM step WHERE balance.id = step.balance_id
+            )
+            INSERT INTO inventory_reservationevent (reservation_id, kind, quantity, stock_move_id, user_id, created_at)
+            SELECT step.reservation_id, %(kind)s, step.quantity, %(move)s, %(user)s, now() FROM step
+            """,
+            {
+                "ids": ids,
+                "quantities": [quantities[pk] for pk in ids],
+                "balances": [balances.get(pk) for pk in ids],
+                "reserved": reserved,
+                "picked": picked,
+                "shipped": shipped,
+                "kind": kind,
+                "move": stock_move.pk if stock_move is not None else None,
+                "user": user.pk if user is not None else None,
+            },
+        )
+
+
 @transaction.atomic
 def stock_release(
     *,
     warehouse: Warehouse,
     reference: str,
     lines: Sequence[tuple[Product, int]] | None = None,
+    user=None,
 ) -> list[Reservation]:
-    """Give back reserved (not yet picked) units: the given lines, or everything reserved for ``reference``."""
+    """Give back reserved (not yet picked) units: the given lines, or everything reserved for ``reference``.
+
+    Each reservation released gets a "released" event (how many, by whom, when). Returns the reference's
+    reservations in this warehouse as they are now, with product and warehouse.
+    """
     if lines is None:
         current = Reservation.objects.filter(warehouse=warehouse, reference=reference, quantity_reserved__gt=0)
         totals = {row.product_id: (row.product, row.quantity_reserved) for row in current.select_related("product")}
@@ -403,14 +503,17 @@ def stock_release(
                 reserved=held,
                 requested=quantity,
             )
-    for product_id, (_, quantity) in totals.items():
-        Reservation.objects.filter(pk=reservations[product_id].pk).update(
-            quantity_reserved=F("quantity_reserved") - quantity
-        )
-        InventoryBalance.objects.filter(pk=balances[(product_id, warehouse.pk)].pk).update(
-            reserved=F("reserved") - quantity
-        )
-    return list(Reservation.objects.filter(pk__in=[r.pk for r in reservations.values()]).order_by("product_id"))
+    _reservations_step(
+        kind=ReservationEvent.Kind.RELEASED,
+        quantities={reservations[product_id].pk: quantity for product_id, (_, quantity) in totals.items()},
+        balance_ids={reservations[product_id].pk: balances[(product_id, warehouse.pk)].pk for product_id in totals},
+        user=user,
+    )
+    return list(
+        Reservation.objects.filter(pk__in=[row.pk for row in reservations.values()])
+        .select_related("product", "warehouse")
+        .order_by("product_id")
+    )
 
 
 @transaction.atomic
@@ -458,8 +561,8 @@ def stock_pick(
         reserved_delta={key: -quantity},
         user=user,
     )
-    Reservation.objects.filter(pk=reservation.pk).update(
-        quantity_reserved=F("quantity_reserved") - quantity, quantity_picked=F("quantity_picked") + quantity
+    _reservations_step(
+        kind=ReservationEvent.Kind.PICKED, quantities={reservation.pk: quantity}, user=user, stock_move=move
     )
     return move
 
@@ -496,13 +599,12 @@ def stock_ship(
         moves=[PlannedMove(product, quantity, StockMove.Reason.SHIP, from_bin=from_bin, reference=reference)],
         user=user,
     )
-    Reservation.objects.filter(pk=reservation.pk).update(
-        quantity_picked=F("quantity_picked") - quantity, quantity_shipped=F("quantity_shipped") + quantity
+    _reservations_step(
+        kind=ReservationEvent.Kind.SHIPPED, quantities={reservation.pk: quantity}, user=user, stock_move=move
     )
     return move
 
 
-@transaction.atomic
 def stock_return(
     *,
     product: Product,
@@ -512,7 +614,7 @@ def stock_return(
     note: str = "",
     user=None,
 ) -> StockMove:
-    """A customer return comes back into a bin (usually quarantine until inspected)."""
+    """A customer return comes back into a bin (usually quarantine until inspected); one stock_receive."""
     return stock_receive(
         product=product,
         bin=bin,
@@ -525,12 +627,17 @@ def stock_return(
 
 
 @transaction.atomic
-def bin_sellable_set(*, bin: Bin, is_sellable: bool) -> Bin:
-    """Change whether a bin's stock can be sold, keeping every balance's sellable figure true."""
+def bin_sellable_set(*, bin: Bin, is_sellable: bool, user=None, note: str = "") -> Bin:
+    """Change whether a bin's stock can be sold, keeping every balance's sellable figure true.
+
+    Every change is on record (SellableChange): per product in the bin, the units that went on or off sale,
+    by whom and when, so "who took these 40 units off sale" has an answer.
+    """
     locked_bin = Bin.objects.select_for_update().get(pk=bin.pk)
     if locked_bin.is_sellable == is_sellable:
         return locked_bin
-    stock = list(StockLevel.objects.filter(bin=locked_bin, on_hand__gt=0).select_related("product"))
+    # Moves into or out of the bin share-lock it (bins_share_lock), so these levels hold still meanwhile.
+    stock = list(StockLevel.objects.filter(bin=locked_bin, on_hand__gt=0).select_related("product").order_by("id"))
     balances = balances_lock([(level.product_id, locked_bin.warehouse_id) for level in stock], create=False)
     sign = 1 if is_sellable else -1
     for level in stock:
@@ -542,10 +649,24 @@ def bin_sellable_set(*, bin: Bin, is_sellable: bool) -> Bin:
                 code="reserved_not_covered",
                 sku=level.product.sku,
             )
-    for level in stock:
-        InventoryBalance.objects.filter(pk=balances[(level.product_id, locked_bin.warehouse_id)].pk).update(
-            sellable=F("sellable") + sign * level.on_hand
-        )
+    _balances_add(
+        {balances[(level.product_id, locked_bin.warehouse_id)].pk: (0, sign * level.on_hand, 0) for level in stock}
+    )
     locked_bin.is_sellable = is_sellable
     locked_bin.save(update_fields=["is_sellable", "updated_at"])
+    note = note.strip()[:255]
+    SellableChange.objects.bulk_create(
+        [
+            SellableChange(
+                bin=locked_bin,
+                product_id=level.product_id,
+                is_sellable=is_sellable,
+                quantity=level.on_hand,
+                note=note,
+                user=user,
+            )
+            for level in stock
+        ]
+        or [SellableChange(bin=locked_bin, is_sellable=is_sellable, note=note, user=user)]
+    )
     return locked_bin

@@ -20,9 +20,11 @@ def stock_drift_check_task(*, warehouse_ids: list[int] | None = None) -> dict[st
     summary = report.summary()
     if not report.ok:
         logger.error(
-            "Stock drift: %d levels and %d balances disagree with the ledger (run manage.py stock_check):\n%s",
+            "Stock drift: %d levels and %d balances disagree with the ledger, %d reservations with their history "
+            "(run manage.py stock_check):\n%s",
             summary["level_drifts"],
             summary["balance_drifts"],
+            summary["reservation_drifts"],
             "\n".join(summary["drifts"]),
         )
     return summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -341,9 +341,12 @@ def transfer_receive(
         ],
         user=user,
     )
-    for product_id, quantity in totals.items():
-        TransferLine.objects.filter(pk=transfer_lines[product_id].pk).update(
-            quantity_received=F("quantity_received") + quantity
+    line_ids = [transfer_lines[product_id].pk for product_id in totals]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE inventory_transferline AS line SET quantity_received = line.quantity_received + received.quantity "
+            "FROM unnest(%s::bigint[], %s::int[]) AS received(id, quantity) WHERE line.id = received.id",
+            [line_ids, list(totals.values())],
         )
     # The transfer row lock keeps the lines still, so the figures read above plus this receipt are current.
     complete = all(

@@ -1,4 +1,4 @@
-"""Filters of the stock API: stock levels, the ledger, transfers and counts."""
+"""Filters of the stock API: stock levels, the ledger, reservations, sellable changes, transfers and counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from inventory.api.filters import UpperCaseCharFilter
-from inventory.models import Bin, Product, StockCount, StockLevel, StockMove, Transfer, Warehouse, normalize_code
+from inventory.models import (
+    Bin,
+    Product,
+    Reservation,
+    SellableChange,
+    StockCount,
+    StockLevel,
+    StockMove,
+    Transfer,
+    Warehouse,
+    normalize_code,
+)
 
 
 def _id_or_code(model, code_field: str, value: str) -> list[int]:
@@ -136,6 +147,51 @@ class StockCountFilter(django_filters.FilterSet):
 
     def filter_warehouse(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(warehouse_id__in=warehouse_ids_matching(value))
+
+
+class ReservationFilter(django_filters.FilterSet):
+    product = django_filters.CharFilter(method="filter_product", help_text=PRODUCT_HELP)
+    warehouse = django_filters.CharFilter(method="filter_warehouse", help_text=WAREHOUSE_HELP)
+    reference = django_filters.CharFilter(help_text="The line the units are for, exactly, e.g. order-line:123.")
+    is_open = django_filters.BooleanFilter(
+        method="filter_is_open", help_text="Only reservations with units still reserved or picked (not shipped)."
+    )
+
+    class Meta:
+        model = Reservation
+        fields = ["product", "warehouse", "reference", "is_open"]
+
+    def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(product_id__in=product_ids_matching(value))
+
+    def filter_warehouse(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(warehouse_id__in=warehouse_ids_matching(value))
+
+    def filter_is_open(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        held = Q(quantity_reserved__gt=0) | Q(quantity_picked__gt=0)
+        return queryset.filter(held) if value else queryset.exclude(held)
+
+
+class SellableChangeFilter(django_filters.FilterSet):
+    product = django_filters.CharFilter(method="filter_product", help_text=PRODUCT_HELP)
+    bin = django_filters.CharFilter(method="filter_bin", help_text=BIN_HELP)
+    warehouse = django_filters.CharFilter(method="filter_warehouse", help_text=WAREHOUSE_HELP)
+    is_sellable = django_filters.BooleanFilter(help_text="true: put on sale; false: taken off sale.")
+
+    class Meta:
+        model = SellableChange
+        fields = ["product", "bin", "warehouse", "is_sellable"]
+
+    def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(product_id__in=product_ids_matching(value))
+
+    def filter_bin(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        warehouse = self.form.cleaned_data.get("warehouse")
+        ids = bin_ids_matching(value, warehouse_ids=warehouse_ids_matching(warehouse) if warehouse else None)
+        return queryset.filter(bin_id__in=ids)
+
+    def filter_warehouse(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(bin__warehouse_id__in=warehouse_ids_matching(value))
 
 
 class AvailabilityFilter(django_filters.FilterSet):

@@ -192,7 +192,7 @@ class BinViewSet(viewsets.ModelViewSet):
         bin = self.get_object()
         serializer = self.get_serializer(bin, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        bin = services.bin_update(bin=bin, data=serializer.validated_data)
+        bin = services.bin_update(bin=bin, data=serializer.validated_data, user=request.user)
         return Response(self.get_serializer(bin).data)
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:

@@ -66,7 +66,13 @@ def test_stock_written_by_the_services_has_no_drift(site):
     report = stock_drift_check()
     assert report == DriftReport(level_drifts=[], balance_drifts=[])
     assert report.ok
-    assert report.summary() == {"ok": True, "level_drifts": 0, "balance_drifts": 0, "drifts": []}
+    assert report.summary() == {
+        "ok": True,
+        "level_drifts": 0,
+        "balance_drifts": 0,
+        "reservation_drifts": 0,
+        "drifts": [],
+    }
 
 
 def test_a_level_changed_behind_the_ledger_is_reported_once_and_rebuilt(site):
@@ -140,10 +146,18 @@ def test_balance_figures_are_compared_with_the_ledger_and_the_reservations(site)
 def test_a_reservation_changed_behind_the_balance_shows_as_reserved_drift(site):
     case, shenzhen = site["case"], site["sz"]
     run_sql("UPDATE inventory_reservation SET quantity_reserved = 4 WHERE reference = 'order-line:1'")
-    (drift,) = stock_drift_check().balance_drifts
+    report = stock_drift_check()
+    (drift,) = report.balance_drifts
     assert (drift.sku, drift.expected_reserved, drift.actual_reserved) == ("CASE-1", 4, 3)
+    # The reservation's own history says 3: the row was changed behind the services.
+    assert [drift.describe() for drift in report.reservation_drifts] == [
+        "reservation order-line:1 of CASE-1: history adds up to reserved/picked/shipped 3/0/0, the row says 4/0/0"
+    ]
     stock_balances_rebuild(dry_run=False)
     assert balance_of(case, shenzhen) == (7, 5, 4)
+    run_sql("UPDATE inventory_reservation SET quantity_reserved = 3 WHERE reference = 'order-line:1'")
+    stock_balances_rebuild(dry_run=False)
+    assert stock_drift_check().ok
 
 
 def test_a_sellable_flag_flipped_without_the_service_shows_as_sellable_drift(site):
@@ -232,7 +246,10 @@ def test_stock_check_command_prints_every_drift_and_exits_1_then_rebuilds(site):
     with pytest.raises(CommandError) as caught:
         call_command("stock_check", stdout=output)
     assert caught.value.returncode == 1
-    assert str(caught.value) == "Stock drift: 1 levels and 1 balances disagree with the ledger."
+    assert (
+        str(caught.value)
+        == "Stock drift: 1 levels and 1 balances disagree with the ledger, 0 reservations with their history."
+    )
     assert output.getvalue() == (
         "level CABLE-1 in bin B-01-01-01 (SZ): ledger says 4, table says 0\n"
         "balance CASE-1 in LA: on hand expected 6, table says 9\n"
@@ -290,7 +307,10 @@ def test_stock_check_exit_status_from_the_shell(site):
         1,
         "level CASE-1 in bin R-01-01-01 (SZ): ledger says 2, table says 1\n",
     )
-    assert "Stock drift: 1 levels and 0 balances disagree with the ledger." in drifted.stderr
+    assert (
+        "Stock drift: 1 levels and 0 balances disagree with the ledger, 0 reservations with their history."
+        in drifted.stderr
+    )
     repaired = manage("--rebuild")
     assert repaired.returncode == 0, repaired.stderr
     assert repaired.stdout.endswith("1 rows corrected from the ledger.\nno drift\n")
@@ -302,7 +322,13 @@ def test_drift_check_task_returns_the_summary_and_logs_drift_as_an_error(site, c
         600,
         900,
     )
-    assert stock_drift_check_task.apply().get() == {"ok": True, "level_drifts": 0, "balance_drifts": 0, "drifts": []}
+    assert stock_drift_check_task.apply().get() == {
+        "ok": True,
+        "level_drifts": 0,
+        "balance_drifts": 0,
+        "reservation_drifts": 0,
+        "drifts": [],
+    }
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
 
     run_sql("UPDATE inventory_stocklevel SET on_hand = 3 WHERE bin_id = %s", [site["pick"].pk])
@@ -311,12 +337,14 @@ def test_drift_check_task_returns_the_summary_and_logs_drift_as_an_error(site, c
         "ok": False,
         "level_drifts": 1,
         "balance_drifts": 0,
+        "reservation_drifts": 0,
         "drifts": ["level CASE-1 in bin A-01-01-01 (SZ): ledger says 5, table says 3"],
     }
     (record,) = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert record.name == "inventory.tasks"
     assert record.getMessage() == (
-        "Stock drift: 1 levels and 0 balances disagree with the ledger (run manage.py stock_check):\n"
+        "Stock drift: 1 levels and 0 balances disagree with the ledger, 0 reservations with their history "
+        "(run manage.py stock_check):\n"
         "level CASE-1 in bin A-01-01-01 (SZ): ledger says 5, table says 3"
     )
     stock_balances_rebuild(dry_run=False)

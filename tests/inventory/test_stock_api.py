@@ -106,11 +106,12 @@ def test_unknown_names_are_400_naming_each_field(manager, site):
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "validation_failed"
+    # Every name is looked up before the fields are read, so every problem comes back at once.
     assert {(error["field"], error["message"]) for error in body["errors"]} == {
         ("product", "No product has SKU NOPE-9."),
+        ("bin", "Warehouse SZ has no bin Z-09-09-09."),
         ("quantity", "Ensure this value is greater than or equal to 1."),
     }
-    # Once the fields parse, the bin code is looked up in the warehouse.
     response = manager.post(
         "/api/v1/stock/receive/", {"product": "CASE-1", "warehouse": "SZ", "bin": "Z-09-09-09", "quantity": 1}
     )
@@ -126,7 +127,7 @@ def test_a_bin_code_needs_a_warehouse_and_a_bin_id_must_be_in_it(manager, site):
         {
             "field": "bin",
             "message": "Bin code A-01-01-01 needs a warehouse: give `warehouse`, or the bin's id instead.",
-            "code": "warehouse_required",
+            "code": "scope_required",
         }
     ]
     other = WarehouseFactory(code="LA", country="US")

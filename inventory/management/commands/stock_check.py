@@ -47,6 +47,6 @@ class Command(BaseCommand):
             self.stdout.write(line)
         raise CommandError(
             f"Stock drift: {len(report.level_drifts)} levels and {len(report.balance_drifts)} balances "
-            "disagree with the ledger.",
+            f"disagree with the ledger, {len(report.reservation_drifts)} reservations with their history.",
             returncode=1,
         )

@@ -1,0 +1,99 @@
+"""The OpenAPI schema as partners read it: every error answer documented, in the API's one error shape.
+
+drf-spectacular documents what a view declares; this AutoSchema adds, to every operation, the error answers
+the API can give it, whatever the view forgot: 400 for input, 401 and 403 for who may ask, 404 on a path with
+an id, 405 and 406 from content negotiation, 409 where the view says a rule of the business can refuse, 413 and
+415 for bodies, 429 when throttled. All in :class:`ErrorSerializer`'s shape, so a client generated from the
+schema can read every failure. Serializer docstrings are notes for developers, so they are not published as
+descriptions; a serializer that has words for partners says so in ``Meta.schema_description``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    code = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The input field, e.g. lines[0].quantity.")
+    row = serializers.IntegerField(required=False, help_text="The row of a file (the header is row 1).")
+
+
+class ErrorSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text="What was asked, what is there, and where.")
+    code = serializers.CharField(help_text="What went wrong, for programs: validation_failed, not_found, ...")
+    errors = ErrorItemSerializer(many=True)
+    context = serializers.DictField(required=False, help_text="The figures behind the message, for programs.")
+    retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait before asking again (429).")
+
+    class Meta:
+        schema_description = (
+            'The one error shape of the API: {"message", "code", "errors": [{"message", "code", "field", "row"}]}.'
+        )
+
+
+def error_response(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+BAD_INPUT = error_response("Invalid input: `errors` names each field (or row) and what is wrong. Nothing saved.")
+NOT_AUTHENTICATED = error_response("No valid credentials: send `Authorization: Token <key>`.")
+FORBIDDEN = error_response("Your account may not do this (its roles lack the permission).")
+NOT_FOUND = error_response("Nothing has that id (or you may not see it).")
+NOT_ALLOWED = error_response("This method is not allowed here.")
+NOT_ACCEPTABLE = error_response("The Accept header asks for a format this endpoint does not give.")
+CONFLICT = error_response(
+    "A rule of the business refused it (not enough stock, a document in the wrong status, ...): the message says "
+    "what was asked, what is there and where. Nothing saved."
+)
+TOO_LARGE = error_response("The body is larger than this server accepts.")
+UNSUPPORTED_MEDIA = error_response("The body is in a format this endpoint does not read (send JSON).")
+THROTTLED = error_response("Too many requests: wait `retry_after` seconds.")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's AutoSchema plus the error answers every operation can give (see the module docstring).
+
+    A view says its operations can be refused by a rule of the business (409) with ``schema_conflicts = True``
+    (all its operations) or a set of action names.
+    """
+
+    def _has_path_id(self) -> bool:
+        return "{" in self.path
+
+    def _can_conflict(self) -> bool:
+        declared = getattr(self.view, "schema_conflicts", False)
+        if isinstance(declared, bool):
+            return declared and self.method != "GET"
+        return getattr(self.view, "action", None) in declared
+
+    def _error_responses(self) -> dict[int, OpenApiResponse]:
+        errors = {400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN, 405: NOT_ALLOWED, 406: NOT_ACCEPTABLE}
+        errors[429] = THROTTLED
+        if self._has_path_id():
+            errors[404] = NOT_FOUND
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors[413] = TOO_LARGE
+            errors[415] = UNSUPPORTED_MEDIA
+        if self._can_conflict():
+            errors[409] = CONFLICT
+        return errors
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status_code, response in self._error_responses().items():
+            key = str(status_code)
+            if key not in responses:
+                responses[key] = self._get_response_for_code(response, key, direction=direction)
+        return responses
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        schema.pop("description", None)
+        public = getattr(getattr(serializer, "Meta", None), "schema_description", None)
+        if public:
+            schema["description"] = public
+        return schema

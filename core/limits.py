@@ -22,18 +22,26 @@ JSON_MAX_DEPTH = 32
 CELL_MAX_LENGTH = 32_767
 
 
-def quantity_check(value: Any, *, field: str = "quantity", minimum: int = 1, maximum: int = QUANTITY_MAX) -> int:
-    """``value`` if it is a whole number within [minimum, maximum]; otherwise ValidationFailed naming ``field``.
+def quantity_problem(
+    value: Any, *, field: str = "quantity", minimum: int = 1, maximum: int = QUANTITY_MAX
+) -> ErrorDetail | None:
+    """What is wrong with ``value`` as a quantity (a whole number within [minimum, maximum]), or None.
 
-    The one check of a quantity given to a service, so every door refuses the same values with the same code:
+    The one rule of a quantity given to a service, so every door refuses the same values with the same code:
     ``invalid`` (not a whole number), ``min_value`` or ``max_value``.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        detail = ErrorDetail(f"Must be a whole number (got {value!r}).", field=field, code="invalid")
-    elif value < minimum:
-        detail = ErrorDetail(f"Must be at least {minimum} (got {value}).", field=field, code="min_value")
-    elif value > maximum:
-        detail = ErrorDetail(f"Must be at most {maximum:,} (got {value:,}).", field=field, code="max_value")
-    else:
-        return value
-    raise ValidationFailed(f"{field}: {detail.message}", errors=[detail])
+        return ErrorDetail(f"Must be a whole number (got {value!r}).", field=field, code="invalid")
+    if value < minimum:
+        return ErrorDetail(f"Must be at least {minimum} (got {value}).", field=field, code="min_value")
+    if value > maximum:
+        return ErrorDetail(f"Must be at most {maximum:,} (got {value:,}).", field=field, code="max_value")
+    return None
+
+
+def quantity_check(value: Any, *, field: str = "quantity", minimum: int = 1, maximum: int = QUANTITY_MAX) -> int:
+    """``value`` if it is a whole number within [minimum, maximum]; otherwise ValidationFailed naming ``field``."""
+    detail = quantity_problem(value, field=field, minimum=minimum, maximum=maximum)
+    if detail is not None:
+        raise ValidationFailed(f"{field}: {detail.message}", errors=[detail])
+    return value

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.limits import QUANTITY_MAX, quantity_check
 from core.status import StatusMachine, next_id, status_check, status_lock, status_start, status_transition
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import (
@@ -232,18 +233,7 @@ def _lines_record(
 
 
 def _counted_quantity_check(counted_quantity: Any) -> int:
-    if isinstance(counted_quantity, bool) or not isinstance(counted_quantity, int) or counted_quantity < 0:
-        raise ValidationFailed(
-            f"A counted quantity is a whole number of zero or more (got {counted_quantity!r}).",
-            errors=[
-                ErrorDetail(
-                    f"Must be a whole number of zero or more (got {counted_quantity!r}).",
-                    field="counted_quantity",
-                    code="min_value",
-                )
-            ],
-        )
-    return counted_quantity
+    return quantity_check(counted_quantity, field="counted_quantity", minimum=0)
 
 
 @transaction.atomic
@@ -401,6 +391,9 @@ def _quantity_parse(value: Any) -> tuple[int | None, str | None, str | None]:
         return None, f"Quantity must be a whole number (got {str(value)!r}).", "invalid"
     if number < 0:
         return None, f"Quantity cannot be negative (got {number}).", "min_value"
+    if number > QUANTITY_MAX:
+        shown = str(number) if len(str(number)) <= 20 else str(number)[:17] + "..."
+        return None, f"Quantity must be at most {QUANTITY_MAX:,} (got {shown}).", "max_value"
     return number, None, None
 
 

@@ -10,6 +10,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from core.errors import ErrorDetail, ValidationFailed
+from core.limits import quantity_problem
 from core.status import StatusMachine, next_id, status_check, status_lock, status_start, status_transition
 from inventory.errors import InsufficientStock
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
@@ -39,8 +40,12 @@ TRANSFER_STATUS = StatusMachine(
 IN_TRANSIT_STATUSES = (Status.SHIPPED, Status.PARTIALLY_RECEIVED)
 
 
-def _whole_number_at_least_one(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _quantity_error(product: Product, quantity: Any, field: str) -> ErrorDetail | None:
+    problem = quantity_problem(quantity, field=field)
+    if problem is None:
+        return None
+    message = problem.message[0].lower() + problem.message[1:]
+    return ErrorDetail(f"{product.sku}: quantity {message}", field=field, code=problem.code)
 
 
 @transaction.atomic
@@ -69,14 +74,9 @@ def transfer_create(
     first_line_of: dict[int, int] = {}
     for index, (product, quantity, from_bin) in enumerate(lines):
         where = f"lines[{index}]"
-        if not _whole_number_at_least_one(quantity):
-            errors.append(
-                ErrorDetail(
-                    f"{product.sku}: quantity must be a whole number of at least 1 (got {quantity!r}).",
-                    field=f"{where}.quantity",
-                    code="min_value",
-                )
-            )
+        problem = _quantity_error(product, quantity, f"{where}.quantity")
+        if problem is not None:
+            errors.append(problem)
         if product.is_bundle:
             errors.append(
                 ErrorDetail(
@@ -292,14 +292,9 @@ def transfer_receive(
     products: dict[int, Product] = {}
     first_index: dict[int, int] = {}
     for index, (product, quantity) in enumerate(lines):
-        if not _whole_number_at_least_one(quantity):
-            errors.append(
-                ErrorDetail(
-                    f"{product.sku}: quantity must be a whole number of at least 1 (got {quantity!r}).",
-                    field=f"lines[{index}].quantity",
-                    code="min_value",
-                )
-            )
+        problem = _quantity_error(product, quantity, f"lines[{index}].quantity")
+        if problem is not None:
+            errors.append(problem)
             continue
         if product.pk not in transfer_lines:
             errors.append(

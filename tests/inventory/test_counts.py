@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from core.errors import Conflict, ValidationFailed
+from core.limits import QUANTITY_MAX
 from inventory.count_services import (
     stock_count_approve,
     stock_count_cancel,
@@ -590,3 +591,23 @@ def test_import_refuses_bins_of_an_open_count(stocked):
     assert StockCount.objects.get() == open_count
     with pytest.raises(ValidationFailed):
         stock_count_import_rows(warehouse=stocked["warehouse"], rows=[], mode="add")
+
+
+def test_a_count_cannot_set_a_bin_above_the_line_limit_and_later_receipts_still_work():
+    """A count approved at 2,147,483,647 used to make every later receipt of that product fail; now it is refused."""
+    warehouse = WarehouseFactory(code="SZ", bin_code_pattern="")
+    bin_ = BinFactory(warehouse=warehouse, code="A-01-01-01")
+    product = ProductFactory(sku="CASE-1")
+    count = stock_count_open(warehouse=warehouse, bins=[bin_])
+    with pytest.raises(ValidationFailed) as caught:
+        stock_count_record(count=count, bin=bin_, product=product, counted_quantity=2_147_483_647)
+    assert [(error.field, error.code) for error in caught.value.errors] == [("counted_quantity", "max_value")]
+    with pytest.raises(ValidationFailed) as caught:
+        stock_count_import_rows(
+            warehouse=warehouse, rows=[{"sku": "CASE-1", "bin": "A-01-01-01", "quantity": "2147483647"}]
+        )
+    assert [(error.row, error.field, error.code) for error in caught.value.errors] == [(1, "quantity", "max_value")]
+    stock_count_record(count=count, bin=bin_, product=product, counted_quantity=QUANTITY_MAX)
+    stock_count_approve(count=count)
+    stock_receive(product=product, bin=bin_, quantity=5)
+    assert StockLevel.objects.get(product=product, bin=bin_).on_hand == QUANTITY_MAX + 5

@@ -194,7 +194,7 @@ def test_receive_refuses_a_bin_outside_the_destination_and_products_not_on_the_t
     assert [(error.field, error.code, error.message) for error in caught.value.errors] == [
         ("bin", "warehouse", "Bin B-01-01-01 is not in destination warehouse LA."),
         ("lines[0].product", "unknown", f"OTHER-1 is not on transfer {transfer.number}."),
-        ("lines[1].quantity", "min_value", "CASE-1: quantity must be a whole number of at least 1 (got 0)."),
+        ("lines[1].quantity", "min_value", "CASE-1: quantity must be at least 1 (got 0)."),
     ]
     assert not StockMove.objects.filter(reason="transfer_in").exists()
 
@@ -291,7 +291,7 @@ def test_create_reports_every_bad_line_and_saves_nothing(site):
         ("lines[1].product", "bundle"),
         ("lines[2].product", "duplicate"),
         ("lines[2].from_bin", "warehouse"),
-        ("lines[3].quantity", "min_value"),
+        ("lines[3].quantity", "invalid"),
     ]
     assert caught.value.errors[3].message == "CASE-1 is already on line 1; one line per product."
     assert caught.value.errors[4].message == "CASE-1: bin R-01-01-01 is not in source warehouse SZ."

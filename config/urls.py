@@ -1,9 +1,11 @@
 """URL map: admin, API v1 with its schema and docs, scan pages."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
+
+from core.api.views import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -19,4 +21,8 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("api/v1/", include("config.api_urls")),
+    # Last: an address under /api/ that no route matches answers in the API's error shape, not an HTML page.
+    re_path(r"^api/", api_not_found),
 ]
+
+handler500 = "core.api.views.error_500"

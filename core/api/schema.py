@@ -2,10 +2,11 @@
 
 drf-spectacular documents what a view declares; this AutoSchema adds, to every operation, the error answers
 the API can give it, whatever the view forgot: 400 for input, 401 and 403 for who may ask, 404 on a path with
-an id, 405 and 406 from content negotiation, 409 where the view says a rule of the business can refuse, 413 and
-415 for bodies, 429 when throttled. All in :class:`ErrorSerializer`'s shape, so a client generated from the
-schema can read every failure. Serializer docstrings are notes for developers, so they are not published as
-descriptions; a serializer that has words for partners says so in ``Meta.schema_description``.
+an id or a page past the end, 405 and 406 from content negotiation, 409 on every write (a rule of the business
+or a concurrent change can refuse it), 413 and 415 for bodies, 429 when throttled. All in the shape of
+:class:`ErrorSerializer`, so a client generated from the schema can read every failure. Serializer docstrings
+are notes for developers, so they are not published as descriptions; a serializer that has words for partners
+says so in ``Meta.schema_description``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def error_response(description: str) -> OpenApiResponse:
 BAD_INPUT = error_response("Invalid input: `errors` names each field (or row) and what is wrong. Nothing saved.")
 NOT_AUTHENTICATED = error_response("No valid credentials: send `Authorization: Token <key>`.")
 FORBIDDEN = error_response("Your account may not do this (its roles lack the permission).")
-NOT_FOUND = error_response("Nothing has that id (or you may not see it).")
+NOT_FOUND = error_response("Nothing has that id (or you may not see it), or the page asked for is past the end.")
 NOT_ALLOWED = error_response("This method is not allowed here.")
 NOT_ACCEPTABLE = error_response("The Accept header asks for a format this endpoint does not give.")
 CONFLICT = error_response(
@@ -55,30 +56,23 @@ THROTTLED = error_response("Too many requests: wait `retry_after` seconds.")
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's AutoSchema plus the error answers every operation can give (see the module docstring).
-
-    A view says its operations can be refused by a rule of the business (409) with ``schema_conflicts = True``
-    (all its operations) or a set of action names.
-    """
+    """drf-spectacular's AutoSchema plus the error answers every operation can give (see the module docstring)."""
 
     def _has_path_id(self) -> bool:
         return "{" in self.path
 
-    def _can_conflict(self) -> bool:
-        declared = getattr(self.view, "schema_conflicts", False)
-        if isinstance(declared, bool):
-            return declared and self.method != "GET"
-        return getattr(self.view, "action", None) in declared
-
     def _error_responses(self) -> dict[int, OpenApiResponse]:
         errors = {400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN, 405: NOT_ALLOWED, 406: NOT_ACCEPTABLE}
         errors[429] = THROTTLED
-        if self._has_path_id():
+        # A path with an id names something that may not exist; a list's page or cursor may be past its end.
+        if self._has_path_id() or (self.method == "GET" and self._get_paginator() is not None):
             errors[404] = NOT_FOUND
         if self.method in ("POST", "PUT", "PATCH"):
             errors[413] = TOO_LARGE
             errors[415] = UNSUPPORTED_MEDIA
-        if self._can_conflict():
+        # Every write meets the rules of the business and other writers: a protected row, a document in the wrong
+        # status, not enough stock, a concurrent change.
+        if self.method != "GET":
             errors[409] = CONFLICT
         return errors
 

@@ -51,7 +51,6 @@ def _expected_hidden(request: Request, count: StockCount) -> bool:
 )
 class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = StockCountSerializer
-    schema_conflicts = True
     filter_backends = [DjangoFilterBackend]
     filterset_class = StockCountFilter
     action_permissions = {

@@ -269,7 +269,6 @@ class StockActionViewSet(viewsets.GenericViewSet):
     """Each stock write is its own endpoint under /stock/; each calls one stock service."""
 
     queryset = StockMove.objects.none()
-    schema_conflicts = True
     # The input of each action, so OPTIONS (and the browsable API) can describe it.
     action_serializers = {
         "receive": ReceiveSerializer,

@@ -35,7 +35,6 @@ from inventory.models import Transfer
 )
 class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TransferSerializer
-    schema_conflicts = True
     filter_backends = [DjangoFilterBackend]
     filterset_class = TransferFilter
     action_permissions = {

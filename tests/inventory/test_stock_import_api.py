@@ -157,18 +157,22 @@ def test_a_file_that_is_neither_format_or_lacks_a_column_is_refused(manager, sit
     assert response.status_code == 400
     assert response.json()["errors"] == [
         {
-            "message": "The file is neither an XLSX workbook nor UTF-8 text (byte 0 cannot be read); "
-            "save it as CSV UTF-8 or XLSX.",
+            "message": "The file is neither an XLSX workbook nor CSV text (UTF-8, UTF-16 with a BOM, or GB18030); "
+            "save it as CSV UTF-8 or XLSX. The first cell that cannot be read is in row 1, column A.",
             "code": "unreadable_file",
-            "field": "file",
+            "field": "A",
+            "row": 1,
         }
     ]
     response = upload(manager, csv_file("sku,location,count\nCASE-1,A-01-01-01,1\n"))
     assert response.json()["message"] == (
-        "The header row (row 1) has no bin or quantity column; it needs sku, bin and quantity (or qty), "
-        "and has: sku, location, count."
+        "The header (row 1) is not valid: The header has no bin column (or 'bin code', 'bin_code'); "
+        "it has 'sku', 'location', 'count'. (and 1 more)"
     )
-    assert response.json()["errors"][0]["row"] == 1
+    assert [(error["row"], error["field"], error["code"]) for error in response.json()["errors"]] == [
+        (1, "bin", "missing_column"),
+        (1, "quantity", "missing_column"),
+    ]
     response = upload(manager, SimpleUploadedFile("stock.xlsx", b"PK\x03\x04 not really a zip"))
     assert response.json()["code"] == "unreadable_file"
     response = upload(manager, csv_file("sku,bin,quantity\nCASE-1,A-01-01-01,1\n"), warehouse="NOWHERE")

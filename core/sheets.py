@@ -806,6 +806,23 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
         raise
 
 
+def sheet_open_table(*, rows: Iterable[Sequence[Any]], layout: SheetLayout | None) -> Sheet:
+    """A sheet over rows another parser has read already (a tablib Dataset's header and rows, say), checked and
+    numbered as a file would be: the first non-blank row is the header, the rows follow it without gaps."""
+    records = enumerate(rows, 1)
+    header_row, header = _header(records)
+    return Sheet(
+        layout=layout,
+        header_row=header_row,
+        header=header,
+        records=records,
+        csv_bytes=None,
+        delimiter=",",
+        reread=None,
+        closers=[],
+    )
+
+
 def _not_text(encoding: str | None, *, found: tuple[int, int] | None) -> ValidationFailed:
     if encoding is None:
         message = (

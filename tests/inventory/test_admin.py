@@ -261,8 +261,8 @@ def test_admin_import_with_bad_rows_lists_each_and_offers_no_confirm(admin_clien
     assert "Some rows failed to validate" in page
     invalid = preview.context["result"].invalid_rows
     assert [(row.number, sorted(row.field_specific_errors)) for row in invalid] == [
-        (2, ["hs_code"]),
-        (3, ["cost_price"]),
+        (3, ["hs_code"]),
+        (4, ["cost_price"]),
     ]
     assert "HS code 12 must be 6 to 10 digits" in page
     assert Product.objects.count() == 0
@@ -294,7 +294,7 @@ def test_rows_broken_between_preview_and_confirm_roll_the_whole_import_back(admi
     )
     assert done.redirect_chain == [(reverse("admin:inventory_bundlecomponent_import"), 302)]
     assert [str(message) for message in done.context["messages"]] == [
-        "Nothing was imported. row 2: component: No product with SKU PART-2."
+        "Nothing was imported. row 3: component: No product with SKU PART-2."
     ]
     assert BundleComponent.objects.count() == 0
 

@@ -162,8 +162,8 @@ def test_supplier_import_with_bad_rows_is_refused_in_the_preview(admin_client):
     )
     assert "confirm_form" not in preview.context
     assert [(row.number, sorted(row.field_specific_errors)) for row in preview.context["result"].invalid_rows] == [
-        (2, ["currency"]),
-        (3, ["default_lead_time_days"]),
+        (3, ["currency"]),
+        (4, ["default_lead_time_days"]),
     ]
     assert Supplier.objects.count() == 0
 

@@ -72,7 +72,8 @@ class SpreadsheetAdmin(ServiceErrorsAdminMixin, ImportExportModelAdmin):
     def add_data_read_fail_error_to_form(self, form, e):
         # django-import-export says only "ValidationFailed encountered while trying to read file".
         if isinstance(e, DomainError):
-            form.add_error("import_file", [e.message, *(detail_line(detail) for detail in e.errors[1:])])
+            details = [detail_line(detail) for detail in e.errors if detail.message != e.message]
+            form.add_error("import_file", [e.message, *details])
             return
         super().add_data_read_fail_error_to_form(form, e)
 

@@ -581,6 +581,39 @@ def test_command_reads_other_encodings(tmp_path):
     assert stored("AB-1")["declared_name_zh"] == "手机壳"
 
 
+def test_command_detects_gb18030_and_reads_xlsx(tmp_path):
+    gb18030 = tmp_path / "products.csv"
+    gb18030.write_bytes("SKU,Name,Declared name (Chinese)\r\nAB-1,Case,手机壳\r\n".encode("gb18030"))
+    workbook = openpyxl.Workbook()
+    for values in [["SKU", "Name", "HS code"], ["AB-2", "Cable", 854442]]:
+        workbook.active.append(values)
+    xlsx = tmp_path / "products.xlsx"
+    workbook.save(xlsx)
+
+    call_command("products_import", str(gb18030), stdout=io.StringIO())
+    call_command("products_import", str(xlsx), stdout=io.StringIO())
+
+    assert stored("AB-1")["declared_name_zh"] == "手机壳"
+    assert stored("AB-2")["hs_code"] == "854442"
+
+
+def test_command_prints_bad_cells_by_row_and_column_and_saves_nothing(tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_bytes(("SKU,Name\nAB-1,Fine\nAB-2,Bad\x00\nAB-3," + "x" * 200_000 + "\n").encode("gb18030"))
+    err = io.StringIO()
+
+    with pytest.raises(CommandError) as caught:
+        call_command("products_import", str(path), stderr=err)
+
+    assert caught.value.returncode == 1
+    assert str(caught.value) == "The file has 2 cells that cannot be imported; nothing was saved."
+    assert err.getvalue().splitlines() == [
+        "row 3, column name: Contains U+0000 (NUL) at position 4; control characters are not allowed in text.",
+        "row 4, column name: The cell has more than 32,767 characters (Excel's limit for a cell).",
+    ]
+    assert Product.objects.count() == 0
+
+
 def database_url() -> str:
     """The URL of the database this test runs on, for a subprocess."""
     settings = connection.settings_dict

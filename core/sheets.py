@@ -58,6 +58,10 @@ BLOCK_SIZE = 1 << 20
 # plain row down the careful path, never the other way.
 _SEPARATOR = "\x1f"
 _CARE = re.compile(r"\x1f(?:[\s']|(?<=\s\x1f))")
+# What str.strip() removes (Unicode has no blank space above U+3000, which tests/core/test_sheets.py checks), and
+# with the apostrophe, what sends a row whose first cell starts with it down the careful path.
+_BLANK = frozenset(character for character in map(chr, range(0x3001)) if character.isspace())
+_CARE_FIRST = _BLANK | {"'"}
 
 # What sheet_open reads: the bytes of a file, a binary file object (an upload), or the path of a file.
 SheetSource = bytes | bytearray | memoryview | os.PathLike | IO[bytes]
@@ -377,7 +381,7 @@ def _delimiter(line: str) -> str:
     return DELIMITERS[counts.index(most)] if most else ","
 
 
-def _long_cell_index(lines: Iterator[str], *, delimiter: str) -> int | None:
+def _first_long_cell(lines: Iterator[str], *, delimiter: str) -> int | None:
     """0-based column of the first cell over MAX_CELL_LENGTH in the record that ``lines`` start with.
 
     Only for the error path: the csv module refuses a cell over its own limit without saying which one it was.
@@ -415,7 +419,7 @@ def _long_cell_index(lines: Iterator[str], *, delimiter: str) -> int | None:
     return None
 
 
-# --- Opening ---------------------------------------------------------------------------------------------------
+# --- The sheet ---------------------------------------------------------------------------------------------------
 
 
 class Sheet:
@@ -504,6 +508,16 @@ class Sheet:
         value = value.strip()
         return unescape_formula(value) if value[:1] == "'" else value
 
+    def _text(self, value: str, *, row: int, index: int, checks: bool) -> str | None:
+        """A text cell trimmed and unescaped; checked too where ``checks`` or its length say so (None when bad).
+
+        The careful path of rows() does the same inline: it runs for every cell of one row in ten or so.
+        """
+        if checks or len(value) > MAX_CELL_LENGTH:
+            return self._checked(value, row=row, index=index)
+        value = value.strip()
+        return unescape_formula(value) if value[:1] == "'" else value
+
     def _checks_characters(self) -> bool:
         # CSV text was searched block by block already; XLSX cells are checked one by one.
         return self._csv_bytes is None or self._csv_bytes.may_hold_forbidden
@@ -521,20 +535,21 @@ class Sheet:
         # row. Anything else (an empty or padded cell, a formula escape, a long row, a file with a forbidden
         # character somewhere) takes the careful path, which looks at each cell.
         is_fast = csv_bytes is not None and None not in names
-        limit = self.layout.max_rows or sys.maxsize
         care = _CARE.search
+        care_first = _CARE_FIRST
+        blank = _BLANK
         separator = _SEPARATOR
+        # The last row allowed: the header's, plus max_rows, plus every row skipped (blank or bad) so far.
+        last_row = self.header_row + self.layout.max_rows if self.layout.max_rows else sys.maxsize
         row_number = self.header_row
-        count = 0
         try:
             for row_number, record in self._records:
                 if (
                     is_fast
                     and len(record) == width
                     and "" not in record
-                    and (first := record[0][0]) != "'"
-                    and not first.isspace()
-                    and not record[-1][-1].isspace()
+                    and record[0][0] not in care_first
+                    and record[-1][-1] not in blank
                     and len(joined := separator.join(record)) <= MAX_CELL_LENGTH
                     and not care(joined)
                     and not csv_bytes.may_hold_forbidden
@@ -543,11 +558,11 @@ class Sheet:
                 else:
                     row = self._row_with_care(row_number, record)
                     if row is None:
+                        last_row += 1
                         continue
-                count += 1
-                if count > limit:
+                if row_number > last_row:
                     raise _refuse(
-                        f"The file has more than {limit:,} rows; split it into smaller files.",
+                        f"The file has more than {self.layout.max_rows:,} rows; split it into smaller files.",
                         "too_many_rows",
                         row=row_number,
                     )
@@ -575,7 +590,7 @@ class Sheet:
                     if value is None:
                         is_bad = True
                         continue
-                else:
+                else:  # self._text(), inline: a call per cell would cost more than the rest of this loop
                     value = value.strip()
                     if value[:1] == "'":
                         value = unescape_formula(value)
@@ -611,15 +626,10 @@ class Sheet:
                 has_content = is_bad = False
                 for index, value in enumerate(record):
                     if type(value) is str:
-                        if checks or len(value) > MAX_CELL_LENGTH:
-                            value = self._checked(value, row=row_number, index=index)
-                            if value is None:
-                                is_bad = True
-                                continue
-                        else:
-                            value = value.strip()
-                            if value[:1] == "'":
-                                value = unescape_formula(value)
+                        value = self._text(value, row=row_number, index=index, checks=checks)
+                        if value is None:
+                            is_bad = True
+                            continue
                     if value is None or value == "":
                         if index < width:
                             cells[index] = value
@@ -644,7 +654,7 @@ class Sheet:
     def _unreadable(self, error: Exception, *, row: int) -> ValidationFailed:
         if isinstance(error, _DECODE_ERRORS):
             encoding = self._csv_bytes.encoding if self._csv_bytes else "UTF-8"
-            found = self._undecodable_cell()
+            found = _undecodable_cell(self._reread, delimiter=self._delimiter)
             if found is None:
                 # io.TextIOWrapper decodes ahead of the rows it hands out, so this is only roughly where.
                 detail = ErrorDetail(
@@ -687,14 +697,11 @@ class Sheet:
             # at the end of the last one: where the long row starts.
             for _ in zip(range(row - 1), reader, strict=False):
                 pass
-            return _long_cell_index(lines, delimiter=self._delimiter)
+            return _first_long_cell(lines, delimiter=self._delimiter)
         except (OSError, csv.Error, *_DECODE_ERRORS):
             return None
         finally:
             close()
-
-    def _undecodable_cell(self) -> tuple[int, int] | None:
-        return _undecodable_cell(self._reread, delimiter=self._delimiter)
 
 
 def _undecodable_cell(
@@ -772,8 +779,8 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
                 def reread(errors: str, read: _CsvBytes = csv_bytes) -> tuple[_CsvBytes, Callable[[], Any]]:
                     again = reopen_stream()
                     close = again.close if again is not stream else (lambda: None)
-                    head = again.read(BLOCK_SIZE)
-                    return _CsvBytes(stream=again, head=head, encoding=read.encoding, errors=errors), close
+                    first_block = again.read(BLOCK_SIZE)
+                    return _CsvBytes(stream=again, head=first_block, encoding=read.encoding, errors=errors), close
 
             peeked: list[str] = []
             try:

@@ -383,7 +383,11 @@ def test_a_table_read_elsewhere_is_checked_and_numbered_the_same_way():
     assert where(caught.value) == [(4, "name", "forbidden_character")]
 
 
-# --- The shortcut for UTF-8 bytes agrees with core.text ------------------------------------------------------------
+# --- The shortcuts agree with the rules they stand for ------------------------------------------------------------
+
+
+def test_no_blank_space_above_u3000_escapes_the_fast_paths_check():
+    assert [hex(code) for code in range(0x3001, sys.maxunicode + 1) if chr(code).isspace()] == []
 
 
 def test_the_utf8_byte_check_flags_exactly_the_characters_core_text_forbids():

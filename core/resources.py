@@ -179,6 +179,11 @@ class NaturalKeyWidget(widgets.ForeignKeyWidget):
 # --- Rows -------------------------------------------------------------------------------------------------
 
 
+def sheet_row(row_numbers: list[int], number: int) -> int:
+    """The spreadsheet row of the ``number``-th row of a Dataset (django-import-export counts them from 1)."""
+    return row_numbers[number - 1] if 0 < number <= len(row_numbers) else number
+
+
 class SpreadsheetResult(Result):
     """A Result whose rows are numbered as in the spreadsheet (``row_numbers``, one per row of the Dataset)."""
 
@@ -187,11 +192,8 @@ class SpreadsheetResult(Result):
         self.row_numbers: list[int] = []
 
     def row_errors(self):
-        return [(self.sheet_row(index), row.errors) for index, row in enumerate(self.rows, 1) if row.errors]
-
-    def sheet_row(self, number: int) -> int:
-        """The spreadsheet row of the ``number``-th row of the Dataset (django-import-export counts from 1)."""
-        return self.row_numbers[number - 1] if 0 < number <= len(self.row_numbers) else number
+        numbers = self.row_numbers
+        return [(sheet_row(numbers, index), row.errors) for index, row in enumerate(self.rows, 1) if row.errors]
 
 
 def detail_line(detail: ErrorDetail) -> str:
@@ -200,9 +202,9 @@ def detail_line(detail: ErrorDetail) -> str:
     return f"{where}: {detail.message}" if where else detail.message
 
 
-class FileError(Error):
-    """A file the import refused as a whole (unreadable, a bad header, bad cells): every problem in place of a
-    traceback, which is what the admin's import page shows under the message."""
+class SpreadsheetError(Error):
+    """An error of an import. For a refusal that lists its problems (a file that cannot be read, a bad header,
+    bad cells), every problem stands in place of the traceback, which the admin's import page shows."""
 
     @property
     def traceback(self) -> str:
@@ -289,7 +291,7 @@ class SpreadsheetResource(resources.ModelResource):
         return SpreadsheetResult
 
     def get_error_result_class(self):
-        return FileError
+        return SpreadsheetError
 
     # --- field set-up
 
@@ -359,7 +361,7 @@ class SpreadsheetResource(resources.ModelResource):
 
     def sheet_row(self, number: int) -> int:
         """The spreadsheet row of the ``number``-th row of the Dataset being imported (counted from 1)."""
-        return self.row_numbers[number - 1] if 0 < number <= len(self.row_numbers) else number
+        return sheet_row(self.row_numbers, number)
 
     # --- natural keys
 

@@ -130,7 +130,7 @@ def measure(options: argparse.Namespace, csv_path: Path) -> int:
     from django.db import connection, transaction
 
     from core.errors import ValidationFailed
-    from inventory.bulk import product_bulk_upsert, product_rows_from_csv
+    from inventory.bulk import product_bulk_upsert, product_rows_from_sheet
     from inventory.models import (
         PRODUCT_FIELDS,  # after django_setup()
         Product,
@@ -173,8 +173,7 @@ def measure(options: argparse.Namespace, csv_path: Path) -> int:
             return cursor.fetchone()[0]
 
     def bulk():
-        with csv_path.open(encoding="utf-8", newline="") as stream:
-            return product_bulk_upsert(rows=product_rows_from_csv(stream))
+        return product_bulk_upsert(rows=product_rows_from_sheet(source=csv_path))
 
     def truncate(table: str) -> None:
         with connection.cursor() as cursor:
@@ -220,7 +219,7 @@ def measure(options: argparse.Namespace, csv_path: Path) -> int:
     copy_seconds = line("(a) raw COPY FROM STDIN (CSV) into a plain table", rows, copy_runs)
     python_cpu = statistics.median(bulk_python_cpu)
     bulk_seconds = line(
-        "(b) product_bulk_upsert over product_rows_from_csv",
+        "(b) product_bulk_upsert over product_rows_from_sheet",
         rows,
         bulk_runs,
         f"({rows:,} created; {python_cpu:.2f} s of it CPU time in Python)",

@@ -178,10 +178,15 @@ UPLOAD_MAX_SIZE = int(os.environ.get("UPLOAD_MAX_SIZE", 25 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = min(DATA_UPLOAD_MAX_MEMORY_SIZE, UPLOAD_MAX_SIZE)
 
 # Spreadsheet import/export in the admin (core/resources.py): CSV and XLSX only, one transaction per file.
+# Imports read the upload through core.sheets, the reader of every import; exports are tablib's own.
 from import_export.formats.base_formats import CSV as _CSV  # noqa: E402 - the setting takes classes
 from import_export.formats.base_formats import XLSX as _XLSX  # noqa: E402
 
+from core.import_formats import CSV as _SheetCSV  # noqa: E402
+from core.import_formats import XLSX as _SheetXLSX  # noqa: E402
+
 IMPORT_EXPORT_FORMATS = [_CSV, _XLSX]
+IMPORT_FORMATS = [_SheetCSV, _SheetXLSX]
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 REST_FRAMEWORK = {

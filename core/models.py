@@ -61,3 +61,9 @@ def with_sort_keys(model: models.Model, update_fields):
         if isinstance(field, NaturalSortKeyField) and field.source in fields:
             fields.add(field.name)
     return fields
+
+
+def adopt_saved(instance: models.Model, saved: models.Model) -> None:
+    """Make ``instance`` (held by the admin or by django-import-export) the row a service created, so that what
+    they do next with it (log it, show it, link to it) is about the saved row."""
+    instance.__dict__.update(saved.__dict__)

@@ -3,8 +3,13 @@
 Each app's ``resources.py`` subclasses :class:`SpreadsheetResource` and only names its columns. What the base
 adds to django-import-export's ``ModelResource``:
 
-* Exported text cells go through :func:`core.spreadsheet.escape_formula`; every imported cell is trimmed and
-  goes through :func:`core.spreadsheet.unescape_formula`, so an export imports back unchanged.
+* Files are read by :mod:`core.sheets`, the reader of every import (the admin's import formats in
+  :mod:`core.import_formats` build the Dataset with it; a Dataset built elsewhere goes through the same checks
+  here): any encoding Excel writes, cells trimmed, the formula escape of :func:`core.spreadsheet.escape_formula`
+  undone, over-long cells and forbidden characters refused by row and column. The header may name a column by
+  its name, by its model field's verbose name ("Declared name (Chinese)") or by an alias in ``column_aliases``;
+  an unknown or repeated column, or a missing key column, refuses the file before any row is imported.
+* Exported text cells go through :func:`core.spreadsheet.escape_formula`, so an export imports back unchanged.
 * Codes (SKUs, warehouse and bin codes, currencies, countries) are upper-cased; numbers, yes/no and choice
   cells are parsed strictly, so a typo is an error on its cell instead of a silent zero or ``False``.
 * Foreign keys are given by natural key (:class:`NaturalKeyWidget`) and existing rows are found by natural key
@@ -17,12 +22,10 @@ adds to django-import-export's ``ModelResource``:
 * An import with any bad row saves nothing (one transaction, rolled back on any error or validation error,
   whatever the caller asked).
 
-Rows are numbered as django-import-export and its admin preview number them: 1 is the first row under the
-header line. :meth:`SpreadsheetResource.errors` turns a result into :class:`core.errors.ErrorDetail` items
-(row, column, message, code).
-
-The admin side lives here too: :class:`SpreadsheetAdmin` (import needs add + change rights, export needs
-view) and :class:`ServiceErrorsAdminMixin` (admins whose saves call services).
+Rows are numbered as in the spreadsheet, the header being row 1 and blank rows skipped but counted: in the
+result's invalid and error rows (which the admin shows) and in messages that point at another row.
+:meth:`SpreadsheetResource.errors` turns a result into :class:`core.errors.ErrorDetail` items (row, column,
+message, code). The admin side is in :mod:`core.admin`.
 """
 
 from __future__ import annotations
@@ -32,39 +35,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 import tablib
-from django import forms
-from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, models
-from django.http import HttpResponseRedirect
 from import_export import resources, widgets
-from import_export.admin import ImportExportModelAdmin
 from import_export.instance_loaders import BaseInstanceLoader
-from import_export.results import Result, RowResult
+from import_export.results import Error, Result, RowResult
 
 from core.errors import DomainError, ErrorDetail, ValidationFailed
-from core.spreadsheet import escape_formula, unescape_formula
+from core.import_formats import SheetDataset, dataset_from_sheet
+from core.sheets import SheetColumn, SheetLayout, sheet_header_names, sheet_open_table
+from core.spreadsheet import escape_formula
 
 # --- Cells ------------------------------------------------------------------------------------------------
-
-
-def clean_cell(value: Any) -> Any:
-    """What every imported cell goes through first: trimmed, and a formula escape undone."""
-    if isinstance(value, str):
-        return unescape_formula(value.strip())
-    return value
-
-
-def normalized_dataset(dataset: tablib.Dataset) -> tablib.Dataset:
-    """A copy of ``dataset`` with trimmed headers and cells, and without the blank rows at its end.
-
-    Blank rows inside the data are kept, so row numbers stay those of the file.
-    """
-    headers = [str(header).strip() if header is not None else "" for header in dataset.headers or []]
-    rows = [tuple(clean_cell(value) for value in row) for row in dataset]
-    while rows and all(value in (None, "") for value in rows[-1]):
-        rows.pop()
-    return tablib.Dataset(*rows, headers=headers)
 
 
 def _whole_number_float(value: Any) -> Any:
@@ -197,6 +179,40 @@ class NaturalKeyWidget(widgets.ForeignKeyWidget):
 # --- Rows -------------------------------------------------------------------------------------------------
 
 
+def sheet_row(row_numbers: list[int], number: int) -> int:
+    """The spreadsheet row of the ``number``-th row of a Dataset (django-import-export counts them from 1)."""
+    return row_numbers[number - 1] if 0 < number <= len(row_numbers) else number
+
+
+class SpreadsheetResult(Result):
+    """A Result whose rows are numbered as in the spreadsheet (``row_numbers``, one per row of the Dataset)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.row_numbers: list[int] = []
+
+    def row_errors(self):
+        numbers = self.row_numbers
+        return [(sheet_row(numbers, index), row.errors) for index, row in enumerate(self.rows, 1) if row.errors]
+
+
+def detail_line(detail: ErrorDetail) -> str:
+    """``Row 5, name: Contains U+0000 (NUL) …``: one problem on one line, for a person."""
+    where = ", ".join(part for part in (f"Row {detail.row}" if detail.row else "", detail.field or "") if part)
+    return f"{where}: {detail.message}" if where else detail.message
+
+
+class SpreadsheetError(Error):
+    """An error of an import. For a refusal that lists its problems (a file that cannot be read, a bad header,
+    bad cells), every problem stands in place of the traceback, which the admin's import page shows."""
+
+    @property
+    def traceback(self) -> str:
+        if isinstance(self.error, DomainError):
+            return "\n".join(detail_line(detail) for detail in self.error.errors)
+        return super().traceback
+
+
 class NaturalKeyInstanceLoader(BaseInstanceLoader):
     """Finds the existing row of each line by the resource's ``import_id_fields``, all in one query.
 
@@ -250,6 +266,10 @@ class SpreadsheetResource(resources.ModelResource):
     check_unique_constraints: ClassVar[bool] = True
     #: Constraint name → (column, message), for constraints whose own message names no column.
     constraint_messages: ClassVar[dict[str, tuple[str | None, str]]] = {}
+    #: Column name → more header texts that mean it, besides its name and its model field's verbose name.
+    column_aliases: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: Whether a header cell naming no column is ignored (True) or refuses the file (False: likely a typo).
+    ignores_unknown_columns: ClassVar[bool] = False
 
     class Meta:
         use_transactions = True
@@ -265,6 +285,13 @@ class SpreadsheetResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.first_row_of_duplicate: dict[int, int] = {}
         self.cross_row_errors: dict[int, dict[str, list[ValidationError]]] = {}
+        self.row_numbers: list[int] = []
+
+    def get_result_class(self):
+        return SpreadsheetResult
+
+    def get_error_result_class(self):
+        return SpreadsheetError
 
     # --- field set-up
 
@@ -291,6 +318,50 @@ class SpreadsheetResource(resources.ModelResource):
             if field.attribute == attribute:
                 return field.column_name
         return attribute
+
+    # --- the file
+
+    def sheet_layout(self) -> SheetLayout:
+        """The columns this resource imports, for core.sheets: each by its name, its model field's verbose name
+        and its ``column_aliases``; the key columns are required."""
+        key_columns = {field.column_name for field in self.import_id_field_objects()}
+        columns = []
+        for field in self.get_import_fields():
+            name = field.column_name
+            aliases = self.column_aliases.get(name, ())
+            try:
+                model_field = self._meta.model._meta.get_field(field.attribute) if field.attribute else None
+            except FieldDoesNotExist:
+                model_field = None
+            if model_field is None:
+                columns.append(SheetColumn(name=name, aliases=aliases, is_required=name in key_columns))
+            else:
+                columns.append(
+                    SheetColumn.for_field(model_field, name=name, aliases=aliases, is_required=name in key_columns)
+                )
+        return SheetLayout(columns=tuple(columns), ignores_unknown_columns=self.ignores_unknown_columns)
+
+    def sheet_dataset(self, dataset: tablib.Dataset) -> SheetDataset:
+        """``dataset`` with its header resolved to this resource's column names (columns it ignores dropped) and
+        the spreadsheet row number of each row; a Dataset not read by core.sheets is checked by it first.
+
+        Raises ValidationFailed for a header the resource refuses, or cells core.sheets refuses.
+        """
+        if not isinstance(dataset, SheetDataset):
+            sheet = sheet_open_table(rows=[dataset.headers or [], *dataset], layout=None)
+            dataset = dataset_from_sheet(sheet)
+        names = sheet_header_names(header=dataset.headers, layout=self.sheet_layout(), row=dataset.header_row)
+        kept = [index for index, name in enumerate(names) if name]
+        return SheetDataset(
+            *([row[index] for index in kept] for row in dataset),
+            headers=[names[index] for index in kept],
+            header_row=dataset.header_row,
+            row_numbers=dataset.row_numbers,
+        )
+
+    def sheet_row(self, number: int) -> int:
+        """The spreadsheet row of the ``number``-th row of the Dataset being imported (counted from 1)."""
+        return sheet_row(self.row_numbers, number)
 
     # --- natural keys
 
@@ -338,9 +409,19 @@ class SpreadsheetResource(resources.ModelResource):
         rollback_on_validation_errors=False,
         **kwargs,
     ) -> Result:
+        try:
+            dataset = self.sheet_dataset(dataset)
+        except ValidationFailed as error:
+            if raise_errors:
+                raise
+            # Refused before any row: the result holds the refusal alone, as an error of the whole file.
+            result = self.get_result_class()()
+            result.append_base_error(self.get_error_result_class()(error))
+            return result
+        self.row_numbers = dataset.row_numbers
         # One file is one change: whatever the caller asks, one bad row rolls every row back.
-        return super().import_data(
-            normalized_dataset(dataset),
+        result = super().import_data(
+            dataset,
             dry_run=dry_run,
             raise_errors=raise_errors,
             use_transactions=True,
@@ -348,6 +429,10 @@ class SpreadsheetResource(resources.ModelResource):
             rollback_on_validation_errors=True,
             **kwargs,
         )
+        result.row_numbers = self.row_numbers
+        for row in (*result.invalid_rows, *result.error_rows):
+            row.number = self.sheet_row(row.number)
+        return result
 
     def import_or_raise(self, dataset: tablib.Dataset, *, dry_run: bool = False, **kwargs) -> Result:
         """Import ``dataset``; on any bad row save nothing and raise ValidationFailed listing every one."""
@@ -381,7 +466,8 @@ class SpreadsheetResource(resources.ModelResource):
         self.check_rows(rows)
 
     def check_rows(self, rows: list[dict]) -> None:
-        """Hook for rules across rows of one file; record problems with :meth:`add_row_error`."""
+        """Hook for rules across rows of one file; record problems with :meth:`add_row_error`, by the rows'
+        positions (counted from 1), and name other rows in messages by :meth:`sheet_row`."""
 
     def add_row_error(self, number: int, attribute: str, message: str, code: str = "invalid") -> None:
         self.cross_row_errors.setdefault(number, {}).setdefault(attribute, []).append(
@@ -400,7 +486,7 @@ class SpreadsheetResource(resources.ModelResource):
             errors.setdefault(last_key_field.attribute, []).append(
                 ValidationError(
                     f"{self.natural_key_label(row)} appears more than once in the file "
-                    f"(first at row {self.first_row_of_duplicate[number]}).",
+                    f"(first at row {self.sheet_row(self.first_row_of_duplicate[number])}).",
                     code="duplicate",
                 )
             )
@@ -504,8 +590,13 @@ class SpreadsheetResource(resources.ModelResource):
         pass
 
     def errors(self, result: Result) -> list[ErrorDetail]:
-        """Every problem of an import: row (1 = first row under the header), column, message and code."""
-        found = [ErrorDetail(message=str(error.error), code="import_error") for error in result.base_errors]
+        """Every problem of an import: spreadsheet row (the header is row 1), column, message and code."""
+        found: list[ErrorDetail] = []
+        for error in result.base_errors:
+            if isinstance(error.error, DomainError) and error.error.errors:
+                found.extend(error.error.errors)
+            else:
+                found.append(ErrorDetail(message=str(error.error), code="import_error"))
         for error_row in result.error_rows:
             found.extend(
                 ErrorDetail(message=str(error.error), code="import_error", row=error_row.number)
@@ -537,81 +628,3 @@ class SpreadsheetResource(resources.ModelResource):
         if isinstance(field.widget, widgets.NumberWidget):
             return value
         return escape_formula(value)
-
-
-def adopt_saved(instance: models.Model, saved: models.Model) -> None:
-    """Make ``instance`` (held by the admin or by django-import-export) the row a service created."""
-    instance.__dict__.update(saved.__dict__)
-
-
-class CodesAdminForm(forms.ModelForm):
-    """Admin form that trims and upper-cases ``code_fields`` before the model's validators see them (sku-1 →
-    SKU-1). The admin supplies the model and the fields."""
-
-    code_fields: ClassVar[tuple[str, ...]] = ()
-
-    def clean(self):
-        cleaned = super().clean()
-        for name in self.code_fields:
-            if isinstance(cleaned.get(name), str):
-                cleaned[name] = cleaned[name].strip().upper()
-        return cleaned
-
-
-class ServiceErrorsAdminMixin:
-    """Admin whose saves call services: a rule a service refuses becomes a message on the page, not a 500.
-
-    The form has already run the model's validation, so this is for rules across rows (and races); the
-    whole change is rolled back, as the admin saves in one transaction.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            details = "; ".join(
-                f"{detail.field}: {detail.message}" if detail.field else detail.message for detail in error.errors
-            )
-            self.message_user(request, f"{error.message} {details}".strip(), level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as error:
-            self.message_user(request, error.message, level=messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class SpreadsheetAdmin(ServiceErrorsAdminMixin, ImportExportModelAdmin):
-    """ModelAdmin with import/export where importing needs add and change rights, and exporting needs view.
-
-    django-import-export lets anyone who can open the changelist import unless told otherwise.
-    """
-
-    import_error_display = ("message", "row")
-
-    def has_import_permission(self, request) -> bool:
-        return self.has_add_permission(request) and self.has_change_permission(request)
-
-    def has_export_permission(self, request) -> bool:
-        return self.has_view_permission(request)
-
-    def process_result(self, result, request):
-        # The confirmed import runs again on the stored file; if the data changed since the preview and a row
-        # fails now, everything was rolled back, and saying "Import finished: 0 new" would hide that.
-        if result.has_errors() or result.has_validation_errors():
-            problems = [
-                f"row {row.number}: "
-                + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in row.error_dict.items())
-                for row in result.invalid_rows[:5]
-            ]
-            problems += [f"row {row.number}: {row.errors[0].error}" for row in result.error_rows[:5]]
-            problems += [str(error.error) for error in result.base_errors[:1]]
-            self.message_user(
-                request,
-                "Nothing was imported. " + " | ".join(problems).replace(NON_FIELD_ERRORS + ": ", ""),
-                level=messages.ERROR,
-            )
-            return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
-        return super().process_result(result, request)

@@ -13,8 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
+from core.admin import CodesAdminForm, ServiceErrorsAdminMixin, SpreadsheetAdmin
 from core.errors import DomainError
-from core.resources import CodesAdminForm, ServiceErrorsAdminMixin, SpreadsheetAdmin, adopt_saved
+from core.models import adopt_saved
 from inventory import services
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
 from inventory.resources import BinResource, BundleComponentResource, ProductResource

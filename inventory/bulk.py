@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
@@ -14,7 +12,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.models import natural_sort_key
-from core.spreadsheet import unescape_formula
+from core.sheets import SheetColumn, SheetLayout, SheetSource, sheet_open
 from inventory import product_rules as rules
 from inventory.models import PRODUCT_FIELDS, BundleComponent, Product, StockLevel
 from inventory.product_rules import FIELD_CONVERTERS, FieldInvalid, shown
@@ -97,120 +95,24 @@ STAGE_TEMPLATE = _stage_template()
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Reading CSV
+# Reading spreadsheets (CSV or XLSX), through the one reader in core.sheets
+
+PRODUCT_SHEET = SheetLayout(
+    columns=tuple(
+        SheetColumn.for_field(Product._meta.get_field(name), is_required=name == "sku") for name in PRODUCT_BULK_FIELDS
+    ),
+)
 
 
-def _header_aliases() -> dict[str, str]:
-    aliases = {}
-    for name in PRODUCT_BULK_FIELDS:
-        field = Product._meta.get_field(name)
-        aliases[name] = name
-        aliases[" ".join(str(field.verbose_name).split()).lower()] = name
-    return aliases
+def product_rows_from_sheet(*, source: SheetSource, encoding: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of a product sheet (CSV or XLSX: bytes, a path or an upload) keyed by Product field names.
 
-
-HEADER_ALIASES = _header_aliases()
-
-
-def _header_names(header: list[str], *, line: int) -> list[str | None]:
-    """Field name of each header cell (None for a blank one); a bad header is refused before any row is read."""
-    names: list[str | None] = []
-    seen: dict[str, str] = {}
-    errors = []
-    for index, cell in enumerate(header):
-        text = cell.lstrip("\ufeff") if index == 0 else cell
-        text = " ".join(text.split())
-        if not text:
-            names.append(None)
-            continue
-        name = HEADER_ALIASES.get(text.lower())
-        if name is None:
-            errors.append(
-                ErrorDetail(
-                    message=f"Column {text!r} is not a product field; columns are {', '.join(PRODUCT_BULK_FIELDS)} "
-                    "(or their labels, such as 'SKU' or 'Declared name (Chinese)').",
-                    code="unknown_column",
-                    field=text,
-                    row=line,
-                )
-            )
-        elif name in seen:
-            errors.append(
-                ErrorDetail(
-                    message=f"Columns {seen[name]!r} and {text!r} are both {name}.",
-                    code="duplicate_column",
-                    field=text,
-                    row=line,
-                )
-            )
-        else:
-            seen[name] = text
-        names.append(name)
-    if "sku" not in seen and not errors:
-        errors.append(ErrorDetail(message="The file has no SKU column.", code="required", field="sku", row=line))
-    if errors:
-        raise ValidationFailed(f"The header on line {line} is invalid; nothing was saved.", errors=errors)
-    return names
-
-
-def product_rows_from_csv(stream: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """Rows of a CSV file (a text stream opened with ``newline=""``) keyed by Product field names.
-
-    The header may use field names or their labels ("SKU", "Declared name (Chinese)"), in any case; a UTF-8 BOM
-    is ignored. Empty cells are left out (not given), text is trimmed and the spreadsheet formula escape of our
-    exports is undone. Each row carries its file line number under ``_row`` (the header is line 1). A header
-    with unknown, repeated or no SKU column raises ValidationFailed when the first row is asked for.
+    The header names fields or their labels ("SKU", "Declared name (Chinese)"), in any case; unknown, repeated
+    or no SKU column refuse the file here, before any row. Empty cells are left out (not given), text is trimmed
+    and the formula escape of our exports undone; each row carries its spreadsheet row number under ``_row``
+    (the header is row 1). ``encoding`` None detects it. See core.sheets for what else is checked.
     """
-    # csv.reader rather than DictReader: the start line of every record (cells may span lines) needs the
-    # reader's line count before and after it, and one pass builds the dict of non-empty cells directly.
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    if header is None:
-        return
-    header_line = reader.line_num
-    names = _header_names(header, line=header_line)
-    width = len(names)
-    fast = None not in names
-    previous_line = header_line
-    for record in reader:
-        line = previous_line + 1
-        previous_line = reader.line_num
-        # Most rows are full and plain, which a few C-level searches prove; dict(zip()) then builds the row, and
-        # the converters trim the values (they strip anyway).
-        if (
-            fast
-            and len(record) == width
-            and "" not in record
-            and record[0][0] not in _CARE_FIRST
-            and not _CARE_AFTER_SEPARATOR.search(_CELL_SEPARATOR.join(record))
-        ):
-            row = dict(zip(names, record, strict=True))
-        else:
-            row = _row_with_care(names, record)
-            if not row:  # blank lines and rows of empty cells are skipped, as a spreadsheet shows them
-                continue
-        row[ROW_NUMBER_KEY] = line
-        yield row
-
-
-# A cell that starts with blank space (it may be blank) or with the apostrophe of a formula escape needs the careful
-# path. A separator inside a cell can only send a plain row down the careful path, never the other way.
-_CELL_SEPARATOR = "\x1f"
-_CARE_FIRST = frozenset(" \t\r\n\v\f'")
-_CARE_AFTER_SEPARATOR = re.compile(r"\x1f[\s']")
-
-
-def _row_with_care(names: list[str | None], record: list[str]) -> dict[Any, Any]:
-    row: dict[Any, Any] = {}
-    for name, cell in zip(names, record, strict=False):
-        cell = cell.strip()
-        if cell:
-            # Trimmed first, as core.resources.clean_cell does for the admin's import.
-            row["" if name is None else name] = unescape_formula(cell) if cell[0] == "'" else cell
-    extra = record[len(names) :]
-    if any(cell.strip() for cell in extra):
-        row[None] = extra
-    return row
+    return iter(sheet_open(source=source, layout=PRODUCT_SHEET, encoding=encoding))
 
 
 # ---------------------------------------------------------------------------------------------------------------

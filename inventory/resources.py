@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from import_export.fields import Field
 
-from core.resources import NaturalKeyWidget, SpreadsheetResource, YesNoWidget, adopt_saved
+from core.models import adopt_saved
+from core.resources import NaturalKeyWidget, SpreadsheetResource, YesNoWidget
 from inventory import services
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
 

@@ -6,7 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
-from core.resources import CodesAdminForm, SpreadsheetAdmin, adopt_saved
+from core.admin import CodesAdminForm, SpreadsheetAdmin
+from core.models import adopt_saved
 from purchasing import services
 from purchasing.models import Supplier, SupplierProduct
 from purchasing.resources import SupplierProductResource, SupplierResource

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from import_export.fields import Field
 
-from core.resources import NaturalKeyWidget, SpreadsheetResource, adopt_saved
+from core.models import adopt_saved
+from core.resources import NaturalKeyWidget, SpreadsheetResource
 from inventory.models import Product
 from purchasing import services
 from purchasing.models import Supplier, SupplierProduct
@@ -97,7 +98,7 @@ class SupplierProductResource(SpreadsheetResource):
                 self.add_row_error(
                     number,
                     "is_preferred",
-                    f"Product {sku} is already marked preferred at row {preferred_at[sku]}; "
+                    f"Product {sku} is already marked preferred at row {self.sheet_row(preferred_at[sku])}; "
                     "a product has one preferred supplier.",
                     code="preferred_twice",
                 )

@@ -383,9 +383,10 @@ class StockActionViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Import bin quantities from a CSV or XLSX file",
-        description="Multipart form: `file` (CSV UTF-8 or XLSX, header row with sku, bin and quantity or qty; "
-        "other columns are ignored) and `warehouse`. Each row sets a bin's quantity of a SKU through a stock "
-        "count that is opened over the file's bins and approved at once, so every unit changed has a ledger row "
+        description="Multipart form: `file` (CSV in UTF-8, UTF-16 or GB18030, or XLSX; header row with sku, bin "
+        "and quantity or qty; other columns are ignored) and `warehouse`. Each row sets a bin's quantity of a SKU "
+        "through a stock count that is opened over the file's bins and approved at once, so every unit changed has "
+        "a ledger row "
         "(reason count, reference the count number). Opening balances work the same way. All or nothing: 400 "
         "lists every bad row (row numbers as in the file, the header being row 1) with its field.",
         request={"multipart/form-data": StockImportSerializer},

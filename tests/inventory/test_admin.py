@@ -261,8 +261,8 @@ def test_admin_import_with_bad_rows_lists_each_and_offers_no_confirm(admin_clien
     assert "Some rows failed to validate" in page
     invalid = preview.context["result"].invalid_rows
     assert [(row.number, sorted(row.field_specific_errors)) for row in invalid] == [
-        (2, ["hs_code"]),
-        (3, ["cost_price"]),
+        (3, ["hs_code"]),
+        (4, ["cost_price"]),
     ]
     assert "HS code 12 must be 6 to 10 digits" in page
     assert Product.objects.count() == 0
@@ -294,9 +294,62 @@ def test_rows_broken_between_preview_and_confirm_roll_the_whole_import_back(admi
     )
     assert done.redirect_chain == [(reverse("admin:inventory_bundlecomponent_import"), 302)]
     assert [str(message) for message in done.context["messages"]] == [
-        "Nothing was imported. row 2: component: No product with SKU PART-2."
+        "Nothing was imported. row 3: component: No product with SKU PART-2."
     ]
     assert BundleComponent.objects.count() == 0
+
+
+def test_admin_import_reads_a_gb18030_csv_with_labels_and_windows_line_ends(admin_client):
+    # What a Chinese Excel saves as "CSV": GB18030, CRLF, the column labels people see in the admin.
+    content = (
+        "SKU,Name,Declared name (Chinese),HS code\r\n"
+        "case-1,Phone case,手机壳,392690\r\n"
+        "\r\n"
+        "case-2,'+Cable,数据线,854442\r\n"
+    ).encode("gb18030")
+
+    preview = import_preview(admin_client, "product", "products.csv", content)
+    assert "confirm_form" in preview.context, preview.content.decode()
+    assert confirm(admin_client, "product", preview).status_code == 302
+
+    assert list(Product.objects.values_list("sku", "name", "declared_name_zh", "hs_code")) == [
+        ("CASE-1", "Phone case", "手机壳", "392690"),
+        ("CASE-2", "+Cable", "数据线", "854442"),
+    ]
+
+
+def test_admin_import_refuses_a_bad_cell_on_the_upload_naming_row_and_column(admin_client):
+    content = "sku,name\nCASE-1,Fine\n\nCASE-2,Bad\x00name\nCASE-3,{long}\n".format(long="x" * 200_000).encode()
+
+    preview = import_preview(admin_client, "product", "products.csv", content)
+
+    assert preview.status_code == 200
+    assert "confirm_form" not in preview.context
+    assert preview.context["form"].errors["import_file"] == [
+        "The file has 2 cells that cannot be imported; nothing was saved.",
+        "Row 4, name: Contains U+0000 (NUL) at position 4; control characters are not allowed in text.",
+        "Row 5, name: The cell has more than 32,767 characters (Excel's limit for a cell).",
+    ]
+    assert Product.objects.count() == 0
+
+
+def test_admin_import_refuses_a_bad_header_before_any_row(admin_client):
+    preview = import_preview(admin_client, "product", "products.csv", b"SKU,Name,Colour,sku\nCASE-1,Fine,red,x\n")
+
+    assert "confirm_form" not in preview.context
+    page = preview.content.decode()
+    assert "The header (row 1) is not valid: Column &#x27;Colour&#x27; is not a column of this import" in page
+    assert "Row 1, sku: Columns &#x27;SKU&#x27; and &#x27;sku&#x27; are both sku" in page
+    assert "Traceback" not in page
+    assert Product.objects.count() == 0
+
+
+def test_admin_reports_spreadsheet_rows_after_blank_and_multi_line_rows(admin_client):
+    content = b'sku,name,cost_price\nOK-1,"Two\nlines",1\n\nOK-2,Bad cost,-4\n'
+
+    preview = import_preview(admin_client, "product", "products.csv", content)
+
+    assert [row.number for row in preview.context["result"].invalid_rows] == [4]
 
 
 def test_product_export_as_csv_escapes_formulas(admin_client):

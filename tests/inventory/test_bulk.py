@@ -1,4 +1,4 @@
-"""Bulk product upsert: validation of every row, all or nothing, partial updates, CSV reading, command, benchmark."""
+"""Bulk product upsert: validation of every row, all or nothing, partial updates, sheet reading, command, benchmark."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from core.errors import ValidationFailed
-from inventory.bulk import ProductBulkResult, product_bulk_upsert, product_rows_from_csv
+from inventory.bulk import ProductBulkResult, product_bulk_upsert, product_rows_from_sheet
 from inventory.models import BundleComponent, Product
 from tests.inventory.factories import ProductFactory, ean13
 
@@ -452,14 +453,14 @@ def test_errors_are_capped_but_every_invalid_row_is_counted():
     assert error.context == {"errors_omitted": 20}
 
 
-# --- CSV ------------------------------------------------------------------------------------------------------
+# --- Reading sheets (the reader itself is tested in tests/core/test_sheets.py) ------------------------------------
 
 
-def csv_stream(text: str) -> io.StringIO:
-    return io.StringIO(text, newline="")
+def sheet_rows(text: str, encoding: str = "utf-8"):
+    return product_rows_from_sheet(source=text.encode(encoding))
 
 
-def test_csv_rows_with_human_headers_bom_blank_cells_and_line_numbers():
+def test_csv_rows_with_human_headers_bom_blank_cells_and_row_numbers():
     text = (
         "\ufeffSKU,Name,Declared name (Chinese),WEIGHT (G),hs_code\n"
         "ab-1,'=SUM(A1),手机壳,12,\n"
@@ -469,12 +470,13 @@ def test_csv_rows_with_human_headers_bom_blank_cells_and_line_numbers():
         "ab-3,'-dash,,,\n"
     )
 
-    rows = list(product_rows_from_csv(csv_stream(text)))
+    rows = list(sheet_rows(text))
 
+    # Spreadsheet rows: the record with a line break in a cell is one row (row 5), so the next one is row 6.
     assert rows == [
         {"sku": "ab-1", "name": "=SUM(A1)", "declared_name_zh": "手机壳", "weight_g": "12", "_row": 2},
         {"sku": "ab-2", "name": "two\nlines", "weight_g": "7", "hs_code": "851762", "_row": 5},
-        {"sku": "ab-3", "name": "-dash", "_row": 7},
+        {"sku": "ab-3", "name": "-dash", "_row": 6},
     ]
 
 
@@ -482,7 +484,7 @@ def test_csv_import_keeps_values_of_empty_cells_and_unescapes_formulas():
     ProductFactory(sku="AB-1", name="Old", weight_g=250, hs_code="392690")
     text = "sku,name,weight_g,hs_code\nAB-1,'+Plus cable,,\nAB-2,'@home,5,851762\n"
 
-    result = product_bulk_upsert(rows=product_rows_from_csv(csv_stream(text)))
+    result = product_bulk_upsert(rows=sheet_rows(text))
 
     assert result == ProductBulkResult(created=1, updated=1, total=2)
     assert (stored("AB-1")["name"], stored("AB-1")["weight_g"], stored("AB-1")["hs_code"]) == (
@@ -493,10 +495,10 @@ def test_csv_import_keeps_values_of_empty_cells_and_unescapes_formulas():
     assert stored("AB-2")["name"] == "@home"
 
 
-def test_csv_errors_carry_the_file_line_numbers():
+def test_csv_errors_carry_the_spreadsheet_row_numbers():
     text = "SKU,Name,Weight (g)\nAB-1,Fine,1\nAB-2,Fine,heavy\n\nAB-1,Again,2\n"
 
-    error = failure(product_rows_from_csv(csv_stream(text)))
+    error = failure(sheet_rows(text))
 
     assert error_tuples(error) == [(3, "weight_g", "invalid"), (5, "sku", "duplicate")]
     assert error.errors[1].message == "SKU AB-1 is also on row 2; a SKU may appear only once."
@@ -507,21 +509,35 @@ def test_csv_errors_carry_the_file_line_numbers():
     [
         ("sku,name,colour\n", [(1, "colour", "unknown_column")]),
         ("sku,SKU,name\n", [(1, "SKU", "duplicate_column")]),
-        ("name,weight_g\n", [(1, "sku", "required")]),
+        ("name,weight_g\n", [(1, "sku", "missing_column")]),
     ],
 )
-def test_a_bad_csv_header_is_refused_before_any_row(header, expected):
-    error = failure(product_rows_from_csv(csv_stream(header + "AB-1,x,y\n")))
+def test_a_bad_header_is_refused_before_any_row(header, expected):
+    with pytest.raises(ValidationFailed) as caught:
+        sheet_rows(header + "AB-1,x,y\n")
 
-    assert error.message == "The header on line 1 is invalid; nothing was saved."
-    assert error_tuples(error) == expected
+    assert caught.value.message.startswith("The header (row 1) is not valid: ")
+    assert error_tuples(caught.value) == expected
 
 
 def test_cells_beyond_the_header_are_an_error():
-    error = failure(product_rows_from_csv(csv_stream("sku,name\nAB-1,A,surprise\nAB-2,B,,\n")))
+    error = failure(sheet_rows("sku,name\nAB-1,A,surprise\nAB-2,B,,\n"))
 
-    assert error_tuples(error) == [(2, None, "unknown_column")]
-    assert error.errors[0].message == "This row has more cells than the header has columns."
+    assert error_tuples(error) == [(2, None, "cell_outside_header")]
+    assert error.errors[0].message == "The cell in column C has a value, but the header has only 2 columns."
+    assert Product.objects.count() == 0
+
+
+def test_xlsx_rows_give_numbers_typed_into_text_columns_as_typed(tmp_path):
+    workbook = openpyxl.Workbook()
+    for values in [["SKU", "Name", "Barcode", "HS code", "Weight (g)"], ["ab-1", 12, 4006381333931, 392690.0, 35]]:
+        workbook.active.append(values)
+    path = tmp_path / "products.xlsx"
+    workbook.save(path)
+
+    assert list(product_rows_from_sheet(source=path)) == [
+        {"sku": "ab-1", "name": "12", "barcode": "4006381333931", "hs_code": "392690", "weight_g": 35, "_row": 2}
+    ]
 
 
 # --- The management command ---------------------------------------------------------------------------------
@@ -559,13 +575,48 @@ def test_command_prints_every_error_and_fails(tmp_path):
 def test_command_reads_other_encodings(tmp_path):
     path = tmp_path / "products.csv"
     path.write_bytes("SKU,Name,Declared name (Chinese)\nAB-1,Case,手机壳\n".encode("gb18030"))
+    err = io.StringIO()
 
     with pytest.raises(CommandError) as caught:
-        call_command("products_import", str(path))
-    assert "is not utf-8 text" in str(caught.value)
+        call_command("products_import", str(path), "--encoding", "utf-8", stderr=err)
+    assert str(caught.value).startswith("The file is not utf-8 text")
+    assert err.getvalue().startswith("row 2, column C: The file is not utf-8 text")
 
     call_command("products_import", str(path), "--encoding", "gb18030", stdout=io.StringIO())
     assert stored("AB-1")["declared_name_zh"] == "手机壳"
+
+
+def test_command_detects_gb18030_and_reads_xlsx(tmp_path):
+    gb18030 = tmp_path / "products.csv"
+    gb18030.write_bytes("SKU,Name,Declared name (Chinese)\r\nAB-1,Case,手机壳\r\n".encode("gb18030"))
+    workbook = openpyxl.Workbook()
+    for values in [["SKU", "Name", "HS code"], ["AB-2", "Cable", 854442]]:
+        workbook.active.append(values)
+    xlsx = tmp_path / "products.xlsx"
+    workbook.save(xlsx)
+
+    call_command("products_import", str(gb18030), stdout=io.StringIO())
+    call_command("products_import", str(xlsx), stdout=io.StringIO())
+
+    assert stored("AB-1")["declared_name_zh"] == "手机壳"
+    assert stored("AB-2")["hs_code"] == "854442"
+
+
+def test_command_prints_bad_cells_by_row_and_column_and_saves_nothing(tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_bytes(("SKU,Name\nAB-1,Fine\nAB-2,Bad\x00\nAB-3," + "x" * 200_000 + "\n").encode("gb18030"))
+    err = io.StringIO()
+
+    with pytest.raises(CommandError) as caught:
+        call_command("products_import", str(path), stderr=err)
+
+    assert caught.value.returncode == 1
+    assert str(caught.value) == "The file has 2 cells that cannot be imported; nothing was saved."
+    assert err.getvalue().splitlines() == [
+        "row 3, column name: Contains U+0000 (NUL) at position 4; control characters are not allowed in text.",
+        "row 4, column name: The cell has more than 32,767 characters (Excel's limit for a cell).",
+    ]
+    assert Product.objects.count() == 0
 
 
 def database_url() -> str:

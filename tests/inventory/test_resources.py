@@ -125,29 +125,29 @@ def test_file_with_bad_rows_saves_nothing_and_names_every_bad_row_and_column():
     bad_check_digit = ean13(3)[:-1] + str((int(ean13(3)[-1]) + 1) % 10)
     text = (
         "sku,name,barcode,hs_code,cost_price\n"
-        "keep-1,Renamed by the file,,,2\n"  # row 1: good (an update)
-        f"A-1,Good,{ean13(4)},392690,1\n"  # row 2: good
-        f"A-2,Bad barcode,{bad_check_digit},,1\n"  # row 3
-        "A-3,Bad HS code,,39.26,1\n"  # row 4
-        "A-4,Negative cost,,,-0.5\n"  # row 5
-        "a-1,Same SKU again,,,1\n"  # row 6: duplicate of row 2
-        "A-5,Not a number,,,abc\n"  # row 7
-        "A 6,Space in SKU,,,1\n"  # row 8
+        "keep-1,Renamed by the file,,,2\n"  # row 2: good (an update)
+        f"A-1,Good,{ean13(4)},392690,1\n"  # row 3: good
+        f"A-2,Bad barcode,{bad_check_digit},,1\n"  # row 4
+        "A-3,Bad HS code,,39.26,1\n"  # row 5
+        "A-4,Negative cost,,,-0.5\n"  # row 6
+        "a-1,Same SKU again,,,1\n"  # row 7: duplicate of row 3
+        "A-5,Not a number,,,abc\n"  # row 8
+        "A 6,Space in SKU,,,1\n"  # row 9
     )
     resource = ProductResource()
     result = resource.import_data(csv_dataset(text))
 
     assert error_triples(resource, result) == [
-        (3, "barcode", "barcode_check_digit"),
-        (4, "hs_code", "hs_code"),
-        (5, "cost_price", "min_value"),
-        (6, "sku", "duplicate"),
-        (7, "cost_price", "invalid"),
-        (8, "sku", "sku_format"),
+        (4, "barcode", "barcode_check_digit"),
+        (5, "hs_code", "hs_code"),
+        (6, "cost_price", "min_value"),
+        (7, "sku", "duplicate"),
+        (8, "cost_price", "invalid"),
+        (9, "sku", "sku_format"),
     ]
     messages = {error.row: error.message for error in resource.errors(result)}
-    assert messages[6] == "A-1 appears more than once in the file (first at row 2)."
-    assert messages[7] == "'abc' is not a number."
+    assert messages[7] == "A-1 appears more than once in the file (first at row 3)."
+    assert messages[8] == "'abc' is not a number."
     assert Product.objects.count() == 1
     existing.refresh_from_db()
     assert (existing.name, existing.cost_price) == ("Unchanged", Decimal("1.0000"))
@@ -159,7 +159,7 @@ def test_import_or_raise_raises_one_validation_failed_listing_every_row():
         resource.import_or_raise(csv_dataset("sku,name\nOK-1,Fine\n,No SKU\nOK-2,\n"))
 
     assert caught.value.message == "Nothing was imported: 2 of 3 rows have errors."
-    assert [(error.row, error.field) for error in caught.value.errors] == [(2, "sku"), (3, "name")]
+    assert [(error.row, error.field) for error in caught.value.errors] == [(3, "sku"), (4, "name")]
     assert Product.objects.count() == 0
 
 
@@ -228,18 +228,18 @@ def test_bundle_components_import_by_skus_and_report_unknown_and_misused_skus():
     result = resource.import_data(
         csv_dataset(
             "bundle,component,quantity\n"
-            "KIT-1,FILM-1,3\n"  # row 1: good update
-            "KIT-1,NOPE-9,1\n"  # row 2: unknown SKU
-            "PLAIN-1,CASE-1,1\n"  # row 3: not a bundle
-            "KIT-1,KIT-1,1\n"  # row 4: itself
-            "KIT-1,CASE-1,0\n"  # row 5: quantity below 1
+            "KIT-1,FILM-1,3\n"  # row 2: good update
+            "KIT-1,NOPE-9,1\n"  # row 3: unknown SKU
+            "PLAIN-1,CASE-1,1\n"  # row 4: not a bundle
+            "KIT-1,KIT-1,1\n"  # row 5: itself
+            "KIT-1,CASE-1,0\n"  # row 6: quantity below 1
         )
     )
     assert error_triples(resource, result) == [
-        (2, "component", "invalid"),
-        (3, "bundle", "not_a_bundle"),
-        (4, "component", "component_is_self"),
-        (5, "quantity", "min_value"),
+        (3, "component", "invalid"),
+        (4, "bundle", "not_a_bundle"),
+        (5, "component", "component_is_self"),
+        (6, "quantity", "min_value"),
     ]
     assert resource.errors(result)[0].message == "No product with SKU NOPE-9."
     assert list(kit.components.order_by("id").values_list("component__sku", "quantity")) == [
@@ -296,19 +296,19 @@ def test_bins_with_unknown_warehouse_or_bad_code_save_nothing():
     result = resource.import_data(
         csv_dataset(
             "warehouse,code,kind\n"
-            "SZ1,A-01-01-01,pick\n"  # row 1: good
-            "LA9,A-01-01-01,pick\n"  # row 2: unknown warehouse
-            "SZ1,A-1-1-1,pick\n"  # row 3: does not follow the warehouse's scheme
-            "SZ1,A-01-01-02,shelf\n"  # row 4: unknown kind
-            "SZ1,a-01-01-01,bulk\n"  # row 5: same bin as row 1
+            "SZ1,A-01-01-01,pick\n"  # row 2: good
+            "LA9,A-01-01-01,pick\n"  # row 3: unknown warehouse
+            "SZ1,A-1-1-1,pick\n"  # row 4: does not follow the warehouse's scheme
+            "SZ1,A-01-01-02,shelf\n"  # row 5: unknown kind
+            "SZ1,a-01-01-01,bulk\n"  # row 6: same bin as row 2
         )
     )
 
     assert error_triples(resource, result) == [
-        (2, "warehouse", "invalid"),
-        (3, "code", "invalid"),
-        (4, "kind", "invalid"),
-        (5, "code", "duplicate"),
+        (3, "warehouse", "invalid"),
+        (4, "code", "invalid"),
+        (5, "kind", "invalid"),
+        (6, "code", "duplicate"),
     ]
     assert resource.errors(result)[0].message == "No warehouse with code LA9."
     assert Bin.objects.count() == 0

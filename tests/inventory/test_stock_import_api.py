@@ -157,23 +157,63 @@ def test_a_file_that_is_neither_format_or_lacks_a_column_is_refused(manager, sit
     assert response.status_code == 400
     assert response.json()["errors"] == [
         {
-            "message": "The file is neither an XLSX workbook nor UTF-8 text (byte 0 cannot be read); "
-            "save it as CSV UTF-8 or XLSX.",
+            "message": "The file is neither an XLSX workbook nor CSV text (UTF-8, UTF-16 with a BOM, or GB18030); "
+            "save it as CSV UTF-8 or XLSX. The first cell that cannot be read is in row 1, column A.",
             "code": "unreadable_file",
-            "field": "file",
+            "field": "A",
+            "row": 1,
         }
     ]
     response = upload(manager, csv_file("sku,location,count\nCASE-1,A-01-01-01,1\n"))
     assert response.json()["message"] == (
-        "The header row (row 1) has no bin or quantity column; it needs sku, bin and quantity (or qty), "
-        "and has: sku, location, count."
+        "The header (row 1) is not valid: The header has no bin column (or 'bin code', 'bin_code'); "
+        "it has 'sku', 'location', 'count'. (and 1 more)"
     )
-    assert response.json()["errors"][0]["row"] == 1
+    assert [(error["row"], error["field"], error["code"]) for error in response.json()["errors"]] == [
+        (1, "bin", "missing_column"),
+        (1, "quantity", "missing_column"),
+    ]
     response = upload(manager, SimpleUploadedFile("stock.xlsx", b"PK\x03\x04 not really a zip"))
     assert response.json()["code"] == "unreadable_file"
     response = upload(manager, csv_file("sku,bin,quantity\nCASE-1,A-01-01-01,1\n"), warehouse="NOWHERE")
     assert response.json()["errors"] == [
         {"message": "No warehouse has code NOWHERE.", "code": "no_code", "field": "warehouse"}
+    ]
+    assert StockCount.objects.count() == 0
+
+
+def test_gb18030_sheet_with_chinese_headers_elsewhere_is_imported(manager, site):
+    content = "SKU\t库位备注\tBin code\tQty\r\nCASE-1\t手机壳\tA-01-01-01\t3\r\n".encode("gb18030")
+    response = upload(manager, SimpleUploadedFile("stock.csv", content, content_type="text/csv"))
+
+    assert response.status_code == 201, response.json()
+    assert levels() == {("A-01-01-01", "CASE-1"): 3}
+
+
+def test_a_cell_too_long_for_the_csv_module_is_a_400_naming_row_and_column(manager, site):
+    # Over 131,072 characters the csv module raises, which used to be a 500.
+    file = csv_file("sku,bin,quantity,note\nCASE-1,A-01-01-01,1,\nCASE-1,B-01-01-01,2," + "x" * 200_000 + "\n")
+
+    response = upload(manager, file)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "message": "The cell has more than 32,767 characters (Excel's limit for a cell).",
+            "code": "cell_too_long",
+            "field": "note",
+            "row": 3,
+        }
+    ]
+    assert StockCount.objects.count() == 0
+
+
+def test_a_nul_in_a_cell_is_a_400_naming_row_and_column(manager, site):
+    response = upload(manager, csv_file("sku,bin,quantity\nCASE-1,A-01-01-01,1\nCASE\x00-1,B-01-01-01,2\n"))
+
+    assert response.status_code == 400
+    assert [(error["row"], error["field"], error["code"]) for error in response.json()["errors"]] == [
+        (3, "sku", "forbidden_character")
     ]
     assert StockCount.objects.count() == 0
 

@@ -162,10 +162,24 @@ def test_supplier_import_with_bad_rows_is_refused_in_the_preview(admin_client):
     )
     assert "confirm_form" not in preview.context
     assert [(row.number, sorted(row.field_specific_errors)) for row in preview.context["result"].invalid_rows] == [
-        (2, ["currency"]),
-        (3, ["default_lead_time_days"]),
+        (3, ["currency"]),
+        (4, ["default_lead_time_days"]),
     ]
     assert Supplier.objects.count() == 0
+
+
+def test_supplier_import_reads_gb18030_with_windows_line_ends(admin_client):
+    content = 'name,Contact name,currency,notes\r\n深圳供应商,王先生,CNY,"第一行\r\n第二行"\r\n'.encode("gb18030")
+    preview = admin_client.post(
+        reverse("admin:purchasing_supplier_import"),
+        {"resource": "0", "format": "0", "import_file": SimpleUploadedFile("suppliers.csv", content)},
+    )
+    assert "confirm_form" in preview.context, preview.content.decode()
+    admin_client.post(reverse("admin:purchasing_supplier_process_import"), preview.context["confirm_form"].initial)
+
+    assert list(Supplier.objects.values_list("name", "contact_name", "currency", "notes")) == [
+        ("深圳供应商", "王先生", "CNY", "第一行\r\n第二行")
+    ]
 
 
 def test_supplier_export_escapes_formulas(admin_client):

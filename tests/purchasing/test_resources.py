@@ -99,27 +99,27 @@ def test_bad_supplier_product_rows_save_nothing_and_are_all_reported():
     )
     text = (
         "supplier,product,unit_cost,case_pack,is_preferred\n"
-        "Acme,MUG-1,9.99,1,\n"  # row 1: good update of an existing row
-        "Acme,NOPE-1,1,1,\n"  # row 2: unknown SKU
-        "Nobody Inc,CASE-1,1,1,\n"  # row 3: unknown supplier
-        "Acme,CASE-1,-2,1,\n"  # row 4: negative cost
-        "Acme,FILM-1,1,0,maybe\n"  # row 5: case pack 0 and a bad yes/no
-        "Acme,case-1,1,1,\n"  # row 6: same supplier + SKU as row 4
+        "Acme,MUG-1,9.99,1,\n"  # row 2: good update of an existing row
+        "Acme,NOPE-1,1,1,\n"  # row 3: unknown SKU
+        "Nobody Inc,CASE-1,1,1,\n"  # row 4: unknown supplier
+        "Acme,CASE-1,-2,1,\n"  # row 5: negative cost
+        "Acme,FILM-1,1,0,maybe\n"  # row 6: case pack 0 and a bad yes/no
+        "Acme,case-1,1,1,\n"  # row 7: same supplier + SKU as row 5
     )
     resource = SupplierProductResource()
     result = resource.import_data(csv_dataset(text))
 
     assert [(error.row, error.field, error.code) for error in resource.errors(result)] == [
-        (2, "product", "invalid"),
-        (3, "supplier", "invalid"),
-        (4, "unit_cost", "min_value"),
-        (5, "is_preferred", "invalid"),
-        (5, "case_pack", "min_value"),
-        (6, "product", "duplicate"),
+        (3, "product", "invalid"),
+        (4, "supplier", "invalid"),
+        (5, "unit_cost", "min_value"),
+        (6, "is_preferred", "invalid"),
+        (6, "case_pack", "min_value"),
+        (7, "product", "duplicate"),
     ]
     messages = [error.message for error in resource.errors(result)]
     assert messages[:2] == ["No product with SKU NOPE-1.", "No supplier with name Nobody Inc."]
-    assert messages[5] == "Acme + CASE-1 appears more than once in the file (first at row 4)."
+    assert messages[5] == "Acme + CASE-1 appears more than once in the file (first at row 5)."
     assert SupplierProduct.objects.count() == 1
     kept.refresh_from_db()
     assert kept.unit_cost == Decimal("2.0000")
@@ -135,9 +135,9 @@ def test_two_rows_marking_one_product_preferred_is_an_error():
     )
     assert [(error.row, error.field, error.message) for error in resource.errors(result)] == [
         (
-            2,
+            3,
             "is_preferred",
-            "Product CASE-1 is already marked preferred at row 1; a product has one preferred supplier.",
+            "Product CASE-1 is already marked preferred at row 2; a product has one preferred supplier.",
         )
     ]
     assert SupplierProduct.objects.count() == 0

@@ -1,0 +1,97 @@
+"""The admin pieces every app's admin shares: code fields, service errors shown as messages, spreadsheet import."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import HttpResponseRedirect
+from import_export.admin import ImportExportModelAdmin
+
+from core.errors import DomainError
+from core.resources import detail_line
+
+
+class CodesAdminForm(forms.ModelForm):
+    """Admin form that trims and upper-cases ``code_fields`` before the model's validators see them (sku-1 →
+    SKU-1). The admin supplies the model and the fields."""
+
+    code_fields: ClassVar[tuple[str, ...]] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.code_fields:
+            if isinstance(cleaned.get(name), str):
+                cleaned[name] = cleaned[name].strip().upper()
+        return cleaned
+
+
+class ServiceErrorsAdminMixin:
+    """Admin whose saves call services: a rule a service refuses becomes a message on the page, not a 500.
+
+    The form has already run the model's validation, so this is for rules across rows (and races); the
+    whole change is rolled back, as the admin saves in one transaction.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            details = "; ".join(
+                f"{detail.field}: {detail.message}" if detail.field else detail.message for detail in error.errors
+            )
+            self.message_user(request, f"{error.message} {details}".strip(), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class SpreadsheetAdmin(ServiceErrorsAdminMixin, ImportExportModelAdmin):
+    """ModelAdmin with import/export where importing needs add and change rights, and exporting needs view.
+
+    django-import-export lets anyone who can open the changelist import unless told otherwise. Uploads are read
+    by core.sheets (the import formats of settings.IMPORT_FORMATS); a file it refuses is an error on the upload
+    field listing every problem by row and column, and rows are numbered as in the spreadsheet.
+    """
+
+    import_error_display = ("message", "row")
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        # django-import-export says only "ValidationFailed encountered while trying to read file".
+        if isinstance(e, DomainError):
+            details = [detail_line(detail) for detail in e.errors if detail.message != e.message]
+            form.add_error("import_file", [e.message, *details])
+            return
+        super().add_data_read_fail_error_to_form(form, e)
+
+    def process_result(self, result, request):
+        # The confirmed import runs again on the stored file; if the data changed since the preview and a row
+        # fails now, everything was rolled back, and saying "Import finished: 0 new" would hide that.
+        if result.has_errors() or result.has_validation_errors():
+            problems = [
+                f"row {row.number}: "
+                + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in row.error_dict.items())
+                for row in result.invalid_rows[:5]
+            ]
+            problems += [f"row {row.number}: {row.errors[0].error}" for row in result.error_rows[:5]]
+            problems += [str(error.error) for error in result.base_errors[:1]]
+            self.message_user(
+                request,
+                "Nothing was imported. " + " | ".join(problems).replace(NON_FIELD_ERRORS + ": ", ""),
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
+        return super().process_result(result, request)

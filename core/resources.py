@@ -285,6 +285,7 @@ class SpreadsheetResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.first_row_of_duplicate: dict[int, int] = {}
         self.cross_row_errors: dict[int, dict[str, list[ValidationError]]] = {}
+        self.import_user = None
         self.row_numbers: list[int] = []
 
     def get_result_class(self):
@@ -448,6 +449,8 @@ class SpreadsheetResource(resources.ModelResource):
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
+        # Who imports: the admin passes its user, and saves that write stock say who made them.
+        self.import_user = kwargs.get("user")
         rows = dataset.dict if dataset.headers else []
         for field in self.fields.values():
             if isinstance(field.widget, NaturalKeyWidget):
@@ -480,20 +483,26 @@ class SpreadsheetResource(resources.ModelResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        number = kwargs.get("row_number")
-        if number in self.first_row_of_duplicate:
-            last_key_field = self.import_id_field_objects()[-1]
-            errors.setdefault(last_key_field.attribute, []).append(
-                ValidationError(
-                    f"{self.natural_key_label(row)} appears more than once in the file "
-                    f"(first at row {self.sheet_row(self.first_row_of_duplicate[number])}).",
-                    code="duplicate",
-                )
-            )
-        for attribute, found in self.cross_row_errors.get(number, {}).items():
-            errors.setdefault(attribute, []).extend(found)
+        self.file_errors_add(errors, row=row, number=kwargs.get("row_number"))
         if errors:
             raise ValidationError(errors)
+
+    def file_errors_add(self, errors: dict[str, list], *, row: dict, number: int | None) -> None:
+        """Add the row's problems across the file (a repeated key, :meth:`check_rows`) to ``errors``."""
+        if number in self.first_row_of_duplicate:
+            attribute, error = self.duplicate_error(row, first_row=self.sheet_row(self.first_row_of_duplicate[number]))
+            errors.setdefault(attribute, []).append(error)
+        for attribute, found in self.cross_row_errors.get(number, {}).items():
+            errors.setdefault(attribute, []).extend(found)
+
+    def duplicate_error(self, row: dict, *, first_row: int) -> tuple[str, ValidationError]:
+        """(attribute, error) for a row whose key is on an earlier row too; resources with a rule of their own
+        for it (products, bundle lines) say it in its words."""
+        last_key_field = self.import_id_field_objects()[-1]
+        return last_key_field.attribute, ValidationError(
+            f"{self.natural_key_label(row)} appears more than once in the file (first at row {first_row}).",
+            code="duplicate",
+        )
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})

@@ -488,13 +488,14 @@ def component_problems(
     components: Iterable[tuple[Product, Any]],
     field_of: Callable[[int, str], str],
     position_of: Callable[[int], str],
+    bundle_field: str = "components",
 ) -> list[ErrorDetail]:
     """The rules of a bundle's component list, each problem at the field ``field_of(index, "component" or
     "quantity")``; ``position_of(index)`` names a line in a message ("components[2]", "row 3")."""
     errors: list[ErrorDetail] = []
     components = list(components)
     if components and not bundle.is_bundle:
-        errors.append(NOT_A_BUNDLE.detail(sku=bundle.sku))
+        errors.append(NOT_A_BUNDLE.detail(field=bundle_field, sku=bundle.sku))
     first_at: dict[int, int] = {}
     for index, (component, quantity) in enumerate(components):
         if component.pk == bundle.pk:

@@ -1,7 +1,8 @@
 """Spreadsheet import/export of products, bundle components and bins (used by the admin).
 
-Products and bins are saved through inventory.services, so an import keeps the same rules as the API. Bundle
-lines are upserted one by one (the service replaces a bundle's whole list), after the same role checks.
+Products and bins are saved through inventory.services and judged by inventory.product_rules, so an import
+keeps the same rules, codes and messages as the API and the bulk import. Bundle lines are upserted one by one
+(the service replaces a bundle's whole list), after the same component rules.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ from import_export.fields import Field
 
 from core.models import adopt_saved
 from core.resources import NaturalKeyWidget, SpreadsheetResource, YesNoWidget
-from inventory import services
+from inventory import product_rules, services
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse
 
 PRODUCT_COLUMNS = list(PRODUCT_FIELDS)
 
 
 class ProductResource(SpreadsheetResource):
-    """Products by SKU: a row with a known SKU updates that product, any other adds one."""
+    """Products by SKU: a row with a known SKU updates that product, any other adds one.
+
+    Every value is judged by ``inventory.product_rules``, the rules of every door, so a bad cell gets the code
+    and message the API and the bulk import give it; an empty cell leaves the product's value as it is (a new
+    product takes the default), as in the bulk import.
+    """
 
     code_fields = ("sku", "declared_currency", "origin_country", "cost_currency")
     check_unique_constraints = False  # the service does, naming the other row
-    constraint_messages = {
-        "product_barcode_unique": ("barcode", "This barcode is already used by another product."),
-    }
 
     class Meta:
         model = Product
@@ -33,16 +36,64 @@ class ProductResource(SpreadsheetResource):
         fields = PRODUCT_COLUMNS
         export_order = PRODUCT_COLUMNS
 
+    def import_instance(self, instance, row, **kwargs):
+        data = {name: _as_typed(row[name]) for name in PRODUCT_COLUMNS if name in row and row[name] not in (None, "")}
+        values, problems = product_rules.product_values(data)
+        for name, value in values.items():
+            setattr(instance, name, value)
+        instance._given_values = data  # for do_instance_save: only what the sheet gives is changed
+        errors: dict[str, list] = {}
+        for problem in problems:
+            errors.setdefault(problem.field, []).append(ValidationError(problem.message, code=problem.code))
+        self.file_errors_add(errors, row=row, number=kwargs.get("row_number"))
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # The product rules judged every value in import_instance, and the service judges the row as a whole;
+        # the model's own validators would say the same things again in other words.
+        if import_validation_errors:
+            raise ValidationError(import_validation_errors)
+
+    def duplicate_error(self, row, *, first_row):
+        detail = product_rules.SKU_REPEATED.detail(sku=self.natural_key_label(row), first_row=first_row)
+        return "sku", ValidationError(detail.message, code=detail.code)
+
+    def check_rows(self, rows):
+        first_row_of: dict[str, int] = {}
+        for number, row in enumerate(rows, 1):
+            barcode = str(_as_typed(row.get("barcode")) or "").strip()
+            if not barcode:
+                continue
+            if barcode in first_row_of:
+                detail = product_rules.BARCODE_REPEATED.detail(
+                    barcode=barcode, first_row=self.sheet_row(first_row_of[barcode])
+                )
+                self.add_row_error(number, "barcode", detail.message, code=detail.code)
+            else:
+                first_row_of[barcode] = number
+
     def do_instance_save(self, instance, is_create):
-        data = {name: getattr(instance, name) for name in PRODUCT_COLUMNS}
+        data = instance._given_values
         if is_create:
             adopt_saved(instance, services.product_create(data=data))
         else:
             services.product_update(product=instance, data=data)
 
 
+def _as_typed(value):
+    """A cell as typed: XLSX stores 4006381333931 or 392690 typed in a cell as a float."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class BundleComponentResource(SpreadsheetResource):
-    """Bundle lines by bundle SKU + component SKU: ``quantity`` units of ``component`` in each ``bundle``."""
+    """Bundle lines by bundle SKU + component SKU: ``quantity`` units of ``component`` in each ``bundle``.
+
+    Each line is judged by the component rules of ``inventory.product_rules``, as a bundle's whole list is by
+    ``inventory.services.bundle_components_set``.
+    """
 
     bundle = Field(attribute="bundle", column_name="bundle", widget=NaturalKeyWidget(Product, "sku"))
     component = Field(attribute="component", column_name="component", widget=NaturalKeyWidget(Product, "sku"))
@@ -59,34 +110,31 @@ class BundleComponentResource(SpreadsheetResource):
         fields = ["bundle", "component", "quantity"]
         export_order = ["bundle", "component", "quantity"]
 
+    def duplicate_error(self, row, *, first_row):
+        detail = product_rules.COMPONENT_REPEATED.detail(
+            sku=str(row.get("component") or "").strip().upper(), first=f"row {first_row}"
+        )
+        return "component", ValidationError(detail.message, code=detail.code)
+
     def import_instance(self, instance, row, **kwargs):
         errors: dict[str, list] = {}
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        # The roles inventory.services.bundle_components_set enforces for a whole list, checked per line.
         bundle = instance.bundle if instance.bundle_id else None
         component = instance.component if instance.component_id else None
-        if bundle is not None and "bundle" not in errors and not bundle.is_bundle:
-            errors["bundle"] = [
-                ValidationError(
-                    f"SKU {bundle.sku} is not a bundle, so it cannot have components; set is_bundle first.",
-                    code="not_a_bundle",
-                )
-            ]
-        if component is not None and "component" not in errors:
-            if bundle is not None and component.pk == bundle.pk:
-                errors["component"] = [
-                    ValidationError(f"Bundle {bundle.sku} cannot be a component of itself.", code="component_is_self")
-                ]
-            elif component.is_bundle:
-                errors["component"] = [
-                    ValidationError(
-                        f"SKU {component.sku} is a bundle; a component cannot itself be a bundle.",
-                        code="component_is_bundle",
-                    )
-                ]
+        if bundle is not None and component is not None and "quantity" not in errors:
+            problems = product_rules.component_problems(
+                bundle=bundle,
+                components=[(component, instance.quantity)],
+                field_of=lambda index, part: part,
+                position_of=lambda index: "this row",
+                bundle_field="bundle",
+            )
+            for problem in problems:
+                if problem.field not in errors:
+                    errors.setdefault(problem.field, []).append(ValidationError(problem.message, code=problem.code))
         if errors:
             raise ValidationError(errors)
 
@@ -123,4 +171,4 @@ class BinResource(SpreadsheetResource):
         if is_create:
             adopt_saved(instance, services.bin_create(data=data))
         else:
-            services.bin_update(bin=instance, data=data)
+            services.bin_update(bin=instance, data=data, user=self.import_user)

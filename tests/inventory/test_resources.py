@@ -146,8 +146,11 @@ def test_file_with_bad_rows_saves_nothing_and_names_every_bad_row_and_column():
         (9, "sku", "sku_format"),
     ]
     messages = {error.row: error.message for error in resource.errors(result)}
-    assert messages[7] == "A-1 appears more than once in the file (first at row 3)."
-    assert messages[8] == "'abc' is not a number."
+    # The product rules' own words, as the API and the bulk import say them.
+    assert messages[7] == "SKU A-1 is also on row 3; a SKU may appear only once."
+    assert messages[8] == (
+        "Cost price must be a number, 0 or more, with at most 8 digits before the point and 4 after it; got 'abc'."
+    )
     assert Product.objects.count() == 1
     existing.refresh_from_db()
     assert (existing.name, existing.cost_price) == ("Unchanged", Decimal("1.0000"))

@@ -15,19 +15,27 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from core.errors import DomainError
+from core.validators import gtin_check_digit
 from inventory.bulk import product_bulk_upsert
 from inventory.models import Bin, BundleComponent, Product
 from inventory.resources import BundleComponentResource, ProductResource
 from inventory.services import bundle_components_set, product_create, product_update
 from inventory.stock_services import stock_receive
-from tests.inventory.factories import BinFactory, BundleComponentFactory, BundleFactory, ProductFactory, ean13
+from tests.inventory.factories import BinFactory, BundleComponentFactory, BundleFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 Problems = set[tuple[int, str, str]]  # (position of the row in the list, 1-based; field; code)
 
-TAKEN_BARCODE = ean13(900)
-BAD_CHECK_DIGIT = ean13(901)[:-1] + str((int(ean13(901)[-1]) + 1) % 10)
+
+def barcode(number: int) -> str:
+    """An EAN-13 under the GS1 China prefix, apart from the factories' barcodes (which start with 2)."""
+    body = f"690{number:09d}"
+    return body + str(gtin_check_digit(body))
+
+
+TAKEN_BARCODE = barcode(1)
+BAD_CHECK_DIGIT = barcode(2)[:-1] + str((int(barcode(2)[-1]) + 1) % 10)
 
 
 def existing_stock(*, with_stock: bool = True) -> None:
@@ -127,7 +135,7 @@ PRODUCT_CASES: dict[str, tuple[list[dict], Problems]] = {
             {
                 "sku": " new-1 ",
                 "name": "Cable",
-                "barcode": ean13(902),
+                "barcode": barcode(3),
                 "weight_g": "120",
                 "declared_value": "3.5",
                 "origin_country": "vn",
@@ -197,7 +205,7 @@ FILE_CASES: dict[str, tuple[list[dict], Problems]] = {
         {(2, "sku", "duplicate")},
     ),
     "the same barcode twice in one file": (
-        [{"sku": "DUP-2", "name": "a", "barcode": ean13(903)}, {"sku": "DUP-3", "name": "b", "barcode": ean13(903)}],
+        [{"sku": "DUP-2", "name": "a", "barcode": barcode(4)}, {"sku": "DUP-3", "name": "b", "barcode": barcode(4)}],
         {(2, "barcode", "duplicate")},
     ),
 }

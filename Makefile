@@ -8,8 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+API_CHECK_ARGS ?=
 
-.PHONY: run test install lint migrations-check pytest bench stop-db clean
+.PHONY: run test install lint migrations-check pytest api-check bench stop-db clean
 
 # Reinstalls only when the pinned versions change.
 $(STAMP): requirements.lock
@@ -39,7 +40,11 @@ migrations-check: install
 pytest: install
 	SEABRIDGE_TESTING=1 $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
-test: lint migrations-check pytest
+# Schemathesis against a live gunicorn with the demo data: no server error, nothing that breaks the schema.
+api-check: install
+	SEABRIDGE_TESTING=1 $(PY) -m tests.conformance.api_check $(API_CHECK_ARGS)
+
+test: lint migrations-check pytest api-check
 
 bench: install
 	SEABRIDGE_TESTING=1 $(PY) -m bench.run_all $(BENCH_ARGS)

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 
 from core.codes import COUNTRY_CODES, CURRENCY_CODES
 
-HS_CODE_RE = re.compile(r"^\d{6,10}$")
+# ASCII digits, as the database's CHECK: \d would also take other scripts' digits (and "¹", which int() refuses).
+HS_CODE_RE = re.compile(r"^[0-9]{6,10}$")
 GTIN_LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13", 14: "GTIN-14"}
 
 
@@ -19,7 +20,7 @@ def gtin_check_digit(body: str) -> int:
 
 
 def validate_gtin(value: str) -> None:
-    if not value.isdigit() or len(value) not in GTIN_LENGTHS:
+    if not (value.isascii() and value.isdigit()) or len(value) not in GTIN_LENGTHS:
         raise ValidationError(
             "Barcode %(value)s must be 8, 12, 13 or 14 digits (EAN-8, UPC-A, EAN-13, GTIN-14).",
             code="barcode_format",
@@ -40,7 +41,7 @@ def validate_gtin(value: str) -> None:
 
 
 def validate_hs_code(value: str) -> None:
-    if not HS_CODE_RE.match(value):
+    if not HS_CODE_RE.fullmatch(value):
         raise ValidationError(
             "HS code %(value)s must be 6 to 10 digits, without dots or spaces.",
             code="hs_code",

@@ -133,14 +133,14 @@ class HiddenIdFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         value = self.value()
-        if not value or not value.isdigit():
+        if not value or not (value.isascii() and value.isdigit()):
             return []
         label = self.model.objects.filter(pk=value).values_list(self.label_field, flat=True).first()
         return [(value, label or f"#{value}")]
 
     def id_value(self) -> int | None:
         value = self.value()
-        return int(value) if value and value.isdigit() else None
+        return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 class ProductIdFilter(HiddenIdFilter):
@@ -180,7 +180,7 @@ class LedgerWarehouseFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if not value or not value.isdigit():
+        if not value or not (value.isascii() and value.isdigit()):
             return queryset
         bins = Bin.objects.filter(warehouse_id=int(value)).values("pk")
         return queryset.filter(Q(from_bin_id__in=bins) | Q(to_bin_id__in=bins))

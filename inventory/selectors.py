@@ -52,34 +52,9 @@ def warehouse_list() -> QuerySet[Warehouse]:
     return Warehouse.objects.order_by("priority", "code")
 
 
-def warehouse_get(*, pk: int) -> Warehouse:
-    try:
-        return warehouse_list().get(pk=pk)
-    except Warehouse.DoesNotExist as exc:
-        raise NotFound(f"Warehouse {pk} does not exist.", code="warehouse_not_found") from exc
-
-
-def warehouse_get_by_code(*, code: str) -> Warehouse:
-    normalized = normalize_code(code)
-    try:
-        return warehouse_list().get(code=normalized)
-    except Warehouse.DoesNotExist as exc:
-        raise NotFound(f"Warehouse {normalized} does not exist.", code="warehouse_not_found") from exc
-
-
 def bin_list() -> QuerySet[Bin]:
     """Bins with their warehouse, by warehouse then natural code order (A-2 before A-10)."""
     return Bin.objects.select_related("warehouse").order_by("warehouse_id", "code_sort")
-
-
-def bin_get_by_code(*, warehouse: Warehouse, code: str) -> Bin:
-    normalized = normalize_code(code)
-    try:
-        return bin_list().get(warehouse=warehouse, code=normalized)
-    except Bin.DoesNotExist as exc:
-        raise NotFound(
-            f"Warehouse {warehouse.code} has no bin {normalized}.", code="bin_not_found", bin_code=normalized
-        ) from exc
 
 
 def bin_pick_path(*, warehouse: Warehouse) -> QuerySet[Bin]:

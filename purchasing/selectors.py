@@ -14,8 +14,3 @@ def supplier_list() -> QuerySet[Supplier]:
 def supplier_product_list() -> QuerySet[SupplierProduct]:
     """Supplier products with their supplier and product, so a page of them is one query."""
     return SupplierProduct.objects.select_related("supplier", "product")
-
-
-def supplier_product_preferred(*, product_id: int) -> SupplierProduct | None:
-    """The product's preferred supplier offer, if one is marked."""
-    return supplier_product_list().filter(product_id=product_id, is_preferred=True).first()

@@ -3,10 +3,11 @@
 drf-spectacular documents what a view declares; this AutoSchema adds, to every operation, the error answers
 the API can give it, whatever the view forgot: 400 for input, 401 and 403 for who may ask, 404 on a path with
 an id or a page past the end, 405 and 406 from content negotiation, 409 on every write (a rule of the business
-or a concurrent change can refuse it), 413 and 415 for bodies, 429 when throttled. All in the shape of
-:class:`ErrorSerializer`, so a client generated from the schema can read every failure. Serializer docstrings
-are notes for developers, so they are not published as descriptions; a serializer that has words for partners
-says so in ``Meta.schema_description``.
+or a concurrent change can refuse it), 413 and 415 for bodies, 429 when throttled; all in the shape of
+:class:`ErrorSerializer`, so a client generated from the schema can read every failure. (414, an address too
+long, comes from the web server in front, in its own format.) Serializer docstrings are notes for developers,
+so they are not published as descriptions; a serializer that has words for partners says so in
+``Meta.schema_description``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ CONFLICT = error_response(
 TOO_LARGE = error_response("The body is larger than this server accepts.")
 UNSUPPORTED_MEDIA = error_response("The body is in a format this endpoint does not read (send JSON).")
 THROTTLED = error_response("Too many requests: wait `retry_after` seconds.")
+# Answered by the web server in front (gunicorn, or a proxy) before the application sees the request, in its own
+# format: no body is promised.
+URI_TOO_LONG = OpenApiResponse(description="The address is longer than the web server accepts; shorten the query.")
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -63,6 +67,7 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _error_responses(self) -> dict[int, OpenApiResponse]:
         errors = {400: BAD_INPUT, 401: NOT_AUTHENTICATED, 403: FORBIDDEN, 405: NOT_ALLOWED, 406: NOT_ACCEPTABLE}
+        errors[414] = URI_TOO_LONG
         errors[429] = THROTTLED
         # A path with an id names something that may not exist; a list's page or cursor may be past its end.
         if self._has_path_id() or (self.method == "GET" and self._get_paginator() is not None):
@@ -91,3 +96,29 @@ class AutoSchema(SpectacularAutoSchema):
         if public:
             schema["description"] = public
         return schema
+
+
+def links_from_created(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook: every 201 of ``POST /x/`` links to the operations on ``/x/{id}/...``.
+
+    OpenAPI links say which answer feeds which request (the id of a created transfer into its ship and receive),
+    so a client, the interactive docs and Schemathesis's stateful phase can follow a document through its steps.
+    """
+    paths = result.get("paths", {})
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None or "{" in path:
+            continue
+        links = {}
+        for other_path, other_item in paths.items():
+            if not other_path.startswith(f"{path}{{id}}/"):
+                continue
+            for method in ("get", "put", "patch", "delete", "post"):
+                operation = other_item.get(method)
+                if operation is None or "operationId" not in operation:
+                    continue
+                name = "".join(part.capitalize() for part in operation["operationId"].split("_"))
+                links[name] = {"operationId": operation["operationId"], "parameters": {"id": "$response.body#/id"}}
+        if links:
+            created["links"] = links
+    return result

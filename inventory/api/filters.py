@@ -66,6 +66,6 @@ class BinFilter(django_filters.FilterSet):
     def filter_warehouse(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         code = normalize_code(value)
         condition = Q(warehouse__code=code)
-        if code.isdigit():
+        if code.isascii() and code.isdigit():
             condition |= Q(warehouse_id=int(code))
         return queryset.filter(condition)

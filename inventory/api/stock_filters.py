@@ -28,7 +28,8 @@ def _id_or_code(model, code_field: str, value: str) -> list[int]:
     """
     code = normalize_code(value)
     condition = Q(**{code_field: code})
-    if code.isdigit():
+    # ASCII digits only: str.isdigit() also takes "¹" and "٣", which int() refuses.
+    if code.isascii() and code.isdigit():
         condition |= Q(pk=int(code))
     return list(model.objects.filter(condition).values_list("pk", flat=True))
 

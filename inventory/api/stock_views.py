@@ -269,6 +269,7 @@ class StockActionViewSet(viewsets.GenericViewSet):
     """Each stock write is its own endpoint under /stock/; each calls one stock service."""
 
     queryset = StockMove.objects.none()
+    filter_backends = []  # actions, not lists: no search or ordering parameters
     # The input of each action, so OPTIONS (and the browsable API) can describe it.
     action_serializers = {
         "receive": ReceiveSerializer,
@@ -294,7 +295,9 @@ class StockActionViewSet(viewsets.GenericViewSet):
     }
 
     def get_serializer_class(self):
-        return self.action_serializers.get(self.action, StockActionSerializer)
+        # OPTIONS runs as the "metadata" action; the route's POST says which action it describes.
+        action = self.action_map.get("post") if self.action == "metadata" else self.action
+        return self.action_serializers.get(action, StockActionSerializer)
 
     @_move_schema(
         "Receive goods into a bin",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -13,6 +13,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import error_response
 from core.errors import ErrorDetail, ValidationFailed
 from inventory import selectors, services
 from inventory.api.filters import BinFilter, NaturalOrderingFilter, ProductFilter, WarehouseFilter
@@ -101,7 +102,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         request=ProductBulkRowSerializer(many=True),
         responses={
             200: ProductBulkResultSerializer,
-            400: OpenApiResponse(description="Nothing saved; `errors` lists each bad row (1-based) and field."),
+            400: error_response("Nothing saved; `errors` lists each bad row (1-based) and field."),
         },
     )
     @action(detail=False, methods=["post"], url_path="bulk-upsert")
@@ -211,7 +212,7 @@ class BinViewSet(viewsets.ModelViewSet):
         request=BinGenerateSerializer,
         responses={
             201: BinGenerateResultSerializer,
-            400: OpenApiResponse(description="Nothing created; `errors` names each problem."),
+            400: error_response("Nothing created; `errors` names each problem."),
         },
     )
     @action(detail=False, methods=["post"])

@@ -134,3 +134,31 @@ def test_anonymous_clients_get_the_same_refusal():
     response = Client().get(PRODUCTS, {"ordering": "\x07"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "ordering"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/stock-counts/?warehouse=%C2%B955",  # "¹55": str.isdigit() says yes, int() says no
+        "/api/v1/stock-moves/?product=%C2%B9&bin=%D9%A3",
+        "/api/v1/bins/?warehouse=%C2%B9",
+        "/api/v1/stock-moves/99999999999999999999999/",
+        "/api/v1/stock-moves/?product=99999999999999999999999",
+    ],
+)
+def test_digits_of_other_scripts_and_huge_ids_are_names_that_match_nothing(admin_api, url):
+    response = admin_api.get(url)
+    assert response.status_code in (200, 404)
+    if response.status_code == 200:
+        assert response.json()["results"] == []
+
+
+def test_admin_ledger_filters_take_only_ascii_ids(admin_client):
+    assert admin_client.get("/admin/inventory/stockmove/", {"product": "¹", "bin": "٣"}).status_code == 200
+
+
+def test_an_unknown_api_address_answers_in_the_error_shape_for_every_method(admin_api):
+    for method in ("get", "post", "delete"):
+        response = getattr(admin_api, method)("/api/v1/stock-moves/1.5e-20/")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"

@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             "SEABRIDGE_TESTING": "1",
             "DEBUG": "0",
             "PYTHONUNBUFFERED": "1",
+            # Every refused request would log a warning; a server error still logs at ERROR.
+            "LOG_LEVEL": "ERROR",
         }
         server = subprocess.Popen(
             [

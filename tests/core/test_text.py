@@ -29,3 +29,17 @@ def test_message_says_where_the_character_is():
     assert forbidden_character_message("AB\x00") == (
         "Contains U+0000 (NUL) at position 3; control characters are not allowed in text."
     )
+
+
+def test_barcodes_and_hs_codes_take_ascii_digits_only():
+    from django.core.exceptions import ValidationError
+
+    from core.validators import validate_gtin, validate_hs_code
+
+    for barcode in ("¹2345670", "４００６３８１３３３９３１"):
+        with pytest.raises(ValidationError) as caught:
+            validate_gtin(barcode)
+        assert caught.value.code == "barcode_format"
+    for hs_code in ("３９２６９０", "392690\n"):
+        with pytest.raises(ValidationError):
+            validate_hs_code(hs_code)

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import StatusEventSerializer
 from core.limits import QUANTITY_MAX
 from inventory.api.references import (
     BinReferenceField,
@@ -84,13 +85,9 @@ class StockCountLineSerializer(serializers.ModelSerializer):
         return None if self._hidden() else line.variance
 
 
-class StockCountEventSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)
-
-    class Meta:
+class StockCountEventSerializer(StatusEventSerializer):
+    class Meta(StatusEventSerializer.Meta):
         model = StockCountEvent
-        fields = ["from_status", "to_status", "note", "user", "username", "created_at"]
-        read_only_fields = fields
 
 
 class StockCountDetailSerializer(StockCountSerializer):

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.serializers import StatusEventSerializer
 from core.limits import QUANTITY_MAX
 from inventory.api.references import (
     BinReferenceField,
@@ -38,13 +39,9 @@ class TransferLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TransferEventSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)
-
-    class Meta:
+class TransferEventSerializer(StatusEventSerializer):
+    class Meta(StatusEventSerializer.Meta):
         model = TransferEvent
-        fields = ["from_status", "to_status", "note", "user", "username", "created_at"]
-        read_only_fields = fields
 
 
 class TransferSerializer(serializers.ModelSerializer):

@@ -61,6 +61,11 @@ SELECT level.product_id, bin.warehouse_id, 'bench-order-line:' || level.product_
 FROM inventory_stocklevel AS level JOIN inventory_bin AS bin ON bin.id = level.bin_id
 WHERE bin.is_sellable AND level.on_hand >= 1
 """
+# Each reservation's history, as stock_reserve writes it: the check compares the two.
+RESERVATION_EVENTS_SQL = """
+INSERT INTO inventory_reservationevent (reservation_id, kind, quantity, created_at)
+SELECT id, 'reserved', quantity_reserved, now() FROM inventory_reservation
+"""
 BALANCES_SQL = """
 INSERT INTO inventory_inventorybalance (product_id, warehouse_id, on_hand, sellable, reserved, updated_at)
 SELECT stock.product_id, stock.warehouse_id, stock.on_hand, stock.sellable, COALESCE(reserved.quantity, 0), now()
@@ -141,6 +146,7 @@ def build(*, moves: int, products: int) -> None:
         print(f"ledger: {moves:,} moves written in {seconds:.1f} s", flush=True)
         cursor.execute(LEVELS_SQL)
         cursor.execute(RESERVATIONS_SQL)
+        cursor.execute(RESERVATION_EVENTS_SQL)
         cursor.execute(BALANCES_SQL)
     execute("VACUUM ANALYZE")
 

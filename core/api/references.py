@@ -101,9 +101,9 @@ class ReferenceField(serializers.Field):
             scope = None  # an id names its row without a scope
         row = None
         if self.can_exist(key):
-            found = getattr(root, "_references_found", None)
-            if found is not None and (type(self), key, _pk(scope)) in found:
-                row = found[(type(self), key, _pk(scope))]
+            cache_key = (type(self), key, _pk(scope))
+            if cache_key in getattr(root, "_references_searched", ()):
+                row = root._references_found.get(cache_key)  # looked up with the rest of the request
             else:  # outside a resolving serializer: look it up alone
                 row = _lookup(self, [key], scope).get(key)
         if row is None:
@@ -165,10 +165,12 @@ class ResolvesReferences:
     """
 
     def to_internal_value(self, data: Any) -> Any:
+        self._references_searched: set[tuple[type, Key, int | None]] = set()
         self._references_found = self._references_find(data)
         return super().to_internal_value(data)
 
     def _references_find(self, data: Any) -> dict[tuple[type, Key, int | None], models.Model]:
+        """Look every reference of ``data`` up; records what was searched, so a miss is not searched again."""
         found: dict[tuple[type, Key, int | None], models.Model] = {}
         wanted: dict[type, tuple[ReferenceField, set[Key]]] = defaultdict(lambda: (None, set()))
         for field, raw in _references_in(self, data):
@@ -189,6 +191,7 @@ class ResolvesReferences:
                         keys = {key for key in keys if key[0]}
                 for key, row in _lookup(field, list(keys), scope).items():
                     found[(field_class, key, _pk(scope))] = row
+                self._references_searched.update((field_class, key, _pk(scope)) for key in keys)
         return found
 
     def reference_scope(self, field: ReferenceField) -> models.Model | str | None:

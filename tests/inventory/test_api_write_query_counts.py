@@ -207,3 +207,16 @@ def test_single_stock_actions_stay_within_budget(name, site, picked, api_client_
     url, body, budget = SINGLE_WRITES[name]
     client = api_client_for("Warehouse manager")
     assert measure(client, "post", url, {**body, "product": picked.sku, "warehouse": "SZ"}) == budget
+
+
+def test_unknown_names_cost_no_query_each(site, api_client_for, django_assert_num_queries):
+    """Twenty SKUs that name nothing are one lookup, and the answer names each of them."""
+    client = api_client_for("Warehouse manager")
+    lines = [{"product": f"NOPE-{number}", "quantity": 1} for number in range(20)]
+    # Token and user, the two permission reads, the warehouse and the products.
+    with django_assert_num_queries(5):
+        response = client.post(
+            "/api/v1/stock/reserve/", {"warehouse": "SZ", "reference": "o:1", "lines": lines}, format="json"
+        )
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == [f"lines[{n}].product" for n in range(20)]

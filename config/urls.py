@@ -1,13 +1,17 @@
-"""URL map: admin, API v1 with its schema and docs, scan pages."""
+"""URL map: the root (the admin's home), the language switch, admin, API v1 with its schema and docs."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from core.api.views import api_not_found
 
 urlpatterns = [
+    # The root is the admin's home page: the back office is the site.
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path(

@@ -1,17 +1,43 @@
-"""The admin pieces every app's admin shares: code fields, service errors shown as messages, spreadsheet import."""
+"""The admin pieces every app's admin shares (Unfold's look, code fields, service errors shown as messages,
+spreadsheet import), and the admin of the third-party models people use (users, roles, API tokens, schedules)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpResponseRedirect
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 from import_export.admin import ImportExportModelAdmin
+from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
+from rest_framework.authtoken.models import TokenProxy
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.admin import TabularInline as UnfoldTabularInline
+from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from core.errors import DomainError
 from core.resources import detail_line
+
+
+class ModelAdmin(UnfoldModelAdmin):
+    """The base of every admin class: Unfold's look and behaviour, the same for every app."""
+
+
+class TabularInline(UnfoldTabularInline):
+    """The base of every inline."""
 
 
 class CodesAdminForm(forms.ModelForm):
@@ -53,7 +79,7 @@ class ServiceErrorsAdminMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
-class SpreadsheetAdmin(ServiceErrorsAdminMixin, ImportExportModelAdmin):
+class SpreadsheetAdmin(ServiceErrorsAdminMixin, ModelAdmin, ImportExportModelAdmin):
     """ModelAdmin with import/export where importing needs add and change rights, and exporting needs view.
 
     django-import-export lets anyone who can open the changelist import unless told otherwise. Uploads are read
@@ -62,6 +88,8 @@ class SpreadsheetAdmin(ServiceErrorsAdminMixin, ImportExportModelAdmin):
     """
 
     import_error_display = ("message", "row")
+    import_form_class = ImportForm
+    export_form_class = SelectableFieldsExportForm
 
     def has_import_permission(self, request) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)
@@ -95,3 +123,52 @@ class SpreadsheetAdmin(ServiceErrorsAdminMixin, ImportExportModelAdmin):
             )
             return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
         return super().process_result(result, request)
+
+
+# --- Third-party models, in the same look -------------------------------------------------------------------
+
+for model in (User, Group, TokenProxy, PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(BaseTokenAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(IntervalSchedule)
+class IntervalScheduleAdmin(ModelAdmin):
+    pass
+
+
+@admin.register(CrontabSchedule)
+class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(SolarSchedule)
+class SolarScheduleAdmin(ModelAdmin):
+    pass
+
+
+@admin.register(ClockedSchedule)
+class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ModelAdmin):
+    pass

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
-from core.admin import CodesAdminForm, ServiceErrorsAdminMixin, SpreadsheetAdmin
+from core.admin import CodesAdminForm, ModelAdmin, ServiceErrorsAdminMixin, SpreadsheetAdmin, TabularInline
 from core.errors import DomainError
 from core.models import adopt_saved
 from inventory import services
@@ -40,7 +40,7 @@ class BinForm(CodesAdminForm):
 # --- Products and bundles ----------------------------------------------------------------------------------
 
 
-class BundleComponentInline(admin.TabularInline):
+class BundleComponentInline(TabularInline):
     model = BundleComponent
     fk_name = "bundle"
     fields = ["component", "quantity"]
@@ -173,7 +173,7 @@ class BundleComponentAdmin(SpreadsheetAdmin):
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
+class WarehouseAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = WarehouseForm
     list_display = ["code", "name", "kind", "country", "city", "priority", "is_active"]
     list_filter = ["kind", "country", "is_active"]

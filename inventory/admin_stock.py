@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from core.admin import ModelAdmin, TabularInline
 from core.errors import DomainError
 from inventory import count_services, stock_selectors, transfer_services
 from inventory.errors import StockRuleBroken
@@ -66,7 +67,7 @@ def _run_each(
         model_admin.message_user(request, f"{done}: {', '.join(succeeded)}.", level=messages.SUCCESS)
 
 
-class StockReadOnlyAdmin(admin.ModelAdmin):
+class StockReadOnlyAdmin(ModelAdmin):
     """Stock rows change only through the stock services, which keep the ledger; here they are looked at."""
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -79,7 +80,7 @@ class StockReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class StockReadOnlyInline(admin.TabularInline):
+class StockReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     #: Relations shown on each line, fetched with the lines (a count can have thousands).

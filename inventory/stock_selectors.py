@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from inventory.models import (
     Bin,
@@ -283,6 +283,91 @@ def ledger(
     if reference is not None:
         queryset = queryset.filter(reference=reference)
     return queryset
+
+
+# --- The home page ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarehouseStock:
+    """A warehouse on the home page: its stock in units, and its bins in use."""
+
+    warehouse_id: int
+    code: str
+    name: str
+    on_hand: int
+    sellable: int
+    reserved: int
+    products: int
+    bins_total: int
+    bins_in_use: int
+
+    @property
+    def available(self) -> int:
+        return self.sellable - self.reserved
+
+
+def warehouse_stock_summary() -> list[WarehouseStock]:
+    """Every active warehouse with its units on hand, sellable and reserved, products in stock and bins in use.
+
+    Three queries, whatever the number of warehouses, bins and products.
+    """
+    units = {
+        row["warehouse_id"]: row
+        for row in InventoryBalance.objects.values("warehouse_id")
+        .annotate(
+            on_hand=Sum("on_hand"),
+            sellable=Sum("sellable"),
+            reserved=Sum("reserved"),
+            products=Count("id", filter=Q(on_hand__gt=0)),
+        )
+        .order_by()
+    }
+    holding = StockLevel.objects.filter(bin_id=OuterRef("pk"), on_hand__gt=0)
+    bins = {
+        row["warehouse_id"]: row
+        for row in Bin.objects.filter(is_active=True)
+        .values("warehouse_id")
+        .annotate(total=Count("id"), in_use=Count("id", filter=Exists(holding)))
+        .order_by()
+    }
+    summary = []
+    for warehouse in Warehouse.objects.filter(is_active=True).order_by("priority", "code"):
+        figures = units.get(warehouse.pk, {})
+        bin_figures = bins.get(warehouse.pk, {})
+        summary.append(
+            WarehouseStock(
+                warehouse_id=warehouse.pk,
+                code=warehouse.code,
+                name=warehouse.name,
+                on_hand=figures.get("on_hand") or 0,
+                sellable=figures.get("sellable") or 0,
+                reserved=figures.get("reserved") or 0,
+                products=figures.get("products") or 0,
+                bins_total=bin_figures.get("total") or 0,
+                bins_in_use=bin_figures.get("in_use") or 0,
+            )
+        )
+    return summary
+
+
+def products_without_stock_count() -> int:
+    """Active products (not bundles) with no unit on hand in any warehouse: what may need buying or a count."""
+    in_stock = InventoryBalance.objects.filter(product_id=OuterRef("pk"), on_hand__gt=0)
+    return Product.objects.filter(is_active=True, is_bundle=False).exclude(Exists(in_stock)).count()
+
+
+def open_documents() -> dict[str, int]:
+    """Counts being counted, transfers drafted and transfers on the road (2 queries)."""
+    transfers = Transfer.objects.aggregate(
+        draft=Count("id", filter=Q(status=Transfer.Status.DRAFT)),
+        in_transit=Count("id", filter=Q(status__in=[Transfer.Status.SHIPPED, Transfer.Status.PARTIALLY_RECEIVED])),
+    )
+    return {
+        "counts_open": StockCount.objects.filter(status=StockCount.Status.OPEN).count(),
+        "transfers_draft": transfers["draft"],
+        "transfers_in_transit": transfers["in_transit"],
+    }
 
 
 # --- Reservations and sellable changes --------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
-from core.admin import CodesAdminForm, SpreadsheetAdmin
+from core.admin import CodesAdminForm, SpreadsheetAdmin, TabularInline
 from core.models import adopt_saved
 from purchasing import services
 from purchasing.models import Supplier, SupplierProduct
@@ -38,7 +38,7 @@ def _supplier_product_write(supplier_product: SupplierProduct, *, change: bool) 
         adopt_saved(supplier_product, services.supplier_product_create(**data))
 
 
-class SupplierProductInline(admin.TabularInline):
+class SupplierProductInline(TabularInline):
     model = SupplierProduct
     form = SupplierProductForm
     fields = [

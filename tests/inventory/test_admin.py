@@ -221,7 +221,7 @@ def test_product_import_previews_then_confirm_saves(admin_client):
     preview = import_preview(admin_client, "product", "products.csv", content)
     assert preview.status_code == 200
     page = preview.content.decode()
-    assert "Preview" in page and "Confirm import" in page
+    assert "Below is a preview of data to be imported" in page and "Confirm import" in page
     assert [row.import_type for row in preview.context["result"].rows] == ["new", "new"]
     assert Product.objects.count() == 0  # a dry run
 

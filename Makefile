@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 API_CHECK_ARGS ?=
 
-.PHONY: run test install lint migrations-check pytest api-check bench stop-db clean
+.PHONY: run test install lint migrations-check pytest api-check messages bench stop-db clean
 
 # Reinstalls only when the pinned versions change.
 $(STAMP): requirements.lock
@@ -39,6 +39,12 @@ migrations-check: install
 
 pytest: install
 	SEABRIDGE_TESTING=1 $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+
+# The Chinese catalogue: collect every translatable string, then compile (docs/i18n.md). Needs GNU gettext.
+messages: install
+	SEABRIDGE_TESTING=1 $(PY) manage.py makemessages --locale zh_Hans --add-location file --no-obsolete \
+		--ignore '.venv/*' --ignore '.data/*' --ignore 'tests/*' --ignore 'bench/*'
+	SEABRIDGE_TESTING=1 $(PY) manage.py compilemessages --locale zh_Hans --ignore '.venv/*'
 
 # Schemathesis against a live gunicorn with the demo data: no server error, nothing that breaks the schema.
 api-check: install

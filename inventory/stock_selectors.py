@@ -316,10 +316,11 @@ def warehouse_stock_summary() -> list[WarehouseStock]:
         row["warehouse_id"]: row
         for row in InventoryBalance.objects.values("warehouse_id")
         .annotate(
-            on_hand=Sum("on_hand"),
-            sellable=Sum("sellable"),
-            reserved=Sum("reserved"),
+            # Named apart from the columns: a filter on on_hand must read the column, not the sum.
             products=Count("id", filter=Q(on_hand__gt=0)),
+            units_on_hand=Sum("on_hand"),
+            units_sellable=Sum("sellable"),
+            units_reserved=Sum("reserved"),
         )
         .order_by()
     }
@@ -340,9 +341,9 @@ def warehouse_stock_summary() -> list[WarehouseStock]:
                 warehouse_id=warehouse.pk,
                 code=warehouse.code,
                 name=warehouse.name,
-                on_hand=figures.get("on_hand") or 0,
-                sellable=figures.get("sellable") or 0,
-                reserved=figures.get("reserved") or 0,
+                on_hand=figures.get("units_on_hand") or 0,
+                sellable=figures.get("units_sellable") or 0,
+                reserved=figures.get("units_reserved") or 0,
                 products=figures.get("products") or 0,
                 bins_total=bin_figures.get("total") or 0,
                 bins_in_use=bin_figures.get("in_use") or 0,

@@ -249,3 +249,41 @@ BUNDLES: tuple[DemoBundle, ...] = (
 # A few products are also sold by the other supplier, at a higher price and never preferred.
 SECOND_SOURCE_MARKUP = Decimal("1.15")
 SECOND_SOURCE_SKUS: tuple[str, ...] = ("CBL-USBC-1M", "CBL-LTN-1M", "LED-5M-RGB", "TY-POP-FDG", "HK-SILI-LID")
+
+
+# --- Stock and work in progress --------------------------------------------------------------------------------
+
+# One demo user per role (username, role, first name, last name); they log in with the admin's password.
+USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("manager", "Warehouse manager", "Jing", "Chen"),
+    ("picker", "Picker/packer", "Qiang", "Wang"),
+    ("purchaser", "Purchaser", "Min", "Zhang"),
+    ("service", "Customer service", "Li", "Zhou"),
+    ("partner", "API partner", "Maria", "Lopez"),
+)
+
+# Every ninth product has no stock yet: the home page's "products without stock" has something to show.
+UNSTOCKED_EVERY = 9
+# The overseas warehouse stocks the first products of the catalogue (the fast movers).
+OVERSEAS_PRODUCTS = 20
+# Of those with stock in Shenzhen, the first ones also have cartons in the bulk zone.
+BULK_PRODUCTS = 15
+
+# Orders waiting in Shenzhen: (reference, SKU, quantity); the first two are picked, the first shipped.
+ORDER_LINES: tuple[tuple[str, str, int], ...] = (
+    ("order-line:AMZ-114-3920117-1", "CBL-USBC-1M", 2),
+    ("order-line:AMZ-114-3920117-2", "PC-IP15-CLR", 1),
+    ("order-line:EBY-27-11842-1", "LED-5M-RGB", 1),
+    ("order-line:SHP-1043-1", "TY-POP-FDG", 3),
+    ("order-line:ALI-8142003-1", "HK-SILI-LID", 2),
+    ("order-line:WSH-61f2a9-1", "CBL-LTN-1M", 1),
+)
+PICKED_ORDER_LINES = 2
+SHIPPED_ORDER_LINES = 1
+
+# Sea freight to Ontario: (SKU, quantity) out of Shenzhen's bulk zone.
+TRANSFER_LINES: tuple[tuple[str, int], ...] = (("CBL-USBC-1M", 60), ("PC-IP15-CLR", 40), ("LED-5M-RGB", 30))
+TRANSFER_NOTE = "Demo: sea freight to Ontario, container COSU6231045820"
+TRANSFER_CARRIER_REFERENCE = "COSU6231045820"
+COUNT_ZONE = "B"
+COUNT_NOTE = "Demo: cycle count of zone B"

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from core.roles import roles_ensure
 from demo import catalogue
 from demo.catalogue import DemoProduct, DemoSupplier, DemoWarehouse
 from inventory.bulk import product_bulk_upsert
-from inventory.models import Bin, Product, Warehouse
+from inventory.count_services import stock_count_import_rows, stock_count_open
+from inventory.models import Bin, Product, Reservation, StockCount, StockMove, Transfer, Warehouse
 from inventory.services import bin_create, bin_generate, product_create, warehouse_create
+from inventory.stock_services import stock_pick, stock_reserve, stock_ship
+from inventory.transfer_services import transfer_create, transfer_ship
 from purchasing.models import Supplier, SupplierProduct
 from purchasing.services import supplier_create, supplier_product_create
 
@@ -175,12 +181,172 @@ def _supplier_products_ensure(products: dict[str, Product], created: Counter) ->
             created["supplier_products"] += 1
 
 
-@transaction.atomic
-def demo_data_load() -> dict[str, int]:
-    """Create the demo warehouses, bins, products, bundles, suppliers and roles that do not exist yet.
+def demo_users_ensure(*, password: str | None, created: Counter) -> dict[str, object]:
+    """One staff user per role (catalogue.USERS); new ones get ``password`` (none usable without it)."""
+    user_model = get_user_model()
+    users = {user.username: user for user in user_model.objects.filter(username__in=[u[0] for u in catalogue.USERS])}
+    groups = {group.name: group for group in Group.objects.all()}
+    for username, role, first_name, last_name in catalogue.USERS:
+        if username in users:
+            continue
+        user = user_model.objects.create_user(
+            username=username,
+            password=password,
+            email=f"{username}@example.com",
+            first_name=first_name,
+            last_name=last_name,
+            is_staff=True,
+        )
+        user.groups.add(groups[role])
+        users[username] = user
+        created["users"] += 1
+    return users
 
-    Idempotent: a second run creates nothing and leaves rows that exist (even edited ones) as they are.
-    Returns how many of each kind were created.
+
+def _spread(sku: str, low: int, high: int) -> int:
+    """A quantity between ``low`` and ``high`` that is the same for a SKU on every run."""
+    return low + zlib.crc32(sku.encode()) % (high - low + 1)
+
+
+def _stocked_skus() -> list[str]:
+    wanted = {sku for _, sku, _ in catalogue.ORDER_LINES} | {sku for sku, _ in catalogue.TRANSFER_LINES}
+    return [
+        product.sku
+        for index, product in enumerate(catalogue.PRODUCTS)
+        if index % catalogue.UNSTOCKED_EVERY != catalogue.UNSTOCKED_EVERY - 1 or product.sku in wanted
+    ]
+
+
+def _opening_stock_ensure(warehouses: dict[str, Warehouse], user, created: Counter) -> None:
+    """Opening balances through a stock count per warehouse, as a seller starting on Seabridge would load them.
+
+    A warehouse that has any ledger row already is left alone: its stock is somebody's work, not the demo's.
+    """
+    stocked = _stocked_skus()
+    transfer_skus = [sku for sku, _ in catalogue.TRANSFER_LINES]
+    plans = {
+        "SZ": [
+            *((sku, Bin.Kind.PICK, _spread(sku, 12, 480)) for sku in stocked),
+            *(
+                (sku, Bin.Kind.BULK, _spread(sku, 200, 1000))
+                for sku in dict.fromkeys(stocked[: catalogue.BULK_PRODUCTS] + transfer_skus)
+            ),
+        ],
+        "LA": [(sku, Bin.Kind.PICK, _spread(sku, 10, 120)) for sku in stocked[: catalogue.OVERSEAS_PRODUCTS]],
+    }
+    for code, plan in plans.items():
+        warehouse = warehouses[code]
+        if StockMove.objects.filter(to_bin__warehouse=warehouse).exists():
+            continue
+        bins = {
+            kind: list(
+                Bin.objects.filter(warehouse=warehouse, kind=kind, is_active=True).order_by(
+                    "pick_sequence", "code_sort"
+                )
+            )
+            for kind in (Bin.Kind.PICK, Bin.Kind.BULK)
+        }
+        rows = []
+        for index, (sku, kind, quantity) in enumerate(plan):
+            # Spread over the bins along the pick path, two bins apart, as put-away would.
+            bin_ = bins[kind][(index * 2) % len(bins[kind])]
+            rows.append({"sku": sku, "bin": bin_.code, "quantity": quantity, "_row": index + 2})
+        stock_count_import_rows(warehouse=warehouse, rows=rows, user=user, note="Demo: opening stock")
+        created["opening_stock_rows"] += len(rows)
+
+
+def _orders_ensure(warehouses: dict[str, Warehouse], users: dict[str, object], created: Counter) -> None:
+    """Orders waiting: reserved, some picked into a packing bin, one shipped."""
+    shenzhen = warehouses["SZ"]
+    references = [reference for reference, _, _ in catalogue.ORDER_LINES]
+    if Reservation.objects.filter(reference__in=references).exists():
+        return
+    products = {
+        product.sku: product for product in Product.objects.filter(sku__in=[sku for _, sku, _ in catalogue.ORDER_LINES])
+    }
+    packing = Bin.objects.get(warehouse=shenzhen, code="PACK-01")
+    for number, (reference, sku, quantity) in enumerate(catalogue.ORDER_LINES):
+        product = products[sku]
+        stock_reserve(warehouse=shenzhen, lines=[(product, quantity)], reference=reference, user=users.get("service"))
+        created["reservations"] += 1
+        if number < catalogue.PICKED_ORDER_LINES:
+            # From the first pick bin that holds it along the path.
+            from_bin = (
+                Bin.objects.filter(
+                    warehouse=shenzhen,
+                    kind=Bin.Kind.PICK,
+                    stock_levels__product=product,
+                    stock_levels__on_hand__gte=quantity,
+                )
+                .order_by("pick_sequence")
+                .first()
+            )
+            stock_pick(
+                reference=reference,
+                product=product,
+                from_bin=from_bin,
+                to_bin=packing,
+                quantity=quantity,
+                user=users.get("picker"),
+            )
+        if number < catalogue.SHIPPED_ORDER_LINES:
+            stock_ship(
+                reference=reference, product=product, from_bin=packing, quantity=quantity, user=users.get("picker")
+            )
+
+
+def _transfer_ensure(warehouses: dict[str, Warehouse], user, created: Counter) -> None:
+    """Sea freight from Shenzhen to Ontario, shipped and on the water."""
+    if Transfer.objects.filter(note=catalogue.TRANSFER_NOTE).exists():
+        return
+    products = {
+        product.sku: product for product in Product.objects.filter(sku__in=[sku for sku, _ in catalogue.TRANSFER_LINES])
+    }
+    transfer = transfer_create(
+        source=warehouses["SZ"],
+        destination=warehouses["LA"],
+        lines=[(products[sku], quantity, None) for sku, quantity in catalogue.TRANSFER_LINES],
+        note=catalogue.TRANSFER_NOTE,
+        user=user,
+    )
+    transfer_ship(transfer=transfer, user=user, carrier_reference=catalogue.TRANSFER_CARRIER_REFERENCE)
+    created["transfers"] += 1
+
+
+def _count_ensure(warehouses: dict[str, Warehouse], user, created: Counter) -> None:
+    """A cycle count of one zone, open: counters are at it."""
+    if StockCount.objects.filter(note=catalogue.COUNT_NOTE).exists():
+        return
+    stock_count_open(
+        warehouse=warehouses["SZ"], zone=catalogue.COUNT_ZONE, is_blind=True, note=catalogue.COUNT_NOTE, user=user
+    )
+    created["counts"] += 1
+
+
+CREATED_KINDS = (
+    "warehouses",
+    "bins",
+    "products",
+    "bundles",
+    "suppliers",
+    "supplier_products",
+    "users",
+    "opening_stock_rows",
+    "reservations",
+    "transfers",
+    "counts",
+)
+
+
+@transaction.atomic
+def demo_data_load(*, password: str | None = None) -> dict[str, int]:
+    """Create the demo warehouses, bins, products, bundles, suppliers, roles and users that do not exist yet, and
+    put work in them: opening stock in both warehouses, orders reserved and picked, a transfer on the water, a
+    count open.
+
+    Everything goes through the apps' services, as a person's work would. Idempotent: a second run creates
+    nothing and leaves rows that exist (even edited ones) as they are. New demo users get ``password`` (the
+    admin's, from bootstrap). Returns how many of each kind were created.
     """
     created: Counter = Counter()
     roles_ensure()
@@ -188,6 +354,10 @@ def demo_data_load() -> dict[str, int]:
     _bins_ensure(warehouses, created)
     products = _products_ensure(created)
     _supplier_products_ensure(products, created)
-    return {
-        kind: created[kind] for kind in ("warehouses", "bins", "products", "bundles", "suppliers", "supplier_products")
-    }
+    users = demo_users_ensure(password=password, created=created)
+    manager = users.get("manager")
+    _opening_stock_ensure(warehouses, manager, created)
+    _orders_ensure(warehouses, users, created)
+    _transfer_ensure(warehouses, manager, created)
+    _count_ensure(warehouses, manager, created)
+    return {kind: created[kind] for kind in CREATED_KINDS}

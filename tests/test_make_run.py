@@ -136,12 +136,13 @@ def test_make_run_serves_api_and_admin_runs_tasks_and_stops_everything_on_ctrl_c
         # Its own embedded PostgreSQL in the fresh data folder, not the suite's database.
         assert f"Database: embedded PostgreSQL, socket in {fresh_data_dir / 'pg'}" in output
         assert (fresh_data_dir / "pg" / "PG_VERSION").exists()
-        assert f"http://127.0.0.1:{port}/admin/" in output
+        assert f"Home        http://127.0.0.1:{port}/" in output
         assert "Seabridge is running; Ctrl-C stops everything." in output
 
         status, schema = fetch(f"{base}/api/schema/")
         assert status == 200 and "openapi:" in schema and "/api/v1/products/" in schema
-        status, login_page = fetch(f"{base}/admin/login/")
+        # The root leads to the admin's home page, which asks a newcomer to log in first.
+        status, login_page = fetch(f"{base}/")
         assert status == 200
         assert 'name="username"' in login_page and 'name="password"' in login_page
         # whitenoise serves the admin's static files from the same process.

@@ -59,11 +59,13 @@ def test_bootstrap_prints_a_working_admin_login_and_api_token(data_dir):
 
     password = LOGIN_RE.search(output).group(1)
     token = TOKEN_RE.search(output).group(1)
-    assert "http://127.0.0.1:8123/admin/" in output
+    assert "Home        http://127.0.0.1:8123/" in output
+    assert "Demo users  manager, picker, purchaser, service, partner (same password)" in output
     assert "http://127.0.0.1:8123/api/docs/" in output
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password(password)
+    assert get_user_model().objects.get(username="manager").check_password(password)
     assert Token.objects.get(user=admin).key == token
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")

@@ -5,14 +5,28 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 
 from core.roles import ROLES
 from core.validators import gtin_check_digit
 from demo import catalogue
 from demo.services import demo_data_load
-from inventory.models import Bin, BundleComponent, Product, Warehouse
+from inventory import stock_selectors
+from inventory.ledger import stock_drift_check
+from inventory.models import (
+    Bin,
+    BundleComponent,
+    InventoryBalance,
+    Product,
+    Reservation,
+    ReservationEvent,
+    StockCount,
+    StockMove,
+    Transfer,
+    Warehouse,
+)
 from purchasing.models import Supplier, SupplierProduct
 
 pytestmark = pytest.mark.django_db
@@ -138,11 +152,57 @@ def test_loading_the_demo_data_again_creates_and_changes_nothing():
 def test_loading_again_keeps_what_a_person_changed():
     demo_data_load()
     Product.objects.filter(sku="GT-PRUNER").update(name="Pruning shears (renamed by a person)")
-    Bin.objects.filter(warehouse__code="SZ", code="A-01-01-01").delete()
+    empty = Bin.objects.filter(warehouse__code="SZ", kind="pick", stock_levels__isnull=True).order_by("code_sort")[0]
+    empty_code = empty.code
+    empty.delete()
 
     created = demo_data_load()
 
     assert Product.objects.get(sku="GT-PRUNER").name == "Pruning shears (renamed by a person)"
     # What was deleted comes back: the demo data only fills in what is missing.
     assert created["bins"] == 1
-    assert Bin.objects.filter(warehouse__code="SZ", code="A-01-01-01").exists()
+    assert Bin.objects.filter(warehouse__code="SZ", code=empty_code).exists()
+
+
+def test_the_demo_has_stock_work_in_progress_and_a_user_per_role():
+    created = demo_data_load(password="demo-pass-123")
+
+    balances = InventoryBalance.objects.values("warehouse__code").annotate(units=Sum("on_hand"), products=Count("id"))
+    units = {row["warehouse__code"]: (row["units"], row["products"]) for row in balances}
+    assert units["SZ"][0] > 5_000 and units["SZ"][1] >= 40
+    assert units["LA"][0] > 0 and units["LA"][1] == catalogue.OVERSEAS_PRODUCTS
+    # Opening stock came in through counts, so every unit has its ledger row.
+    assert StockMove.objects.filter(reason="count").count() == created["opening_stock_rows"]
+    assert stock_drift_check().ok
+    # Some products have no stock, so the home page has something to say about them.
+    assert stock_selectors.products_without_stock_count() >= 3
+
+    transfer = Transfer.objects.get(note=catalogue.TRANSFER_NOTE)
+    assert (transfer.status, transfer.carrier_reference) == ("shipped", catalogue.TRANSFER_CARRIER_REFERENCE)
+    assert StockCount.objects.get(note=catalogue.COUNT_NOTE).status == "open"
+    reservations = Reservation.objects.filter(reference__startswith="order-line:").order_by("id")
+    assert [(row.quantity_reserved > 0, row.quantity_picked > 0, row.quantity_shipped > 0) for row in reservations][
+        :3
+    ] == [
+        (False, False, True),
+        (False, True, False),
+        (True, False, False),
+    ]
+    assert set(ReservationEvent.objects.values_list("user__username", flat=True)) == {"service", "picker"}
+
+    users = {
+        user.username: user for user in get_user_model().objects.filter(username__in=[u[0] for u in catalogue.USERS])
+    }
+    assert {name: [group.name for group in user.groups.all()] for name, user in users.items()} == {
+        username: [role] for username, role, _, _ in catalogue.USERS
+    }
+    assert all(user.is_staff and user.check_password("demo-pass-123") for user in users.values())
+
+
+def test_the_work_of_the_demo_is_made_once():
+    demo_data_load()
+    moves = StockMove.objects.count()
+    second = demo_data_load()
+    assert second == dict.fromkeys(second, 0)
+    assert StockMove.objects.count() == moves
+    assert Transfer.objects.count() == 1 and StockCount.objects.filter(status="open").count() == 1

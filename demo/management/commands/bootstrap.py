@@ -19,6 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 from rest_framework.authtoken.models import Token
 
 from core.roles import roles_ensure
+from demo import catalogue
 from demo.services import demo_data_load
 
 ADMIN_USERNAME = "admin"
@@ -95,8 +96,10 @@ class Command(BaseCommand):
             f"Periodic tasks: {len(schedules)}"
             + (f" ({len(changed)} created or updated)" if changed else ", unchanged")
         )
+        admin, password_line, password = self._admin_ensure()
         if not options["no_demo"]:
-            created = demo_data_load()
+            # Demo users log in with the admin's password, so one line of the box serves them all.
+            created = demo_data_load(password=password)
             if any(created.values()):
                 summary = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in created.items() if count)
                 self.stdout.write(f"Demo data: created {summary}.")
@@ -105,22 +108,22 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
             self.stdout.write(f"Static files: collected in {settings.STATIC_ROOT}")
-        admin, password_line = self._admin_ensure()
         token, _ = Token.objects.get_or_create(user=admin)
         base = f"http://{options['host']}:{options['port']}"
-        self.stdout.write(
-            box(
-                [
-                    "Seabridge",
-                    "",
-                    f"Admin       {base}/admin/",
-                    f"Login       {ADMIN_USERNAME} / {password_line}",
-                    f"API token   {token.key}",
-                    f"API docs    {base}/api/docs/",
-                    f"API         {base}/api/v1/   (header  Authorization: Token <API token>)",
-                ]
-            )
-        )
+        lines = [
+            "Seabridge",
+            "",
+            f"Home        {base}/",
+            f"Login       {ADMIN_USERNAME} / {password_line}",
+        ]
+        if not options["no_demo"]:
+            lines.append(f"Demo users  {', '.join(user[0] for user in catalogue.USERS)} (same password)")
+        lines += [
+            f"API token   {token.key}",
+            f"API docs    {base}/api/docs/",
+            f"API         {base}/api/v1/   (header  Authorization: Token <API token>)",
+        ]
+        self.stdout.write(box(lines))
 
     def _migrate(self) -> None:
         executor = MigrationExecutor(connection)
@@ -128,8 +131,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Migrations: {len(pending)} applied." if pending else "Migrations: up to date.")
 
-    def _admin_ensure(self) -> tuple[AbstractBaseUser, str]:
-        """The admin user, and the password line to print (the password itself whenever it is known)."""
+    def _admin_ensure(self) -> tuple[AbstractBaseUser, str, str | None]:
+        """The admin user, the password line to print, and the password itself whenever it is known."""
         from_environment = os.environ.get("SEABRIDGE_ADMIN_PASSWORD", "").strip()
         user_model = get_user_model()
         admin = user_model.objects.filter(username=ADMIN_USERNAME).first()
@@ -139,15 +142,15 @@ class Command(BaseCommand):
                 username=ADMIN_USERNAME, email="admin@example.com", password=password
             )
             self.stdout.write(f"Admin user: created {ADMIN_USERNAME}.")
-            return admin, password
+            return admin, password, password
         if from_environment:
             # An explicit password wins, so SEABRIDGE_ADMIN_PASSWORD is also how a forgotten one is reset.
             if not admin.check_password(from_environment):
                 admin.set_password(from_environment)
                 admin.save(update_fields=["password"])
                 self.stdout.write("Admin user: password set from SEABRIDGE_ADMIN_PASSWORD.")
-            return admin, from_environment
+            return admin, from_environment, from_environment
         stored = admin_password_stored(settings.DATA_DIR, create=False)
         if stored is not None and admin.check_password(stored):
-            return admin, stored
-        return admin, "(password unchanged; set SEABRIDGE_ADMIN_PASSWORD to reset it)"
+            return admin, stored, stored
+        return admin, "(password unchanged; set SEABRIDGE_ADMIN_PASSWORD to reset it)", None

@@ -2,11 +2,17 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from core.api.views import api_not_found
+
+# Unfold takes the header and title from settings.UNFOLD; Django's own pages (logout, password change) and the
+# home page's heading read these.
+admin.site.site_header = admin.site.site_title = "Seabridge"
+admin.site.index_title = _("Today")
 
 urlpatterns = [
     # The root is the admin's home page: the back office is the site.

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q, QuerySet, Sum
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -35,6 +36,7 @@ from inventory.models import (
     TransferEvent,
     TransferLine,
     Warehouse,
+    status_label,
 )
 
 
@@ -437,12 +439,27 @@ class TransferLineInline(StockReadOnlyInline):
         return line.quantity_in_transit
 
 
-class TransferEventInline(StockReadOnlyInline):
-    model = TransferEvent
+class StatusEventInline(StockReadOnlyInline):
+    """A document's steps, each status shown by its name in the reader's language instead of its code."""
+
+    statuses: type[models.TextChoices]
     verbose_name_plural = _("steps")
     select_related = ("user",)
-    fields = ["created_at", "from_status", "to_status", "note", "user"]
+    fields = ["created_at", "from_status_label", "to_status_label", "note", "user"]
     readonly_fields = fields
+
+    @admin.display(description=_("from status"))
+    def from_status_label(self, event) -> str:
+        return status_label(self.statuses, event.from_status)
+
+    @admin.display(description=_("to status"))
+    def to_status_label(self, event) -> str:
+        return status_label(self.statuses, event.to_status)
+
+
+class TransferEventInline(StatusEventInline):
+    model = TransferEvent
+    statuses = Transfer.Status
 
 
 @admin.register(Transfer)
@@ -595,12 +612,9 @@ class StockCountBinInline(StockReadOnlyInline):
     readonly_fields = fields
 
 
-class StockCountEventInline(StockReadOnlyInline):
+class StockCountEventInline(StatusEventInline):
     model = StockCountEvent
-    verbose_name_plural = _("steps")
-    select_related = ("user",)
-    fields = ["created_at", "from_status", "to_status", "note", "user"]
-    readonly_fields = fields
+    statuses = StockCount.Status
 
 
 @admin.register(StockCount)

@@ -372,7 +372,12 @@ class InventoryBalance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id}@{self.warehouse_id}: {self.on_hand} on hand, {self.reserved} reserved"
+        return gettext("%(product)s@%(warehouse)s: %(on_hand)s on hand, %(reserved)s reserved") % {
+            "product": self.product_id,
+            "warehouse": self.warehouse_id,
+            "on_hand": self.on_hand,
+            "reserved": self.reserved,
+        }
 
 
 class StockMove(models.Model):
@@ -441,7 +446,7 @@ class StockMove(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.reason} {self.quantity} × {self.product_id}"
+        return f"#{self.pk} {self.get_reason_display()} {self.quantity} × {self.product_id}"
 
 
 class Reservation(models.Model):
@@ -478,7 +483,11 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference}: {self.quantity_reserved} reserved, {self.quantity_picked} picked"
+        return gettext("%(reference)s: %(reserved)s reserved, %(picked)s picked") % {
+            "reference": self.reference,
+            "reserved": self.quantity_reserved,
+            "picked": self.quantity_picked,
+        }
 
 
 class ReservationEvent(models.Model):
@@ -531,7 +540,7 @@ class ReservationEvent(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_event_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.quantity}"
+        return f"{self.get_kind_display()} {self.quantity}"
 
 
 class SellableChange(models.Model):
@@ -578,10 +587,23 @@ class SellableChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"bin {self.bin_id} {'on' if self.is_sellable else 'off'} sale: {self.quantity} × {self.product_id}"
+        values = {"bin": self.bin_id, "quantity": self.quantity, "product": self.product_id}
+        if self.is_sellable:
+            return gettext("bin %(bin)s on sale: %(quantity)s × %(product)s") % values
+        return gettext("bin %(bin)s off sale: %(quantity)s × %(product)s") % values
 
 
 # --- Transfers between warehouses -------------------------------------------------------------------------
+
+
+def status_label(choices: type[models.TextChoices], status: str) -> str:
+    """What people call a status stored in an event row; "-" before the document existed, the code if unknown."""
+    if not status:
+        return "-"
+    try:
+        return str(choices(status).label)
+    except ValueError:
+        return status
 
 
 class Transfer(TimeStampedModel):
@@ -679,6 +701,9 @@ class TransferEvent(StatusEvent):
         verbose_name = _("transfer event")
         verbose_name_plural = _("transfer events")
 
+    def __str__(self) -> str:
+        return f"{status_label(Transfer.Status, self.from_status)} → {status_label(Transfer.Status, self.to_status)}"
+
 
 # --- Stock counts (盘点) ------------------------------------------------------------------------------------
 
@@ -742,7 +767,7 @@ class StockCountBin(models.Model):
         constraints = [models.UniqueConstraint(fields=["count", "bin"], name="stock_count_bin_unique")]
 
     def __str__(self) -> str:
-        return f"{self.count_id}: bin {self.bin_id}"
+        return gettext("%(count)s: bin %(bin)s") % {"count": self.count_id, "bin": self.bin_id}
 
 
 class StockCountLine(models.Model):
@@ -803,3 +828,8 @@ class StockCountEvent(StatusEvent):
     class Meta(StatusEvent.Meta):
         verbose_name = _("stock count event")
         verbose_name_plural = _("stock count events")
+
+    def __str__(self) -> str:
+        return (
+            f"{status_label(StockCount.Status, self.from_status)} → {status_label(StockCount.Status, self.to_status)}"
+        )

@@ -36,7 +36,6 @@ from inventory.models import (
     TransferEvent,
     TransferLine,
     Warehouse,
-    status_label,
 )
 
 
@@ -439,22 +438,34 @@ class TransferLineInline(StockReadOnlyInline):
         return line.quantity_in_transit
 
 
+def _status_label(statuses: type[models.TextChoices], status: str) -> str:
+    """What people call a status stored in an event row: "-" before the document existed, the code if unknown."""
+    if not status:
+        return "-"
+    try:
+        return str(statuses(status).label)
+    except ValueError:
+        return status
+
+
 class StatusEventInline(StockReadOnlyInline):
     """A document's steps, each status shown by its name in the reader's language instead of its code."""
 
     statuses: type[models.TextChoices]
     verbose_name_plural = _("steps")
+    # A step's title is its __str__, "draft → shipped" in status codes; the columns say it in words.
+    hide_title = True
     select_related = ("user",)
     fields = ["created_at", "from_status_label", "to_status_label", "note", "user"]
     readonly_fields = fields
 
     @admin.display(description=_("from status"))
     def from_status_label(self, event) -> str:
-        return status_label(self.statuses, event.from_status)
+        return _status_label(self.statuses, event.from_status)
 
     @admin.display(description=_("to status"))
     def to_status_label(self, event) -> str:
-        return status_label(self.statuses, event.to_status)
+        return _status_label(self.statuses, event.to_status)
 
 
 class TransferEventInline(StatusEventInline):

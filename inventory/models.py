@@ -596,16 +596,6 @@ class SellableChange(models.Model):
 # --- Transfers between warehouses -------------------------------------------------------------------------
 
 
-def status_label(choices: type[models.TextChoices], status: str) -> str:
-    """What people call a status stored in an event row; "-" before the document existed, the code if unknown."""
-    if not status:
-        return "-"
-    try:
-        return str(choices(status).label)
-    except ValueError:
-        return status
-
-
 class Transfer(TimeStampedModel):
     """Stock sent from one warehouse to another: draft → shipped (in transit) → received, partly or fully."""
 
@@ -700,9 +690,6 @@ class TransferEvent(StatusEvent):
     class Meta(StatusEvent.Meta):
         verbose_name = _("transfer event")
         verbose_name_plural = _("transfer events")
-
-    def __str__(self) -> str:
-        return f"{status_label(Transfer.Status, self.from_status)} → {status_label(Transfer.Status, self.to_status)}"
 
 
 # --- Stock counts (盘点) ------------------------------------------------------------------------------------
@@ -828,8 +815,3 @@ class StockCountEvent(StatusEvent):
     class Meta(StatusEvent.Meta):
         verbose_name = _("stock count event")
         verbose_name_plural = _("stock count events")
-
-    def __str__(self) -> str:
-        return (
-            f"{status_label(StockCount.Status, self.from_status)} → {status_label(StockCount.Status, self.to_status)}"
-        )

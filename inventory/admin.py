@@ -12,6 +12,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import CodesAdminForm, ModelAdmin, ServiceErrorsAdminMixin, SpreadsheetAdmin, TabularInline
 from core.errors import DomainError
@@ -46,8 +48,8 @@ class BundleComponentInline(TabularInline):
     fields = ["component", "quantity"]
     autocomplete_fields = ["component"]
     extra = 0
-    verbose_name = "component"
-    verbose_name_plural = "components (for bundles)"
+    verbose_name = _("component")
+    verbose_name_plural = _("components (for bundles)")
 
 
 @admin.register(Product)
@@ -68,16 +70,16 @@ class ProductAdmin(SpreadsheetAdmin):
     list_display_links = ["sku_in_natural_order", "name"]
     list_filter = ["is_active", "is_bundle", "contains_battery", "contains_liquid", "origin_country"]
     search_fields = ["sku", "name", "barcode", "declared_name_en", "declared_name_zh"]
-    search_help_text = "SKU, name, barcode or declared name."
+    search_help_text = _("SKU, name, barcode or declared name.")
     # sku_sort pads digit runs, so SKU-2 comes before SKU-10 (natural order).
     ordering = ["sku_sort"]
     inlines = [BundleComponentInline]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["sku", "name", "barcode", "is_bundle", "is_active"]}),
-        ("Weight and size", {"fields": ["weight_g", ("length_mm", "width_mm", "height_mm")]}),
+        (_("Weight and size"), {"fields": ["weight_g", ("length_mm", "width_mm", "height_mm")]}),
         (
-            "Customs",
+            _("Customs"),
             {
                 "fields": [
                     "declared_name_en",
@@ -89,11 +91,11 @@ class ProductAdmin(SpreadsheetAdmin):
                 ]
             },
         ),
-        ("Cost", {"fields": [("cost_price", "cost_currency")]}),
-        ("History", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+        (_("Cost"), {"fields": [("cost_price", "cost_currency")]}),
+        (_("History"), {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
-    @admin.display(description="SKU", ordering="sku_sort")
+    @admin.display(description=_("SKU"), ordering="sku_sort")
     def sku_in_natural_order(self, product: Product) -> str:
         return product.sku
 
@@ -136,7 +138,7 @@ class BundleComponentAdmin(SpreadsheetAdmin):
     list_select_related = ["bundle", "component"]
     list_filter = ["bundle__is_active"]
     search_fields = ["bundle__sku", "bundle__name", "component__sku", "component__name"]
-    search_help_text = "Bundle or component SKU or name."
+    search_help_text = _("Bundle or component SKU or name.")
     autocomplete_fields = ["bundle", "component"]
     ordering = ["bundle__sku_sort", "id"]
 
@@ -199,24 +201,37 @@ class WarehouseAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 class BinGenerateForm(forms.Form):
     """A block of bins: zones × aisles × racks × levels, all ranges inclusive."""
 
-    warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.filter(is_active=True).order_by("priority", "code"))
-    zones = forms.CharField(help_text="One or more zones, separated by commas or spaces, e.g. A, B.")
-    aisle_from = forms.IntegerField(min_value=0, initial=1)
-    aisle_to = forms.IntegerField(min_value=0, initial=1)
-    rack_from = forms.IntegerField(min_value=0, initial=1)
-    rack_to = forms.IntegerField(min_value=0, initial=1)
-    level_from = forms.IntegerField(min_value=0, initial=1)
-    level_to = forms.IntegerField(min_value=0, initial=1)
-    kind = forms.ChoiceField(choices=Bin.Kind.choices, initial=Bin.Kind.PICK)
-    width = forms.IntegerField(min_value=1, max_value=4, initial=2, help_text="Digits of each number: 2 → A-01-02-03.")
+    warehouse = forms.ModelChoiceField(
+        label=_("Warehouse"), queryset=Warehouse.objects.filter(is_active=True).order_by("priority", "code")
+    )
+    zones = forms.CharField(
+        label=_("Zones"), help_text=_("One or more zones, separated by commas or spaces, e.g. A, B.")
+    )
+    aisle_from = forms.IntegerField(label=_("Aisle from"), min_value=0, initial=1)
+    aisle_to = forms.IntegerField(label=_("Aisle to"), min_value=0, initial=1)
+    rack_from = forms.IntegerField(label=_("Rack from"), min_value=0, initial=1)
+    rack_to = forms.IntegerField(label=_("Rack to"), min_value=0, initial=1)
+    level_from = forms.IntegerField(label=_("Level from"), min_value=0, initial=1)
+    level_to = forms.IntegerField(label=_("Level to"), min_value=0, initial=1)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Bin.Kind.choices, initial=Bin.Kind.PICK)
+    width = forms.IntegerField(
+        label=_("Width"), min_value=1, max_value=4, initial=2, help_text=_("Digits of each number: 2 → A-01-02-03.")
+    )
     is_sellable = forms.TypedChoiceField(
-        choices=[("", "As the kind says (pick and bulk are sellable)"), ("yes", "Sellable"), ("no", "Not sellable")],
+        label=_("Is sellable"),
+        choices=[
+            ("", _("As the kind says (pick and bulk are sellable)")),
+            ("yes", _("Sellable")),
+            ("no", _("Not sellable")),
+        ],
         coerce=lambda value: value == "yes",
         empty_value=None,
         required=False,
     )
     skip_existing = forms.BooleanField(
-        required=False, help_text="Leave codes that exist already as they are, instead of refusing the block."
+        label=_("Skip existing"),
+        required=False,
+        help_text=_("Leave codes that exist already as they are, instead of refusing the block."),
     )
 
     # Where each service error field is shown on this form.
@@ -258,12 +273,12 @@ class BinAdmin(SpreadsheetAdmin):
     list_select_related = ["warehouse"]
     list_filter = ["warehouse", "kind", "is_sellable", "is_active"]
     search_fields = ["code", "zone", "warehouse__code"]
-    search_help_text = "Bin code, zone or warehouse code."
+    search_help_text = _("Bin code, zone or warehouse code.")
     autocomplete_fields = ["warehouse"]
     ordering = ["warehouse__priority", "warehouse__code", "code_sort"]
     readonly_fields = ["created_at", "updated_at"]
 
-    @admin.display(description="code", ordering="code_sort")
+    @admin.display(description=_("code"), ordering="code_sort")
     def code_in_natural_order(self, bin: Bin) -> str:
         return bin.code
 
@@ -306,15 +321,21 @@ class BinAdmin(SpreadsheetAdmin):
             else:
                 warehouse = form.cleaned_data["warehouse"]
                 if bins:
-                    message = f"Created {len(bins)} bins in {warehouse.code}: {bins[0].code} … {bins[-1].code}."
+                    message = ngettext(
+                        "Created %(count)s bin in %(warehouse)s: %(first)s … %(last)s.",
+                        "Created %(count)s bins in %(warehouse)s: %(first)s … %(last)s.",
+                        len(bins),
+                    ) % {"count": len(bins), "warehouse": warehouse.code, "first": bins[0].code, "last": bins[-1].code}
                 else:
-                    message = f"No new bins: every code of that block exists in {warehouse.code} already."
+                    message = gettext("No new bins: every code of that block exists in %(warehouse)s already.") % {
+                        "warehouse": warehouse.code
+                    }
                 self.message_user(request, message, level=messages.SUCCESS)
                 changelist = reverse("admin:inventory_bin_changelist", current_app=self.admin_site.name)
                 return HttpResponseRedirect(f"{changelist}?{urlencode({'warehouse__id__exact': warehouse.pk})}")
         context = {
             **self.admin_site.each_context(request),
-            "title": "Generate bins",
+            "title": gettext("Generate bins"),
             "opts": self.opts,
             "form": form,
             "media": self.media + form.media,

@@ -6,11 +6,14 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q, QuerySet, Sum
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import ModelAdmin, TabularInline
 from core.errors import DomainError
@@ -43,7 +46,7 @@ def _changelist_link(model_name: str, label: str, **params: int) -> str:
 
 class TransferReceiveForm(forms.Form):
     bin = forms.ModelChoiceField(
-        queryset=Bin.objects.none(), help_text="Where the units go (a receiving bin, usually)."
+        label=_("Bin"), queryset=Bin.objects.none(), help_text=_("Where the units go (a receiving bin, usually).")
     )
 
     def __init__(self, *args, destination: Warehouse, **kwargs) -> None:
@@ -60,11 +63,19 @@ def _run_each(
         try:
             service(item, **arguments)
         except DomainError as error:
-            model_admin.message_user(request, f"{item.number}: {error.message}", level=messages.ERROR)
+            model_admin.message_user(
+                request,
+                gettext("%(number)s: %(message)s") % {"number": item.number, "message": error.message},
+                level=messages.ERROR,
+            )
         else:
             succeeded.append(item.number)
     if succeeded:
-        model_admin.message_user(request, f"{done}: {', '.join(succeeded)}.", level=messages.SUCCESS)
+        model_admin.message_user(
+            request,
+            gettext("%(done)s: %(numbers)s.") % {"done": done, "numbers": ", ".join(succeeded)},
+            level=messages.SUCCESS,
+        )
 
 
 class StockReadOnlyAdmin(ModelAdmin):
@@ -106,16 +117,17 @@ class StockReadOnlyInline(TabularInline):
 class QuantityFilter(admin.SimpleListFilter):
     """Rows at zero stay after stock leaves a bin; they are hidden unless asked for."""
 
-    title = "quantity"
+    title = _("quantity")
     parameter_name = "quantity"
 
     def lookups(self, request, model_admin):
-        return [("zero", "At zero"), ("all", "All rows")]
+        return [("zero", _("At zero")), ("all", _("All rows"))]
 
     def choices(self, changelist):
-        for choice in super().choices(changelist):
-            if choice["display"] == "All":
-                choice["display"] = "With stock"
+        # The first choice, Django's "All" (no value), is what this filter shows by default: rows with stock.
+        for index, choice in enumerate(super().choices(changelist)):
+            if index == 0:
+                choice["display"] = _("With stock")
             yield choice
 
     def queryset(self, request, queryset):
@@ -145,7 +157,7 @@ class HiddenIdFilter(admin.SimpleListFilter):
 
 
 class ProductIdFilter(HiddenIdFilter):
-    title = "product"
+    title = _("product")
     parameter_name = "product"
     model = Product
     label_field = "sku"
@@ -156,7 +168,7 @@ class ProductIdFilter(HiddenIdFilter):
 
 
 class LedgerBinFilter(HiddenIdFilter):
-    title = "bin"
+    title = _("bin")
     parameter_name = "bin"
     model = Bin
     label_field = "code"
@@ -171,7 +183,7 @@ class LedgerBinFilter(HiddenIdFilter):
 class LedgerWarehouseFilter(admin.SimpleListFilter):
     """Moves out of the warehouse's bins and into them."""
 
-    title = "warehouse"
+    title = _("warehouse")
     parameter_name = "warehouse"
 
     def lookups(self, request, model_admin):
@@ -209,34 +221,34 @@ class StockLevelAdmin(StockReadOnlyAdmin):
     def get_queryset(self, request):
         return stock_selectors.stock_levels(include_zero=True)
 
-    @admin.display(description="SKU", ordering="product__sku_sort")
+    @admin.display(description=_("SKU"), ordering="product__sku_sort")
     def sku(self, level: StockLevel) -> str:
         return level.product.sku
 
-    @admin.display(description="product", ordering="product__name")
+    @admin.display(description=_("product"), ordering="product__name")
     def product_name(self, level: StockLevel) -> str:
         return level.product.name
 
-    @admin.display(description="warehouse", ordering="bin__warehouse__code")
+    @admin.display(description=_("warehouse"), ordering="bin__warehouse__code")
     def warehouse_code(self, level: StockLevel) -> str:
         return level.bin.warehouse.code
 
-    @admin.display(description="bin", ordering="bin__code_sort")
+    @admin.display(description=_("bin"), ordering="bin__code_sort")
     def bin_code(self, level: StockLevel) -> str:
         return level.bin.code
 
-    @admin.display(description="zone", ordering="bin__zone")
+    @admin.display(description=_("zone"), ordering="bin__zone")
     def zone(self, level: StockLevel) -> str:
         return level.bin.zone
 
-    @admin.display(description="kind")
+    @admin.display(description=_("kind"))
     def bin_kind(self, level: StockLevel) -> str:
-        sellable = "sellable" if level.bin.is_sellable else "not sellable"
-        return f"{level.bin.get_kind_display()} ({sellable})"
+        sellable = gettext("sellable") if level.bin.is_sellable else gettext("not sellable")
+        return gettext("%(kind)s (%(sellable)s)") % {"kind": level.bin.get_kind_display(), "sellable": sellable}
 
-    @admin.display(description="ledger")
+    @admin.display(description=_("ledger"))
     def ledger(self, level: StockLevel) -> str:
-        return _changelist_link("stockmove", "moves", product=level.product_id, bin=level.bin_id)
+        return _changelist_link("stockmove", gettext("moves"), product=level.product_id, bin=level.bin_id)
 
 
 @admin.register(InventoryBalance)
@@ -260,23 +272,25 @@ class InventoryBalanceAdmin(StockReadOnlyAdmin):
     def get_queryset(self, request):
         return stock_selectors.balances_with_available()
 
-    @admin.display(description="warehouse", ordering="warehouse__code")
+    @admin.display(description=_("warehouse"), ordering="warehouse__code")
     def warehouse_code(self, balance: InventoryBalance) -> str:
         return balance.warehouse.code
 
-    @admin.display(description="available", ordering="available")
+    @admin.display(description=_("available"), ordering="available")
     def available(self, balance: InventoryBalance) -> int:
         return balance.available
 
-    @admin.display(description="bins")
+    @admin.display(description=_("bins"))
     def bins(self, balance: InventoryBalance) -> str:
         return _changelist_link(
-            "stocklevel", "by bin", product=balance.product_id, bin__warehouse__id__exact=balance.warehouse_id
+            "stocklevel", gettext("by bin"), product=balance.product_id, bin__warehouse__id__exact=balance.warehouse_id
         )
 
-    @admin.display(description="ledger")
+    @admin.display(description=_("ledger"))
     def ledger(self, balance: InventoryBalance) -> str:
-        return _changelist_link("stockmove", "moves", product=balance.product_id, warehouse=balance.warehouse_id)
+        return _changelist_link(
+            "stockmove", gettext("moves"), product=balance.product_id, warehouse=balance.warehouse_id
+        )
 
 
 # --- The ledger ----------------------------------------------------------------------------------------------
@@ -309,26 +323,26 @@ class StockMoveAdmin(StockReadOnlyAdmin):
     def get_queryset(self, request):
         return stock_selectors.ledger()
 
-    @admin.display(description="SKU", ordering="product__sku_sort")
+    @admin.display(description=_("SKU"), ordering="product__sku_sort")
     def sku(self, move: StockMove) -> str:
         return move.product.sku
 
-    @admin.display(description="warehouse")
+    @admin.display(description=_("warehouse"))
     def warehouse_code(self, move: StockMove) -> str:
         return (move.from_bin or move.to_bin).warehouse.code
 
-    @admin.display(description="from bin")
+    @admin.display(description=_("from bin"))
     def from_bin_code(self, move: StockMove) -> str:
         return move.from_bin.code if move.from_bin else "—"
 
-    @admin.display(description="to bin")
+    @admin.display(description=_("to bin"))
     def to_bin_code(self, move: StockMove) -> str:
         return move.to_bin.code if move.to_bin else "—"
 
 
 class ReservationEventInline(StockReadOnlyInline):
     model = ReservationEvent
-    verbose_name_plural = "history"
+    verbose_name_plural = _("history")
     select_related = ("user", "stock_move")
     fields = ["created_at", "kind", "quantity", "user", "stock_move"]
     readonly_fields = fields
@@ -369,15 +383,15 @@ class ReservationEventAdmin(StockReadOnlyAdmin):
     ordering = ["-id"]
     show_full_result_count = False
 
-    @admin.display(description="SKU", ordering="reservation__product__sku_sort")
+    @admin.display(description=_("SKU"), ordering="reservation__product__sku_sort")
     def sku(self, event: ReservationEvent) -> str:
         return event.reservation.product.sku
 
-    @admin.display(description="warehouse")
+    @admin.display(description=_("warehouse"))
     def warehouse_code(self, event: ReservationEvent) -> str:
         return event.reservation.warehouse.code
 
-    @admin.display(description="reference")
+    @admin.display(description=_("reference"))
     def reference(self, event: ReservationEvent) -> str:
         return event.reservation.reference
 
@@ -393,19 +407,19 @@ class SellableChangeAdmin(StockReadOnlyAdmin):
     ordering = ["-id"]
     show_full_result_count = False
 
-    @admin.display(description="bin", ordering="bin__code_sort")
+    @admin.display(description=_("bin"), ordering="bin__code_sort")
     def bin_code(self, change: SellableChange) -> str:
         return change.bin.code
 
-    @admin.display(description="warehouse")
+    @admin.display(description=_("warehouse"))
     def warehouse_code(self, change: SellableChange) -> str:
         return change.bin.warehouse.code
 
-    @admin.display(description="SKU")
+    @admin.display(description=_("SKU"))
     def sku(self, change: SellableChange) -> str:
         return change.product.sku if change.product else "—"
 
-    @admin.display(description="on sale", boolean=True, ordering="is_sellable")
+    @admin.display(description=_("on sale"), boolean=True, ordering="is_sellable")
     def on_sale(self, change: SellableChange) -> bool:
         return change.is_sellable
 
@@ -419,13 +433,44 @@ class TransferLineInline(StockReadOnlyInline):
     fields = ["product", "quantity", "from_bin", "quantity_shipped", "quantity_received", "quantity_in_transit"]
     readonly_fields = fields
 
+    @admin.display(description=_("quantity in transit"))
+    def quantity_in_transit(self, line: TransferLine) -> int:
+        return line.quantity_in_transit
 
-class TransferEventInline(StockReadOnlyInline):
-    model = TransferEvent
-    verbose_name_plural = "steps"
+
+def _status_label(statuses: type[models.TextChoices], status: str) -> str:
+    """What people call a status stored in an event row: "-" before the document existed, the code if unknown."""
+    if not status:
+        return "-"
+    try:
+        return str(statuses(status).label)
+    except ValueError:
+        return status
+
+
+class StatusEventInline(StockReadOnlyInline):
+    """A document's steps, each status shown by its name in the reader's language instead of its code."""
+
+    statuses: type[models.TextChoices]
+    verbose_name_plural = _("steps")
+    # A step's title is its __str__, "draft → shipped" in status codes; the columns say it in words.
+    hide_title = True
     select_related = ("user",)
-    fields = ["created_at", "from_status", "to_status", "note", "user"]
+    fields = ["created_at", "from_status_label", "to_status_label", "note", "user"]
     readonly_fields = fields
+
+    @admin.display(description=_("from status"))
+    def from_status_label(self, event) -> str:
+        return _status_label(self.statuses, event.from_status)
+
+    @admin.display(description=_("to status"))
+    def to_status_label(self, event) -> str:
+        return _status_label(self.statuses, event.to_status)
+
+
+class TransferEventInline(StatusEventInline):
+    model = TransferEvent
+    statuses = Transfer.Status
 
 
 @admin.register(Transfer)
@@ -463,12 +508,14 @@ class TransferAdmin(StockReadOnlyAdmin):
     def has_receive_permission(self, request) -> bool:
         return request.user.has_perms(["inventory.change_transfer", "inventory.add_stockmove"])
 
-    @admin.action(description="Receive everything still in transit (choose the bin)", permissions=["receive"])
+    @admin.action(description=_("Receive everything still in transit (choose the bin)"), permissions=["receive"])
     def receive_in_full(self, request, queryset):
         destinations = set(queryset.values_list("destination_id", flat=True))
         if len(destinations) != 1:
             self.message_user(
-                request, "Select transfers to one destination warehouse; the bin is chosen there.", messages.ERROR
+                request,
+                gettext("Select transfers to one destination warehouse; the bin is chosen there."),
+                messages.ERROR,
             )
             return None
         destination = Warehouse.objects.get(pk=destinations.pop())
@@ -483,17 +530,21 @@ class TransferAdmin(StockReadOnlyAdmin):
                     if line.quantity_in_transit > 0
                 ]
                 if not lines:
-                    raise StockRuleBroken(f"{transfer.number} has nothing in transit.", code="nothing_in_transit")
+                    raise StockRuleBroken(
+                        gettext("%(number)s has nothing in transit.") % {"number": transfer.number},
+                        code="nothing_in_transit",
+                    )
                 transfer_services.transfer_receive(transfer=transfer, lines=lines, bin=bin_, user=user)
 
-            _run_each(self, request, queryset, receive, f"Received into {bin_.code}", user=request.user)
+            done = gettext("Received into %(bin)s") % {"bin": bin_.code}
+            _run_each(self, request, queryset, receive, done, user=request.user)
             return None
         return TemplateResponse(
             request,
             "admin/inventory/transfer/receive.html",
             {
                 **self.admin_site.each_context(request),
-                "title": f"Receive transfers into {destination.code}",
+                "title": gettext("Receive transfers into %(warehouse)s") % {"warehouse": destination.code},
                 "opts": self.model._meta,
                 "form": form,
                 "transfers": queryset.order_by("id"),
@@ -501,11 +552,11 @@ class TransferAdmin(StockReadOnlyAdmin):
             },
         )
 
-    @admin.display(description="lines", ordering="line_count")
+    @admin.display(description=_("lines"), ordering="line_count")
     def line_count(self, transfer: Transfer) -> int:
         return transfer.line_count
 
-    @admin.display(description="units", ordering="units")
+    @admin.display(description=_("units"), ordering="units")
     def units(self, transfer: Transfer) -> int:
         return transfer.units or 0
 
@@ -515,25 +566,25 @@ class TransferAdmin(StockReadOnlyAdmin):
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("inventory.change_transfer")
 
-    @admin.action(description="Ship the selected draft transfers", permissions=["ship"])
+    @admin.action(description=_("Ship the selected draft transfers"), permissions=["ship"])
     def ship(self, request, queryset):
         _run_each(
             self,
             request,
             queryset,
             lambda transfer, user: transfer_services.transfer_ship(transfer=transfer, user=user),
-            "Shipped",
+            gettext("Shipped"),
             user=request.user,
         )
 
-    @admin.action(description="Cancel the selected draft transfers", permissions=["cancel"])
+    @admin.action(description=_("Cancel the selected draft transfers"), permissions=["cancel"])
     def cancel(self, request, queryset):
         _run_each(
             self,
             request,
             queryset,
             lambda transfer, user: transfer_services.transfer_cancel(transfer=transfer, user=user, note="In the admin"),
-            "Cancelled",
+            gettext("Cancelled"),
             user=request.user,
         )
 
@@ -558,26 +609,23 @@ class StockCountLineInline(StockReadOnlyInline):
     ]
     readonly_fields = fields
 
-    @admin.display(description="variance (counted − system)")
+    @admin.display(description=_("variance (counted − system)"))
     def variance(self, line: StockCountLine) -> str:
         return "—" if line.variance is None else f"{line.variance:+d}"
 
 
 class StockCountBinInline(StockReadOnlyInline):
     model = StockCountBin
-    verbose_name_plural = "bins in the count"
+    verbose_name_plural = _("bins in the count")
     select_related = ("bin",)
     line_order = ("bin__code_sort",)
     fields = ["bin"]
     readonly_fields = fields
 
 
-class StockCountEventInline(StockReadOnlyInline):
+class StockCountEventInline(StatusEventInline):
     model = StockCountEvent
-    verbose_name_plural = "steps"
-    select_related = ("user",)
-    fields = ["created_at", "from_status", "to_status", "note", "user"]
-    readonly_fields = fields
+    statuses = StockCount.Status
 
 
 @admin.register(StockCount)
@@ -604,11 +652,11 @@ class StockCountAdmin(StockReadOnlyAdmin):
     def get_queryset(self, request):
         return stock_selectors.stock_count_list()
 
-    @admin.display(description="lines counted")
+    @admin.display(description=_("lines counted"))
     def lines_counted_of_total(self, count: StockCount) -> str:
-        return f"{count.lines_counted} of {count.lines_total}"
+        return gettext("%(counted)s of %(total)s") % {"counted": count.lines_counted, "total": count.lines_total}
 
-    @admin.display(description="net variance", ordering="variance_net")
+    @admin.display(description=_("net variance"), ordering="variance_net")
     def variance_net(self, count: StockCount) -> str:
         return f"{count.variance_net:+d}"
 
@@ -619,7 +667,7 @@ class StockCountAdmin(StockReadOnlyAdmin):
         return request.user.has_perm("inventory.change_stockcount")
 
     @admin.action(
-        description="Approve the selected counts (post variances; lines not counted are left alone)",
+        description=_("Approve the selected counts (post variances; lines not counted are left alone)"),
         permissions=["approve"],
     )
     def approve(self, request, queryset):
@@ -628,17 +676,17 @@ class StockCountAdmin(StockReadOnlyAdmin):
             request,
             queryset,
             lambda count, user: count_services.stock_count_approve(count=count, user=user),
-            "Approved",
+            gettext("Approved"),
             user=request.user,
         )
 
-    @admin.action(description="Cancel the selected open counts", permissions=["cancel"])
+    @admin.action(description=_("Cancel the selected open counts"), permissions=["cancel"])
     def cancel(self, request, queryset):
         _run_each(
             self,
             request,
             queryset,
             lambda count, user: count_services.stock_count_cancel(count=count, user=user, note="In the admin"),
-            "Cancelled",
+            gettext("Cancelled"),
             user=request.user,
         )

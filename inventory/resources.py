@@ -8,6 +8,8 @@ keeps the same rules, codes and messages as the API and the bulk import. Bundle 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from import_export.fields import Field
 
 from core.models import adopt_saved
@@ -31,7 +33,7 @@ class ProductResource(SpreadsheetResource):
 
     class Meta:
         model = Product
-        name = "Products"
+        name = _("Products")
         import_id_fields = ["sku"]
         fields = PRODUCT_COLUMNS
         export_order = PRODUCT_COLUMNS
@@ -100,19 +102,20 @@ class BundleComponentResource(SpreadsheetResource):
 
     select_related = ("bundle", "component")
     constraint_messages = {
-        "bundle_not_own_component": ("component", "A bundle cannot contain itself."),
+        "bundle_not_own_component": ("component", _("A bundle cannot contain itself.")),
     }
 
     class Meta:
         model = BundleComponent
-        name = "Bundle components"
+        name = _("Bundle components")
         import_id_fields = ["bundle", "component"]
         fields = ["bundle", "component", "quantity"]
         export_order = ["bundle", "component", "quantity"]
 
     def duplicate_error(self, row, *, first_row):
         detail = product_rules.COMPONENT_REPEATED.detail(
-            sku=str(row.get("component") or "").strip().upper(), first=f"row {first_row}"
+            sku=str(row.get("component") or "").strip().upper(),
+            first=gettext("row %(row)s") % {"row": first_row},
         )
         return "component", ValidationError(detail.message, code=detail.code)
 
@@ -129,7 +132,7 @@ class BundleComponentResource(SpreadsheetResource):
                 bundle=bundle,
                 components=[(component, instance.quantity)],
                 field_of=lambda index, part: part,
-                position_of=lambda index: "this row",
+                position_of=lambda index: gettext("this row"),
                 bundle_field="bundle",
             )
             for problem in problems:
@@ -154,7 +157,7 @@ class BinResource(SpreadsheetResource):
 
     class Meta:
         model = Bin
-        name = "Bins"
+        name = _("Bins")
         import_id_fields = ["warehouse", "code"]
         fields = ["warehouse", "code", "zone", "kind", "is_sellable", "pick_sequence", "is_active"]
         export_order = ["warehouse", "code", "zone", "kind", "is_sellable", "pick_sequence", "is_active"]

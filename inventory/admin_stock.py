@@ -296,6 +296,23 @@ class InventoryBalanceAdmin(StockReadOnlyAdmin):
 # --- The ledger ----------------------------------------------------------------------------------------------
 
 
+def sku_or_reference_search(queryset, term: str, *, product: str, reference: str, through: str | None = None):
+    """The rows of a growing table whose product has exactly this SKU or whose reference starts with the term.
+
+    Django's search ORs its fields across a join, which no index answers: on a ledger of millions that is a
+    scan of every row. Here the SKU is looked up first (the product table's unique key), and the rows are found
+    by product id OR reference prefix, which PostgreSQL combines from two indexes (the prefix one is
+    ``UPPER(reference) text_pattern_ops``). ``through`` names a relation to search instead (a reservation's
+    events are found through their reservations).
+    """
+    product_ids = list(Product.objects.filter(sku__iexact=term).values_list("pk", flat=True))
+    matches = Q(**{f"{product}__in": product_ids}) | Q(**{f"{reference}__istartswith": term})
+    if through is None:
+        return queryset.filter(matches)
+    related = queryset.model._meta.get_field(through).related_model
+    return queryset.filter(**{f"{through}__in": related.objects.filter(matches).values("pk")})
+
+
 @admin.register(StockMove)
 class StockMoveAdmin(StockReadOnlyAdmin):
     """The append-only ledger: nobody adds, changes or deletes a row here (the stock services write it)."""
@@ -316,12 +333,19 @@ class StockMoveAdmin(StockReadOnlyAdmin):
     list_select_related = ["product", "from_bin__warehouse", "to_bin__warehouse", "user"]
     list_filter = ["reason", LedgerWarehouseFilter, ProductIdFilter, LedgerBinFilter]
     search_fields = ["=product__sku", "^reference"]
+    search_help_text = _("An exact SKU, or the start of a reference.")
     ordering = ["-id"]
     # Counting every row of a long ledger on each page is slow and tells nobody anything.
     show_full_result_count = False
 
     def get_queryset(self, request):
         return stock_selectors.ledger()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return sku_or_reference_search(queryset, term, product="product_id", reference="reference"), False
 
     @admin.display(description=_("SKU"), ordering="product__sku_sort")
     def sku(self, move: StockMove) -> str:
@@ -363,9 +387,16 @@ class ReservationAdmin(StockReadOnlyAdmin):
     ]
     list_select_related = ["product", "warehouse"]
     list_filter = [("warehouse", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["^reference", "^product__sku"]
+    search_fields = ["^reference", "=product__sku"]
+    search_help_text = _("An exact SKU, or the start of a reference.")
     ordering = ["-id"]
     inlines = [ReservationEventInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return sku_or_reference_search(queryset, term, product="product_id", reference="reference"), False
 
 
 @admin.register(ReservationEvent)
@@ -380,8 +411,18 @@ class ReservationEventAdmin(StockReadOnlyAdmin):
         ("user", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["=reservation__product__sku", "^reservation__reference"]
+    search_help_text = _("An exact SKU, or the start of a reference.")
     ordering = ["-id"]
     show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        found = sku_or_reference_search(
+            queryset, term, product="product_id", reference="reference", through="reservation"
+        )
+        return found, False
 
     @admin.display(description=_("SKU"), ordering="reservation__product__sku_sort")
     def sku(self, event: ReservationEvent) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -433,6 +435,8 @@ class StockMove(models.Model):
             models.Index(fields=["from_bin", "-id"], name="stockmove_from_bin_id_idx"),
             models.Index(fields=["to_bin", "-id"], name="stockmove_to_bin_id_idx"),
             models.Index(fields=["reference"], name="stockmove_reference_idx"),
+            # The admin's search "reference starts with" is UPPER(reference) LIKE 'X%': this index answers it.
+            models.Index(OpClass(Upper("reference"), name="text_pattern_ops"), name="stockmove_ref_prefix_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="stockmove_quantity_positive"),
@@ -475,7 +479,10 @@ class Reservation(models.Model):
     class Meta:
         verbose_name = _("reservation")
         verbose_name_plural = _("reservations")
-        indexes = [models.Index(fields=["product", "warehouse"], name="reservation_product_wh_idx")]
+        indexes = [
+            models.Index(fields=["product", "warehouse"], name="reservation_product_wh_idx"),
+            models.Index(OpClass(Upper("reference"), name="text_pattern_ops"), name="reservation_ref_prefix_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference", "product", "warehouse"], name="reservation_reference_product_wh_unique"

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.count_services import stock_count_open, stock_count_record
-from inventory.models import Bin, StockCount, StockLevel, StockMove, Transfer
+from inventory.models import Bin, Reservation, ReservationEvent, StockCount, StockLevel, StockMove, Transfer
 from inventory.stock_services import stock_adjust, stock_receive, stock_reserve
 from inventory.transfer_services import transfer_create, transfer_ship
 from tests.inventory.factories import BinFactory, ProductFactory, WarehouseFactory
@@ -214,3 +214,56 @@ def test_transfer_receive_action_asks_for_a_bin_then_receives_everything_in_tran
     )
     assert any("nothing in transit" in str(m) for m in again.context["messages"])
     assert StockLevel.objects.get(product=product, bin=site["la_pick"]).on_hand == 4
+
+
+@pytest.mark.parametrize(
+    ("model", "index"),
+    [
+        (StockMove, "stockmove_ref_prefix_idx"),
+        (Reservation, "reservation_ref_prefix_idx"),
+        (ReservationEvent, "reservation_ref_prefix_idx"),
+    ],
+)
+def test_the_search_of_growing_lists_is_answered_by_indexes(rf, make_user, model, index):
+    """An exact SKU or the start of a reference: with sequential scans priced out, PostgreSQL's plan for the
+    admin's own query reads the reference-prefix index and the product-id index, not every row."""
+    product = ProductFactory(sku="SEARCH-1")
+    model_admin = admin.site._registry[model]
+    request = rf.get("/", {"q": "SEARCH-1"})
+    request.user = make_user(superuser=True)
+    queryset, may_have_duplicates = model_admin.get_search_results(
+        request, model_admin.get_queryset(request), "SEARCH-1"
+    )
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
+    assert "product_id" in plan or "product_wh_idx" in plan, plan
+    assert str(product.pk) in str(params)
+    assert may_have_duplicates is False
+
+
+def test_the_ledger_and_reservations_are_searched_by_exact_sku_or_reference_prefix(superuser_client, site):
+    wanted = ProductFactory(sku="CASE-RED")
+    other = ProductFactory(sku="CASE-RED-XL")
+    stock_receive(product=wanted, bin=site["pick"], quantity=5, reference="PO-2026-0001")
+    stock_receive(product=other, bin=site["pick"], quantity=5, reference="PO-2026-0002")
+    stock_reserve(warehouse=site["shenzhen"], lines=[(other, 1)], reference="order-line:77")
+    stock_reserve(warehouse=site["shenzhen"], lines=[(wanted, 1)], reference="order-line:78")
+
+    def found(model_name: str, term: str) -> list[int]:
+        response = superuser_client.get(reverse(f"admin:inventory_{model_name}_changelist"), {"q": term})
+        assert response.status_code == 200
+        return sorted(row.pk for row in response.context["cl"].result_list)
+
+    by_sku = sorted(StockMove.objects.filter(product=wanted).values_list("pk", flat=True))
+    assert found("stockmove", "case-red") == by_sku  # exact SKU, any case; CASE-RED-XL is another product
+    assert found("stockmove", "PO-2026-000") == sorted(StockMove.objects.values_list("pk", flat=True))
+    assert found("stockmove", "2026") == []  # the start of a reference, not any part of it
+    assert found("reservation", "order-line:7") == sorted(Reservation.objects.values_list("pk", flat=True))
+    assert found("reservation", "CASE-RED-XL") == [Reservation.objects.get(product=other).pk]
+    events_of_wanted = sorted(ReservationEvent.objects.filter(reservation__product=wanted).values_list("pk", flat=True))
+    assert found("reservationevent", "CASE-RED") == events_of_wanted
+    assert found("reservationevent", "order-line:78") == events_of_wanted

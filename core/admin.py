@@ -12,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -28,7 +29,7 @@ from unfold.admin import TabularInline as UnfoldTabularInline
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from core.errors import DomainError
+from core.errors import DomainError, clauses_join, labelled
 from core.resources import detail_line
 
 
@@ -65,10 +66,12 @@ class ServiceErrorsAdminMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
-            details = "; ".join(
-                f"{detail.field}: {detail.message}" if detail.field else detail.message for detail in error.errors
-            )
-            self.message_user(request, f"{error.message} {details}".strip(), level=messages.ERROR)
+            details = clauses_join(labelled(detail.field, detail.message) for detail in error.errors)
+            message = error.message
+            if details:
+                # Translators: a refusal of a service, then the problems it lists by field ("product: ...; ...").
+                message = _("%(message)s %(details)s") % {"message": error.message, "details": details}
+            self.message_user(request, message, level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -110,19 +113,29 @@ class SpreadsheetAdmin(ServiceErrorsAdminMixin, ModelAdmin, ImportExportModelAdm
         # fails now, everything was rolled back, and saying "Import finished: 0 new" would hide that.
         if result.has_errors() or result.has_validation_errors():
             problems = [
-                f"row {row.number}: "
-                + "; ".join(f"{field}: {' '.join(errors)}" for field, errors in row.error_dict.items())
+                _row_problem(
+                    row.number,
+                    clauses_join(
+                        labelled(None if field == NON_FIELD_ERRORS else field, " ".join(map(str, errors)))
+                        for field, errors in row.error_dict.items()
+                    ),
+                )
                 for row in result.invalid_rows[:5]
             ]
-            problems += [f"row {row.number}: {row.errors[0].error}" for row in result.error_rows[:5]]
+            problems += [_row_problem(row.number, row.errors[0].error) for row in result.error_rows[:5]]
             problems += [str(error.error) for error in result.base_errors[:1]]
             self.message_user(
                 request,
-                "Nothing was imported. " + " | ".join(problems).replace(NON_FIELD_ERRORS + ": ", ""),
+                _("Nothing was imported. %(problems)s") % {"problems": " | ".join(problems)},
                 level=messages.ERROR,
             )
             return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
         return super().process_result(result, request)
+
+
+def _row_problem(number: int, problem: object) -> str:
+    # Translators: a problem of one row of an imported file, in a list of them.
+    return _("row %(row)s: %(problem)s") % {"row": number, "problem": problem}
 
 
 # --- Third-party models, in the same look -------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _refresh_roles(sender, using="default", **kwargs) -> None:
@@ -13,7 +14,7 @@ def _refresh_roles(sender, using="default", **kwargs) -> None:
 
 class CoreConfig(AppConfig):
     name = "core"
-    verbose_name = "Core"
+    verbose_name = _("Core")
 
     def ready(self) -> None:
         post_migrate.connect(_refresh_roles, dispatch_uid="core.refresh_roles")

@@ -7,6 +7,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 
@@ -24,6 +25,6 @@ def decrypt_json(token: str) -> Any:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken as exc:
         raise DomainError(
-            "Stored credentials cannot be decrypted with CREDENTIALS_KEYS; was the key changed?",
+            _("Stored credentials cannot be decrypted with CREDENTIALS_KEYS; was the key changed?"),
             code="credentials_key",
         ) from exc

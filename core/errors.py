@@ -7,6 +7,35 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+
+def labelled(label: object, text: object) -> str:
+    """``lines[0].quantity: Must be at most …``: a text after what it is about (a field, a subject); the text
+    alone when there is no label."""
+    if not label:
+        return str(text)
+    # Translators: a message after what it is about: "lines[0].quantity: Must be at most 10,000,000 (got 0)."
+    return _("%(label)s: %(text)s") % {"label": label, "text": text}
+
+
+def and_more(message: object, count: int) -> str:
+    """``message`` followed by how many more problems there are (none: the message alone)."""
+    if count <= 0:
+        return str(message)
+    # Translators: after the first problem of a list, how many more problems the list has.
+    return _("%(message)s (and %(count)s more)") % {"message": message, "count": count}
+
+
+def words_join(words) -> str:
+    """Items of a list inside a sentence: "a, b, c" (in Chinese "a、b、c")."""
+    return pgettext("separator of the items of a list in a sentence", ", ").join(str(word) for word in words)
+
+
+def clauses_join(clauses) -> str:
+    """Whole statements in one sentence: "a; b" (in Chinese "a；b")."""
+    return pgettext("separator of statements in a sentence", "; ").join(str(clause) for clause in clauses)
 
 
 @dataclass(frozen=True)
@@ -61,12 +90,16 @@ class ValidationFailed(DomainError):
     @classmethod
     def listing(cls, subject: str, errors: list[ErrorDetail]) -> ValidationFailed:
         """One error whose message names the first problem and how many more there are."""
-        first = errors[0]
-        where = f"{first.field}: " if first.field else ""
-        message = f"{subject}: {where}{first.message}"
-        if len(errors) > 1:
-            message += f" (and {len(errors) - 1} more)"
-        return cls(message, errors=errors)
+        return cls(errors_summary(subject, errors), errors=errors)
+
+
+def errors_summary(subject: object, errors: list[ErrorDetail]) -> str:
+    """``Invalid input: lines[0].quantity: Must be … (and 2 more)``: the subject, the first problem and where it
+    is, and how many more there are (the subject alone when there are none)."""
+    if not errors:
+        return str(subject)
+    first = errors[0]
+    return and_more(labelled(subject, labelled(first.field, first.message)), len(errors) - 1)
 
 
 def errors_from_django(exc: DjangoValidationError) -> list[ErrorDetail]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import ErrorDetail, ValidationFailed
+from django.utils.translation import gettext as _
+
+from core.errors import ErrorDetail, ValidationFailed, labelled
 
 # Units on one line of one document: ten million.
 QUANTITY_MAX = 10_000_000
@@ -31,11 +33,21 @@ def quantity_problem(
     ``invalid`` (not a whole number), ``min_value`` or ``max_value``.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        return ErrorDetail(f"Must be a whole number (got {value!r}).", field=field, code="invalid")
+        return ErrorDetail(
+            _("Must be a whole number (got %(value)s).") % {"value": repr(value)}, field=field, code="invalid"
+        )
     if value < minimum:
-        return ErrorDetail(f"Must be at least {minimum} (got {value}).", field=field, code="min_value")
+        return ErrorDetail(
+            _("Must be at least %(minimum)s (got %(value)s).") % {"minimum": minimum, "value": value},
+            field=field,
+            code="min_value",
+        )
     if value > maximum:
-        return ErrorDetail(f"Must be at most {maximum:,} (got {value:,}).", field=field, code="max_value")
+        return ErrorDetail(
+            _("Must be at most %(maximum)s (got %(value)s).") % {"maximum": f"{maximum:,}", "value": f"{value:,}"},
+            field=field,
+            code="max_value",
+        )
     return None
 
 
@@ -43,5 +55,5 @@ def quantity_check(value: Any, *, field: str = "quantity", minimum: int = 1, max
     """``value`` if it is a whole number within [minimum, maximum]; otherwise ValidationFailed naming ``field``."""
     detail = quantity_problem(value, field=field, minimum=minimum, maximum=maximum)
     if detail is not None:
-        raise ValidationFailed(f"{field}: {detail.message}", errors=[detail])
+        raise ValidationFailed(labelled(field, detail.message), errors=[detail])
     return value

@@ -5,7 +5,7 @@ written to disk: multipart uploads (spreadsheets) up to ``UPLOAD_MAX_SIZE``, any
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``. Query parameters, and the form fields of the admin's pages, go through
 :mod:`core.text`, the one check of incoming text; the API's bodies (JSON and multipart) are checked by its
 parsers, which know their structure. Under ``/api/`` a refusal has the API's error shape; elsewhere it is a
-short text page.
+short text page, in the language the request asks for (the refusal comes before LocaleMiddleware would choose it).
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
-from core.errors import DomainError, ErrorDetail, ValidationFailed
+from core.errors import DomainError, ErrorDetail, ValidationFailed, labelled
 from core.text import named_values_problems, uploaded_file_names
 
 API_PREFIX = "/api/"
@@ -41,11 +44,19 @@ def _megabytes(size: int) -> str:
 
 
 def payload_too_large(*, size: int | None, limit: int) -> PayloadTooLarge:
-    told = f"{_megabytes(size)} is" if size is not None else "The body is"
+    if size is None:
+        message = _(
+            "The body is more than the %(limit)s this server accepts in one request; split the file, or import it "
+            "with the command line (manage.py products_import)."
+        ) % {"limit": _megabytes(limit)}
+    else:
+        message = _(
+            "%(size)s is more than the %(limit)s this server accepts in one request; split the file, or import it "
+            "with the command line (manage.py products_import)."
+        ) % {"size": _megabytes(size), "limit": _megabytes(limit)}
     return PayloadTooLarge(
-        f"{told} more than the {_megabytes(limit)} this server accepts in one request; "
-        "split the file, or import it with the command line (manage.py products_import).",
-        errors=[ErrorDetail(f"At most {_megabytes(limit)}.", code="payload_too_large")],
+        message,
+        errors=[ErrorDetail(_("At most %(limit)s.") % {"limit": _megabytes(limit)}, code="payload_too_large")],
         limit_bytes=limit,
     )
 
@@ -70,11 +81,11 @@ def request_refusal(request: HttpRequest) -> DomainError | None:
     except RequestDataTooBig:
         return payload_too_large(size=None, limit=limit)
     except (TooManyFieldsSent, TooManyFilesSent) as error:
-        return ValidationFailed(f"Invalid input: {error}", code="too_many_fields")
+        return ValidationFailed(labelled(_("Invalid input"), error), code="too_many_fields")
     except MultiPartParserError as error:
-        return ValidationFailed(f"The multipart form cannot be read: {error}", code="parse_error")
+        return ValidationFailed(labelled(_("The multipart form cannot be read"), error), code="parse_error")
     if errors:
-        return ValidationFailed.listing("Invalid input", errors)
+        return ValidationFailed.listing(_("Invalid input"), errors)
     return None
 
 
@@ -90,7 +101,14 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        error = request_refusal(request)
-        if error is not None:
-            return refusal_response(request, error)
+        # LocaleMiddleware comes later, and a refused request never reaches it: choose the language as it would
+        # (the switcher's cookie, else Accept-Language), so the refusal reads like every other answer.
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            error = request_refusal(request)
+            if error is not None:
+                response = refusal_response(request, error)
+                response.headers.setdefault("Content-Language", language)
+                patch_vary_headers(response, ("Accept-Language", "Cookie"))
+                return response
         return self.get_response(request)

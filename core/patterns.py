@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import re2
+from django.utils.translation import gettext as _
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # a refused pattern is a ValueError for the caller, not a line on standard error
@@ -32,8 +33,11 @@ def pattern_compile(pattern: str):
         if isinstance(reason, bytes):
             reason = reason.decode(errors="replace")
         raise PatternError(
-            f"Not a pattern this system can use ({reason}); patterns use RE2 syntax, which has no back-references "
-            "or look-arounds."
+            _(
+                "Not a pattern this system can use (%(reason)s); patterns use RE2 syntax, which has no "
+                "back-references or look-arounds."
+            )
+            % {"reason": reason}
         ) from None
 
 

@@ -37,13 +37,14 @@ from typing import Any, ClassVar
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, models
+from django.utils.translation import gettext as _
 from import_export import resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Error, Result, RowResult
 
-from core.errors import DomainError, ErrorDetail, ValidationFailed
+from core.errors import DomainError, ErrorDetail, ValidationFailed, labelled, words_join
 from core.import_formats import SheetDataset, dataset_from_sheet
-from core.sheets import SheetColumn, SheetLayout, sheet_header_names, sheet_open_table
+from core.sheets import SheetColumn, SheetLayout, in_every_language, sheet_header_names, sheet_open_table
 from core.spreadsheet import escape_formula
 
 # --- Cells ------------------------------------------------------------------------------------------------
@@ -79,7 +80,7 @@ class DecimalWidget(widgets.DecimalWidget):
         try:
             return super().clean(value, row, **kwargs)
         except (InvalidOperation, TypeError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not a number.") from exc
+            raise ValueError(_("%(value)s is not a number.") % {"value": repr(value)}) from exc
 
 
 class WholeNumberWidget(widgets.IntegerWidget):
@@ -91,9 +92,9 @@ class WholeNumberWidget(widgets.IntegerWidget):
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation as exc:
-            raise ValueError(f"{value!r} is not a whole number.") from exc
+            raise ValueError(_("%(value)s is not a whole number.") % {"value": repr(value)}) from exc
         if not number.is_finite() or number != number.to_integral_value():
-            raise ValueError(f"{value!r} is not a whole number.")
+            raise ValueError(_("%(value)s is not a whole number.") % {"value": repr(value)})
         return int(number)
 
 
@@ -113,25 +114,41 @@ class YesNoWidget(widgets.BooleanWidget):
             return True
         if word in self.FALSE_WORDS:
             return False
-        raise ValueError(f"{value!r} is not yes or no; use 1/0, true/false or yes/no.")
+        raise ValueError(_("%(value)s is not yes or no; use 1/0, true/false or yes/no.") % {"value": repr(value)})
 
 
 class ChoiceWidget(TextWidget):
-    """A choice given by its value or its label, in any case; exported as the value."""
+    """A choice given by its value or its label, in any case and in any language of the site (a Chinese sheet
+    says "海外仓" where an English one says "Overseas warehouse"); exported as the value.
+
+    Widgets are made when resource classes are declared, at import, before translations can be read: the labels
+    are kept as they are (lazy) and read, in every language, on the first cell.
+    """
 
     def __init__(self, choices: Iterable[tuple[Any, Any]], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.choices = [(str(value), str(label)) for value, label in choices]
+        self.choices = [(str(value), label) for value, label in choices]
+        self._value_by_text: dict[str, str] | None = None
+
+    def value_by_text(self) -> dict[str, str]:
+        """Each text meaning a choice (its value, its label in every language), lower-cased, → the value."""
+        if self._value_by_text is None:
+            found: dict[str, str] = {}
+            for choice_value, label in self.choices:
+                for text in (choice_value, *in_every_language(label)):
+                    found.setdefault(str(text).lower(), choice_value)
+            self._value_by_text = found
+        return self._value_by_text
 
     def clean(self, value, row=None, **kwargs):
         text = super().clean(value, row, **kwargs)
         if not text:
             return text
-        for choice_value, label in self.choices:
-            if text.lower() in (choice_value.lower(), label.lower()):
-                return choice_value
-        allowed = ", ".join(choice_value for choice_value, _ in self.choices)
-        raise ValueError(f"{text!r} is not one of: {allowed}.")
+        choice_value = self.value_by_text().get(text.lower())
+        if choice_value is not None:
+            return choice_value
+        allowed = words_join(choice_value for choice_value, _label in self.choices)
+        raise ValueError(_("%(value)s is not one of: %(choices)s.") % {"value": repr(text), "choices": allowed})
 
 
 class NaturalKeyWidget(widgets.ForeignKeyWidget):
@@ -169,7 +186,10 @@ class NaturalKeyWidget(widgets.ForeignKeyWidget):
         instance = self.cache[key]
         if instance is None:
             meta = self.model._meta
-            raise ValueError(f"No {meta.verbose_name} with {meta.get_field(self.field).verbose_name} {key}.")
+            raise ValueError(
+                _("No %(model)s with %(field)s %(key)s.")
+                % {"model": meta.verbose_name, "field": meta.get_field(self.field).verbose_name, "key": key}
+            )
         return instance
 
     def render(self, value, obj=None, **kwargs):
@@ -198,8 +218,15 @@ class SpreadsheetResult(Result):
 
 def detail_line(detail: ErrorDetail) -> str:
     """``Row 5, name: Contains U+0000 (NUL) …``: one problem on one line, for a person."""
-    where = ", ".join(part for part in (f"Row {detail.row}" if detail.row else "", detail.field or "") if part)
-    return f"{where}: {detail.message}" if where else detail.message
+    if detail.row and detail.field:
+        return _("Row %(row)s, %(field)s: %(message)s") % {
+            "row": detail.row,
+            "field": detail.field,
+            "message": detail.message,
+        }
+    if detail.row:
+        return _("Row %(row)s: %(message)s") % {"row": detail.row, "message": detail.message}
+    return labelled(detail.field, detail.message)
 
 
 class SpreadsheetError(Error):
@@ -442,7 +469,8 @@ class SpreadsheetResource(resources.ModelResource):
         if errors:
             rows = sorted({error.row for error in errors if error.row is not None})
             raise ValidationFailed(
-                f"Nothing was imported: {len(rows)} of {result.total_rows} rows have errors.",
+                _("Nothing was imported: %(bad)s of %(total)s rows have errors.")
+                % {"bad": len(rows), "total": result.total_rows},
                 errors=errors,
             )
         return result
@@ -500,7 +528,8 @@ class SpreadsheetResource(resources.ModelResource):
         for it (products, bundle lines) say it in its words."""
         last_key_field = self.import_id_field_objects()[-1]
         return last_key_field.attribute, ValidationError(
-            f"{self.natural_key_label(row)} appears more than once in the file (first at row {first_row}).",
+            _("%(key)s appears more than once in the file (first at row %(row)s).")
+            % {"key": self.natural_key_label(row), "row": first_row},
             code="duplicate",
         )
 
@@ -591,7 +620,8 @@ class SpreadsheetResource(resources.ModelResource):
             return [(column or NON_FIELD_ERRORS, ValidationError(words, code=constraint))]
         text = str(error).strip()
         first_line = text.splitlines()[0] if text else type(error).__name__
-        return [(NON_FIELD_ERRORS, ValidationError(f"The database refused this row: {first_line}", code="database"))]
+        message = labelled(_("The database refused this row"), first_line)
+        return [(NON_FIELD_ERRORS, ValidationError(message, code="database"))]
 
     def after_import(self, dataset, result, **kwargs):
         # ModelResource resets the id sequence here, for imports that carry ids. Ours never do, and

@@ -13,8 +13,10 @@ row. What every import gets, whatever the file:
   a record whose quoted cell spans lines is one row, and blank rows are skipped but counted. Each row dict carries
   its number under ``"_row"``.
 * **Header.** Cells are matched to columns trimmed, case-insensitively, with inner blank space collapsed. A column
-  given twice, a required column missing or (unless the layout ignores them) an unknown column refuses the file
-  before any row is read.
+  is named by its name or an alias; an alias that is a translation (a model field's verbose name) names it in
+  every language of ``settings.LANGUAGES``, so "英文申报名" and "Declared name (English)" both mean
+  ``declared_name_en``, whoever reads the file. A column given twice, a required column missing or (unless the
+  layout ignores them) an unknown column refuses the file before any row is read.
 * **Cells** are trimmed and the formula escape of our exports is undone; empty cells are left out of the row
   dict. A cell longer than Excel's 32,767 characters or holding a character :mod:`core.text` forbids is an error
   naming its row and column, and so is a value in a column without a header (unless the layout ignores unknown
@@ -37,11 +39,16 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from typing import IO, Any
 
-from core.errors import ErrorDetail, ValidationFailed
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.errors import ErrorDetail, ValidationFailed, and_more, words_join
 from core.spreadsheet import unescape_formula
 from core.text import FORBIDDEN_CHARACTERS, forbidden_character_message
 
@@ -72,17 +79,47 @@ def header_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def in_every_language(text: str | Promise) -> tuple[str, ...]:
+    """``text`` as each language of ``settings.LANGUAGES`` writes it, when it is a lazy translation (a verbose name,
+    a choice label); plain text as it is. Call it when the text is used, not at import: translations are not
+    loaded while apps load."""
+    if not isinstance(text, Promise):
+        return (text,)
+    from django.conf import settings  # here, because the settings import this module through core.import_formats
+    from django.utils import translation
+
+    texts: list[str] = []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            rendered = str(text)
+        if rendered not in texts:
+            texts.append(rendered)
+    return tuple(texts)
+
+
 @dataclass(frozen=True)
 class SheetColumn:
     """One column an import reads: its name in the row dicts and the header texts that mean it.
 
+    ``aliases`` may be lazy translations (a model field's verbose name): each means the column in every language.
     ``is_text``: XLSX numbers in this column are given as the text typed (``12``), not as numbers.
     """
 
     name: str
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[str | Promise, ...] = ()
     is_required: bool = False
     is_text: bool = True
+
+    def header_texts(self) -> tuple[str, ...]:
+        """Every header text that means this column: its name, and each alias in every language."""
+        texts: list[str] = [self.name]
+        for alias in self.aliases:
+            texts.extend(text for text in in_every_language(alias) if text not in texts)
+        return tuple(texts)
+
+    def labels(self) -> list[str]:
+        """The aliases as the reader of a message writes them (the active language), other than the name itself."""
+        return sorted({str(alias) for alias in self.aliases if header_key(str(alias)) != header_key(self.name)})
 
     @classmethod
     def for_field(
@@ -90,18 +127,22 @@ class SheetColumn:
         model_field: Any,
         *,
         name: str | None = None,
-        aliases: Iterable[str] = (),
+        aliases: Iterable[str | Promise] = (),
         is_required: bool = False,
         is_text: bool | None = None,
     ) -> SheetColumn:
-        """The column of a model field: the field's name and verbose name mean it, and so do ``aliases``."""
+        """The column of a model field: the field's name and verbose name mean it, and so do ``aliases``.
+
+        The verbose name is kept as the field has it (a lazy translation, usually): the layout reads it in every
+        language when it is first used.
+        """
         from django.db import models  # here, because the settings import this module through core.import_formats
 
         if is_text is None:
             is_text = isinstance(model_field, models.CharField | models.TextField)
         return cls(
             name=name or model_field.name,
-            aliases=(model_field.name, str(model_field.verbose_name), *aliases),
+            aliases=(model_field.name, model_field.verbose_name, *aliases),
             is_required=is_required,
             is_text=is_text,
         )
@@ -109,27 +150,47 @@ class SheetColumn:
 
 @dataclass(frozen=True)
 class SheetLayout:
-    """What one import reads: its columns, whether other columns are ignored or refused, and how many rows."""
+    """What one import reads: its columns, whether other columns are ignored or refused, and how many rows.
+
+    Layouts are module constants, built while apps load: the header texts that are translations are read (in
+    every language) when the layout is first used, in :attr:`column_by_key`.
+    """
 
     columns: tuple[SheetColumn, ...]
     ignores_unknown_columns: bool = False
     max_rows: int | None = None
-    column_by_key: dict[str, SheetColumn] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_key: dict[str, SheetColumn] = {}
         for column in self.columns:
             if column.name == ROW_KEY:
                 raise ValueError(f"{ROW_KEY!r} is the row number, not a column name.")
-            for text in (column.name, *column.aliases):
-                other = by_key.setdefault(header_key(text), column)
-                if other.name != column.name:
-                    raise ValueError(f"Header {text!r} would mean both {other.name} and {column.name}.")
-        object.__setattr__(self, "column_by_key", by_key)
+        # What can be checked without translations is checked now; translated texts on first use.
+        _columns_by_key(self.columns, texts=_untranslated_texts)
+
+    @cached_property
+    def column_by_key(self) -> dict[str, SheetColumn]:
+        """Each header text that means a column (compared by :func:`header_key`), in every language."""
+        return _columns_by_key(self.columns, texts=SheetColumn.header_texts)
 
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.columns]
+
+
+def _untranslated_texts(column: SheetColumn) -> list[str]:
+    return [column.name, *(alias for alias in column.aliases if not isinstance(alias, Promise))]
+
+
+def _columns_by_key(
+    columns: Iterable[SheetColumn], *, texts: Callable[[SheetColumn], Iterable[str]]
+) -> dict[str, SheetColumn]:
+    by_key: dict[str, SheetColumn] = {}
+    for column in columns:
+        for text in texts(column):
+            other = by_key.setdefault(header_key(text), column)
+            if other.name != column.name:
+                raise ValueError(f"Header {text!r} would mean both {other.name} and {column.name}.")
+    return by_key
 
 
 def _refuse(message: str, code: str, *, row: int | None = None, field: str | None = None) -> ValidationFailed:
@@ -188,19 +249,14 @@ def sheet_header_names(*, header: Sequence[str], layout: SheetLayout, row: int) 
         if column is None:
             if not layout.ignores_unknown_columns:
                 errors.append(
-                    ErrorDetail(
-                        f"Column {text!r} is not a column of this import; the columns are "
-                        f"{', '.join(layout.names)}{_labels_hint(layout)}.",
-                        code="unknown_column",
-                        field=text,
-                        row=row,
-                    )
+                    ErrorDetail(_unknown_column_message(text, layout), code="unknown_column", field=text, row=row)
                 )
             names.append(None)
         elif column.name in seen:
             errors.append(
                 ErrorDetail(
-                    f"Columns {seen[column.name]!r} and {text!r} are both {column.name}; give each column once.",
+                    _("Columns %(first)s and %(second)s are both %(column)s; give each column once.")
+                    % {"first": repr(seen[column.name]), "second": repr(text), "column": column.name},
                     code="duplicate_column",
                     field=text,
                     row=row,
@@ -210,35 +266,49 @@ def sheet_header_names(*, header: Sequence[str], layout: SheetLayout, row: int) 
         else:
             seen[column.name] = text
             names.append(column.name)
-    has = ", ".join(repr(text) for text in header if text) or "nothing"
+    has = words_join(repr(text) for text in header if text) or _("nothing")
     for column in layout.columns:
         if column.is_required and column.name not in seen:
-            aliases = sorted({alias for alias in column.aliases if header_key(alias) != header_key(column.name)})
-            also = f" (or {', '.join(repr(alias) for alias in aliases)})" if aliases else ""
-            errors.append(
-                ErrorDetail(
-                    f"The header has no {column.name} column{also}; it has {has}.",
-                    code="missing_column",
-                    field=column.name,
-                    row=row,
-                )
-            )
+            labels = column.labels()
+            if labels:
+                message = _("The header has no %(column)s column (or %(labels)s); it has %(found)s.") % {
+                    "column": column.name,
+                    "labels": words_join(repr(label) for label in labels),
+                    "found": has,
+                }
+            else:
+                message = _("The header has no %(column)s column; it has %(found)s.") % {
+                    "column": column.name,
+                    "found": has,
+                }
+            errors.append(ErrorDetail(message, code="missing_column", field=column.name, row=row))
     if errors:
-        first = errors[0].message
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ValidationFailed(
-            f"The header (row {row}) is not valid: {first}{more}", code="invalid_header", errors=errors
-        )
+        raise ValidationFailed(_header_invalid(row, errors), code="invalid_header", errors=errors)
     return names
 
 
-def _labels_hint(layout: SheetLayout) -> str:
-    """ " (or labels such as 'SKU')" when some column has a label other than its name in another case."""
+def _header_invalid(row: int, errors: list[ErrorDetail]) -> str:
+    """``The header (row 1) is not valid: <the first problem> (and 2 more)``."""
+    message = _("The header (row %(row)s) is not valid: %(problem)s") % {"row": row, "problem": errors[0].message}
+    return and_more(message, len(errors) - 1)
+
+
+def _unknown_column_message(text: str, layout: SheetLayout) -> str:
+    """What is said of a header text that is no column, with a label to show that columns have labels."""
+    values = {"column": repr(text), "columns": words_join(layout.names)}
     for column in layout.columns:
         for alias in column.aliases:
+            alias = str(alias)
             if alias.lower() != alias and header_key(alias) != header_key(column.name):
-                return f" (or labels such as {alias!r})"
-    return ""
+                values["label"] = repr(alias)
+                return (
+                    _(
+                        "Column %(column)s is not a column of this import; the columns are %(columns)s (or labels "
+                        "such as %(label)s)."
+                    )
+                    % values
+                )
+    return _("Column %(column)s is not a column of this import; the columns are %(columns)s.") % values
 
 
 # --- Errors of cells -------------------------------------------------------------------------------------------
@@ -260,10 +330,12 @@ class _CellErrors:
         details = [*self.details, extra] if extra else self.details
         count = self.count + (1 if extra else 0)
         omitted = {"errors_omitted": count - len(details)} if count > len(details) else {}
-        noun = "cell" if count == 1 else "cells"
-        return ValidationFailed(
-            f"The file has {count} {noun} that cannot be imported; nothing was saved.", errors=details, **omitted
-        )
+        message = ngettext(
+            "The file has %(count)s cell that cannot be imported; nothing was saved.",
+            "The file has %(count)s cells that cannot be imported; nothing was saved.",
+            count,
+        ) % {"count": count}
+        return ValidationFailed(message, errors=details, **omitted)
 
 
 # --- CSV text ------------------------------------------------------------------------------------------------
@@ -482,12 +554,14 @@ class Sheet:
 
     def _outside_header(self, *, row: int, index: int) -> None:
         if index >= len(self.header):
-            message = (
-                f"The cell in column {column_letter(index)} has a value, but the header has only "
-                f"{len(self.header)} columns."
-            )
+            message = _("The cell in column %(letter)s has a value, but the header has only %(count)s columns.") % {
+                "letter": column_letter(index),
+                "count": len(self.header),
+            }
         else:
-            message = f"The cell in column {column_letter(index)} has a value, but that column has no header."
+            message = _("The cell in column %(letter)s has a value, but that column has no header.") % {
+                "letter": column_letter(index)
+            }
         self._errors.add(row=row, field=None, message=message, code="cell_outside_header")
 
     def _checked(self, value: str, *, row: int, index: int) -> str | None:
@@ -496,8 +570,8 @@ class Sheet:
             self._errors.add(
                 row=row,
                 field=self.column_label(index),
-                message=f"The cell has {len(value):,} characters; a cell may hold at most {MAX_CELL_LENGTH:,} "
-                "(Excel's limit).",
+                message=_("The cell has %(length)s characters; a cell may hold at most %(maximum)s (Excel's limit).")
+                % {"length": f"{len(value):,}", "maximum": f"{MAX_CELL_LENGTH:,}"},
                 code="cell_too_long",
             )
             return None
@@ -562,7 +636,8 @@ class Sheet:
                         continue
                 if row_number > last_row:
                     raise _refuse(
-                        f"The file has more than {self.layout.max_rows:,} rows; split it into smaller files.",
+                        _("The file has more than %(maximum)s rows; split it into smaller files.")
+                        % {"maximum": f"{self.layout.max_rows:,}"},
                         "too_many_rows",
                         row=row_number,
                     )
@@ -658,14 +733,18 @@ class Sheet:
             if found is None:
                 # io.TextIOWrapper decodes ahead of the rows it hands out, so this is only roughly where.
                 detail = ErrorDetail(
-                    f"The file stops being {encoding} text around row {row}; save it again as CSV UTF-8 or XLSX.",
+                    _("The file stops being %(encoding)s text around row %(row)s; save it again as CSV UTF-8 or XLSX.")
+                    % {"encoding": encoding, "row": row},
                     code="unreadable_file",
                     row=row,
                 )
             else:
                 detail = ErrorDetail(
-                    f"The cell is not {encoding} text, though the rows above it were; the file mixes encodings. "
-                    "Save it again as CSV UTF-8 or XLSX.",
+                    _(
+                        "The cell is not %(encoding)s text, though the rows above it were; the file mixes encodings. "
+                        "Save it again as CSV UTF-8 or XLSX."
+                    )
+                    % {"encoding": encoding},
                     code="unreadable_file",
                     field=self.column_label(found[1]),
                     row=found[0],
@@ -673,13 +752,16 @@ class Sheet:
         elif "field larger than field limit" in str(error):
             index = self._long_cell_index(row)
             detail = ErrorDetail(
-                f"The cell has more than {MAX_CELL_LENGTH:,} characters (Excel's limit for a cell).",
+                _("The cell has more than %(maximum)s characters (Excel's limit for a cell).")
+                % {"maximum": f"{MAX_CELL_LENGTH:,}"},
                 code="cell_too_long",
                 field=None if index is None else self.column_label(index),
                 row=row,
             )
         else:
-            detail = ErrorDetail(f"The CSV cannot be read on from here: {error}.", code="unreadable_file", row=row)
+            detail = ErrorDetail(
+                _("The CSV cannot be read on from here: %(error)s.") % {"error": error}, code="unreadable_file", row=row
+            )
         return self._errors.failure(detail)
 
     # The csv module and io.TextIOWrapper stop at a problem without saying in which cell it is. Both happen only
@@ -756,13 +838,17 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise _refuse(f"Unknown text encoding {encoding!r}.", "unknown_encoding", field="encoding") from None
+            raise _refuse(
+                _("Unknown text encoding %(encoding)s.") % {"encoding": repr(encoding)},
+                "unknown_encoding",
+                field="encoding",
+            ) from None
     stream, closers, reopen_stream = _byte_stream(source)
     try:
         head = stream.read(BLOCK_SIZE)
         if head.startswith(XLS_SIGNATURE):
             raise _refuse(
-                "Old Excel files (.xls) are not read; save the sheet as XLSX (Excel Workbook) or CSV UTF-8.",
+                _("Old Excel files (.xls) are not read; save the sheet as XLSX (Excel Workbook) or CSV UTF-8."),
                 "unsupported_format",
                 field="file",
             )
@@ -832,17 +918,20 @@ def sheet_open_table(*, rows: Iterable[Sequence[Any]], layout: SheetLayout | Non
 
 def _not_text(encoding: str | None, *, found: tuple[int, int] | None) -> ValidationFailed:
     if encoding is None:
-        message = (
+        message = _(
             "The file is neither an XLSX workbook nor CSV text (UTF-8, UTF-16 with a BOM, or GB18030); "
             "save it as CSV UTF-8 or XLSX."
         )
     else:
-        message = f"The file is not {encoding} text; save it as CSV UTF-8 or XLSX, or give its encoding."
+        message = _("The file is not %(encoding)s text; save it as CSV UTF-8 or XLSX, or give its encoding.") % {
+            "encoding": encoding
+        }
     if found is None:
         return _refuse(message, "unreadable_file", field="file")
     row, index = found
     return _refuse(
-        f"{message} The first cell that cannot be read is in row {row}, column {column_letter(index)}.",
+        _("%(message)s The first cell that cannot be read is in row %(row)s, column %(letter)s.")
+        % {"message": message, "row": row, "letter": column_letter(index)},
         "unreadable_file",
         field=column_letter(index),
         row=row,
@@ -860,7 +949,8 @@ def _header(records: Iterator[tuple[int, Sequence[Any]]]) -> tuple[int, list[str
             errors = []
             for index, text in enumerate(header):
                 problem = (
-                    f"The header cell has {len(text):,} characters; a cell may hold at most {MAX_CELL_LENGTH:,}."
+                    _("The header cell has %(length)s characters; a cell may hold at most %(maximum)s.")
+                    % {"length": f"{len(text):,}", "maximum": f"{MAX_CELL_LENGTH:,}"}
                     if len(text) > MAX_CELL_LENGTH
                     else forbidden_character_message(text)
                 )
@@ -870,16 +960,19 @@ def _header(records: Iterator[tuple[int, Sequence[Any]]]) -> tuple[int, list[str
                     )
             if errors:
                 raise ValidationFailed(
-                    f"The header (row {row_number}) is not valid: {errors[0].message}",
+                    _("The header (row %(row)s) is not valid: %(problem)s")
+                    % {"row": row_number, "problem": errors[0].message},
                     code="invalid_header",
                     errors=errors,
                 )
             return row_number, header
     except csv.Error as error:
         raise _refuse(
-            f"The header (row {row_number + 1}) cannot be read: {error}.", "unreadable_file", row=row_number + 1
+            _("The header (row %(row)s) cannot be read: %(error)s.") % {"row": row_number + 1, "error": error},
+            "unreadable_file",
+            row=row_number + 1,
         ) from error
-    raise _refuse("The file is empty: it has no header row.", "empty_file", field="file")
+    raise _refuse(_("The file is empty: it has no header row."), "empty_file", field="file")
 
 
 def _xlsx_records(stream: IO[bytes], head: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], Callable[[], Any]]:
@@ -896,7 +989,7 @@ def _xlsx_records(stream: IO[bytes], head: bytes) -> tuple[Iterator[tuple[int, S
         sheet = workbook.worksheets[0]
     except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, OSError, ValueError) as error:
         raise _refuse(
-            f"The XLSX workbook cannot be read ({error}); save it again as XLSX or CSV UTF-8.",
+            _("The XLSX workbook cannot be read (%(error)s); save it again as XLSX or CSV UTF-8.") % {"error": error},
             "unreadable_file",
             field="file",
         ) from error
@@ -910,7 +1003,8 @@ def _xlsx_records(stream: IO[bytes], head: bytes) -> tuple[Iterator[tuple[int, S
                 yield row_number, values
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as error:
             raise _refuse(
-                f"The XLSX workbook cannot be read after row {row_number} ({error}); save it again as XLSX.",
+                _("The XLSX workbook cannot be read after row %(row)s (%(error)s); save it again as XLSX.")
+                % {"row": row_number, "error": error},
                 "unreadable_file",
                 row=row_number + 1,
             ) from error

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connection, models, transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
-from core.errors import Conflict
+from core.errors import Conflict, words_join
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -63,8 +65,9 @@ class StatusMachine(Generic[DocumentT]):
     ``transitions`` maps every status to the statuses it may become: ``""`` (before the document exists) to
     the initial statuses, and every choice, a closed one to an empty set, so no status is forgotten. A status
     may map to itself when a repeated step is audited like a change (a further part received). ``label`` names
-    the document in messages ("Transfer TR-000001 is cancelled; ..."); ``lock_related`` are foreign keys
-    fetched with the locked row (the rows they point to are not locked).
+    the document in messages ("Transfer TR-000001 is cancelled; ..."): a lazy translation, rendered when a message
+    is written, in the language of its reader; ``lock_related`` are foreign keys fetched with the locked row (the
+    rows they point to are not locked).
     """
 
     model: type[DocumentT]
@@ -72,7 +75,7 @@ class StatusMachine(Generic[DocumentT]):
     transitions: Mapping[str, Iterable[str]]
     event_model: type[StatusEvent]
     event_document_field: str
-    label: str
+    label: str | Promise
     status_field: str = "status"
     number_field: str = "number"
     lock_related: tuple[str, ...] = ()
@@ -144,11 +147,13 @@ class StatusMachine(Generic[DocumentT]):
         return problems
 
     def status_label(self, status: str) -> str:
-        """How messages name a status: its choice label in lower case, "new" before the document exists."""
+        """How messages name a status: its choice label in lower case, "new" before the document exists (in the
+        active language)."""
         if not status:
-            return "new"
+            # Translators: the status of a document before it exists, in "it cannot become ..." messages.
+            return _("new")
         try:
-            return self.status_choices(status).label.lower()
+            return str(self.status_choices(status).label).lower()
         except ValueError:
             return status
 
@@ -198,10 +203,19 @@ def _refuse_unless_allowed(machine: StatusMachine, *, number: str, status: str, 
     allowed = machine.allowed(status)
     if to_status in allowed:
         return
-    choices = ", ".join(machine.status_label(choice) for choice in sorted(allowed)) or "nothing, it is closed"
+    choices = words_join(machine.status_label(choice) for choice in sorted(allowed)) or _("nothing, it is closed")
     raise Conflict(
-        f"{machine.label} {number} is {machine.status_label(status)}; it cannot become "
-        f"{machine.status_label(to_status)} (from here it can become: {choices}).",
+        _(
+            "%(document)s %(number)s is %(status)s; it cannot become %(to_status)s "
+            "(from here it can become: %(choices)s)."
+        )
+        % {
+            "document": machine.label,
+            "number": number,
+            "status": machine.status_label(status),
+            "to_status": machine.status_label(to_status),
+            "choices": choices,
+        },
         code="invalid_transition",
         number=number,
         status=status,

@@ -13,6 +13,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from core.errors import ErrorDetail
 
 # C0 controls except tab, LF and CR; DEL; UTF-16 surrogates; the two noncharacters at the end of the BMP.
@@ -26,8 +29,11 @@ def character_label(character: str) -> str:
     code_point = ord(character)
     name = _NAMES.get(character) or unicodedata.name(character, "")
     if not name and code_point < 0x20:
-        name = "control character"
-    return f"U+{code_point:04X}" + (f" ({name})" if name else "")
+        name = _("control character")
+    if not name:
+        return f"U+{code_point:04X}"
+    # Translators: a character by its code point and its name: "U+0000 (NUL)".
+    return _("%(code_point)s (%(name)s)") % {"code_point": f"U+{code_point:04X}", "name": name}
 
 
 def forbidden_character(value: str) -> str | None:
@@ -41,36 +47,48 @@ def forbidden_character_message(value: str) -> str | None:
     found = FORBIDDEN_CHARACTERS.search(value)
     if found is None:
         return None
-    return (
-        f"Contains {character_label(found.group())} at position {found.start() + 1}; "
-        "control characters are not allowed in text."
-    )
+    return _("Contains %(character)s at position %(position)s; control characters are not allowed in text.") % {
+        "character": character_label(found.group()),
+        "position": found.start() + 1,
+    }
+
+
+# What named_values_problems says, for each kind of named value: of a bad name, and of a bad value of a name.
+NAMED_VALUE_MESSAGES = {
+    "query parameter": (
+        gettext_lazy("A query parameter name contains %(character)s; control characters are not allowed in text."),
+        gettext_lazy("Query parameter %(name)s: %(message)s"),
+    ),
+    "form field": (
+        gettext_lazy("A form field name contains %(character)s; control characters are not allowed in text."),
+        gettext_lazy("Form field %(name)s: %(message)s"),
+    ),
+    "file": (
+        gettext_lazy("A file name contains %(character)s; control characters are not allowed in text."),
+        gettext_lazy("File %(name)s: %(message)s"),
+    ),
+}
 
 
 def named_values_problems(pairs: Iterable[tuple[str, list]], *, where: str) -> list[ErrorDetail]:
     """Problems of named text values (query parameters, form fields, file names), each naming its field.
 
-    ``pairs`` are (name, values) as ``QueryDict.lists()`` gives them; ``where`` says what they are ("query
-    parameter"). Values that are not text (uploaded files) are skipped.
+    ``pairs`` are (name, values) as ``QueryDict.lists()`` gives them; ``where`` says what they are, one of
+    ``NAMED_VALUE_MESSAGES`` ("query parameter", "form field", "file"). Values that are not text (uploaded files)
+    are skipped.
     """
+    bad_name, bad_value = NAMED_VALUE_MESSAGES[where]
     errors = []
     for name, values in pairs:
         label = forbidden_character(name)
         if label:
-            errors.append(
-                ErrorDetail(
-                    f"A {where} name contains {label}; control characters are not allowed in text.",
-                    code="forbidden_character",
-                )
-            )
+            errors.append(ErrorDetail(bad_name % {"character": label}, code="forbidden_character"))
             continue
         for value in values:
             message = forbidden_character_message(value) if isinstance(value, str) else None
             if message:
                 errors.append(
-                    ErrorDetail(
-                        f"{where[0].upper()}{where[1:]} {name}: {message}", code="forbidden_character", field=name
-                    )
+                    ErrorDetail(bad_value % {"name": name, "message": message}, code="forbidden_character", field=name)
                 )
     return errors
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from core.codes import COUNTRY_CODES, CURRENCY_CODES
 
@@ -22,14 +23,14 @@ def gtin_check_digit(body: str) -> int:
 def validate_gtin(value: str) -> None:
     if not (value.isascii() and value.isdigit()) or len(value) not in GTIN_LENGTHS:
         raise ValidationError(
-            "Barcode %(value)s must be 8, 12, 13 or 14 digits (EAN-8, UPC-A, EAN-13, GTIN-14).",
+            _("Barcode %(value)s must be 8, 12, 13 or 14 digits (EAN-8, UPC-A, EAN-13, GTIN-14)."),
             code="barcode_format",
             params={"value": value},
         )
     expected = gtin_check_digit(value[:-1])
     if int(value[-1]) != expected:
         raise ValidationError(
-            "Barcode %(value)s has check digit %(actual)s; %(kind)s check digit should be %(expected)s.",
+            _("Barcode %(value)s has check digit %(actual)s; %(kind)s check digit should be %(expected)s."),
             code="barcode_check_digit",
             params={
                 "value": value,
@@ -43,7 +44,7 @@ def validate_gtin(value: str) -> None:
 def validate_hs_code(value: str) -> None:
     if not HS_CODE_RE.fullmatch(value):
         raise ValidationError(
-            "HS code %(value)s must be 6 to 10 digits, without dots or spaces.",
+            _("HS code %(value)s must be 6 to 10 digits, without dots or spaces."),
             code="hs_code",
             params={"value": value},
         )
@@ -52,7 +53,7 @@ def validate_hs_code(value: str) -> None:
 def validate_country(value: str) -> None:
     if value not in COUNTRY_CODES:
         raise ValidationError(
-            "%(value)s is not an ISO 3166-1 alpha-2 country code (for example CN, US, DE).",
+            _("%(value)s is not an ISO 3166-1 alpha-2 country code (for example CN, US, DE)."),
             code="country",
             params={"value": value},
         )
@@ -61,7 +62,7 @@ def validate_country(value: str) -> None:
 def validate_currency(value: str) -> None:
     if value not in CURRENCY_CODES:
         raise ValidationError(
-            "%(value)s is not an ISO 4217 currency code (for example USD, CNY, EUR).",
+            _("%(value)s is not an ISO 4217 currency code (for example USD, CNY, EUR)."),
             code="currency",
             params={"value": value},
         )

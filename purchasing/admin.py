@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from core.admin import CodesAdminForm, SpreadsheetAdmin, TabularInline
 from core.models import adopt_saved
@@ -77,7 +78,7 @@ class SupplierAdmin(SpreadsheetAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(product_count=Count("supplier_products"))
 
-    @admin.display(description="products", ordering="product_count")
+    @admin.display(description=_("products"), ordering="product_count")
     def product_count(self, supplier: Supplier) -> int:
         return supplier.product_count
 
@@ -116,20 +117,20 @@ class SupplierProductAdmin(SpreadsheetAdmin):
     list_select_related = ["supplier", "product"]
     list_filter = ["is_preferred", ("supplier", admin.RelatedOnlyFieldListFilter), "supplier__currency"]
     search_fields = ["supplier__name", "product__sku", "product__name", "supplier_sku"]
-    search_help_text = "Supplier name, product SKU or name, or supplier SKU."
+    search_help_text = _("Supplier name, product SKU or name, or supplier SKU.")
     autocomplete_fields = ["supplier", "product"]
     ordering = ["supplier__name", "product__sku_sort"]
     readonly_fields = ["created_at", "updated_at"]
 
-    @admin.display(description="SKU", ordering="product__sku_sort")
+    @admin.display(description=_("SKU"), ordering="product__sku_sort")
     def product_sku(self, supplier_product: SupplierProduct) -> str:
         return supplier_product.product.sku
 
-    @admin.display(description="product", ordering="product__name")
+    @admin.display(description=_("product"), ordering="product__name")
     def product_name(self, supplier_product: SupplierProduct) -> str:
         return supplier_product.product.name
 
-    @admin.display(description="lead time (days)")
+    @admin.display(description=_("lead time (days)"))
     def lead_time(self, supplier_product: SupplierProduct) -> int:
         return supplier_product.effective_lead_time_days
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.fields import Field
 
 from core.models import adopt_saved
@@ -41,7 +43,7 @@ class SupplierResource(SpreadsheetResource):
 
     class Meta:
         model = Supplier
-        name = "Suppliers"
+        name = gettext_lazy("Suppliers")
         import_id_fields = ["name"]
         fields = SUPPLIER_COLUMNS
         export_order = SUPPLIER_COLUMNS
@@ -72,13 +74,13 @@ class SupplierProductResource(SpreadsheetResource):
     constraint_messages = {
         "supplier_sku_unique_per_supplier": (
             "supplier_sku",
-            "This supplier SKU is already used for another product of the same supplier.",
+            gettext_lazy("This supplier SKU is already used for another product of the same supplier."),
         ),
     }
 
     class Meta:
         model = SupplierProduct
-        name = "Supplier products"
+        name = gettext_lazy("Supplier products")
         import_id_fields = ["supplier", "product"]
         fields = SUPPLIER_PRODUCT_COLUMNS
         export_order = SUPPLIER_PRODUCT_COLUMNS
@@ -98,8 +100,11 @@ class SupplierProductResource(SpreadsheetResource):
                 self.add_row_error(
                     number,
                     "is_preferred",
-                    f"Product {sku} is already marked preferred at row {self.sheet_row(preferred_at[sku])}; "
-                    "a product has one preferred supplier.",
+                    _(
+                        "Product %(sku)s is already marked preferred at row %(row)s; a product has one preferred "
+                        "supplier."
+                    )
+                    % {"sku": sku, "row": self.sheet_row(preferred_at[sku])},
                     code="preferred_twice",
                 )
             else:

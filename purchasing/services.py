@@ -8,8 +8,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
-from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
+from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django, words_join
 from inventory.models import Product
 from purchasing.models import Supplier, SupplierProduct
 
@@ -40,15 +41,17 @@ SUPPLIER_PRODUCT_FIELDS = frozenset(
 )
 
 
-def _save(instance: Supplier | SupplierProduct, what: str) -> None:
+def _save(instance: Supplier | SupplierProduct) -> None:
     """Save; a constraint lost to a concurrent writer becomes a named conflict instead of a server error."""
     try:
         with transaction.atomic():
             instance.save()
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        what = _("Supplier") if isinstance(instance, Supplier) else _("Supplier product")
         raise Conflict(
-            f"{what} was refused by the database ({constraint or exc}); another change came first, try again.",
+            _("%(what)s was refused by the database (%(reason)s); another change came first, try again.")
+            % {"what": what, "reason": constraint or exc},
             constraint=constraint,
         ) from exc
 
@@ -67,8 +70,8 @@ def _supplier_product_clashes(supplier_product: SupplierProduct) -> list[ErrorDe
     if same_product is not None:
         errors.append(
             ErrorDetail(
-                message=f"{same_product.supplier.name} already has a row for {same_product.product.sku}; "
-                "change that one instead.",
+                message=_("%(supplier)s already has a row for %(sku)s; change that one instead.")
+                % {"supplier": same_product.supplier.name, "sku": same_product.product.sku},
                 code="unique",
                 field="product",
             )
@@ -78,8 +81,12 @@ def _supplier_product_clashes(supplier_product: SupplierProduct) -> list[ErrorDe
         if same_sku is not None:
             errors.append(
                 ErrorDetail(
-                    message=f"Supplier SKU {same_sku.supplier_sku} is already used by {same_sku.supplier.name} "
-                    f"for {same_sku.product.sku}.",
+                    message=_("Supplier SKU %(supplier_sku)s is already used by %(supplier)s for %(sku)s.")
+                    % {
+                        "supplier_sku": same_sku.supplier_sku,
+                        "supplier": same_sku.supplier.name,
+                        "sku": same_sku.product.sku,
+                    },
                     code="unique",
                     field="supplier_sku",
                 )
@@ -91,9 +98,9 @@ def _apply(instance: Any, data: Mapping[str, Any], allowed: frozenset[str]) -> N
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(
-            f"Unknown field(s): {', '.join(unknown)}.",
+            _("Unknown field(s): %(fields)s.") % {"fields": words_join(unknown)},
             errors=[
-                ErrorDetail(message="Not a field that can be changed.", code="unknown_field", field=name)
+                ErrorDetail(message=_("Not a field that can be changed."), code="unknown_field", field=name)
                 for name in unknown
             ],
         )
@@ -108,8 +115,8 @@ def _supplier_save(supplier: Supplier) -> Supplier:
     try:
         supplier.full_clean()
     except ValidationError as error:
-        raise ValidationFailed.listing("Supplier is invalid", errors_from_django(error)) from error
-    _save(supplier, "Supplier")
+        raise ValidationFailed.listing(_("Supplier is invalid"), errors_from_django(error)) from error
+    _save(supplier)
     return supplier
 
 
@@ -166,8 +173,8 @@ def _supplier_product_save(supplier_product: SupplierProduct) -> SupplierProduct
             errors = errors_from_django(error)
         errors += _supplier_product_clashes(supplier_product)
         if errors:
-            raise ValidationFailed.listing("Supplier product is invalid", errors)
-        _save(supplier_product, "Supplier product")
+            raise ValidationFailed.listing(_("Supplier product is invalid"), errors)
+        _save(supplier_product)
     return supplier_product
 
 

@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import DomainError, ErrorDetail, ValidationFailed
+from core.errors import DomainError, ErrorDetail, ValidationFailed, errors_summary, labelled
 from core.middleware import payload_too_large
 
 
@@ -67,7 +68,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         exc = payload_too_large(size=None, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        exc = ValidationFailed(f"Invalid input: {exc}", code="too_many_fields")
+        exc = ValidationFailed(labelled(_("Invalid input"), exc), code="too_many_fields")
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
@@ -83,19 +84,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
-        first = errors[0] if errors else None
-        message = "Invalid input."
-        if first is not None:
-            where = f"{first.field}: " if first.field else ""
-            message = f"Invalid input: {where}{first.message}"
-            if len(errors) > 1:
-                message += f" (and {len(errors) - 1} more)"
+        message = errors_summary(_("Invalid input"), errors) if errors else _("Invalid input.")
         response.data = _body(message, "validation_failed", errors)
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     if isinstance(exc, exceptions.APIException):
         detail = exc.detail
-        message = str(detail) if not isinstance(detail, (dict, list)) else "Request failed."
+        message = str(detail) if not isinstance(detail, (dict, list)) else _("Request failed.")
         code = exc.get_codes() if not isinstance(detail, (dict, list)) else exc.default_code
         extra = {}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:

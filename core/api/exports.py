@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from openpyxl import Workbook
@@ -76,15 +77,16 @@ def export_response(
         return response
     if file_format != "xlsx":
         raise ValidationFailed(
-            f"Unknown export format {file_format!r}; use csv or xlsx.",
-            errors=[ErrorDetail("Must be csv or xlsx.", field="format", code="invalid_choice")],
+            _("Unknown export format %(format)s; use csv or xlsx.") % {"format": repr(file_format)},
+            errors=[ErrorDetail(_("Must be csv or xlsx."), field="format", code="invalid_choice")],
         )
     total = queryset.count()
     if total > EXPORT_XLSX_MAX_ROWS:
+        limit = {"total": total, "maximum": EXPORT_XLSX_MAX_ROWS}
         raise ValidationFailed(
-            f"{total} rows are too many for XLSX (at most {EXPORT_XLSX_MAX_ROWS}); narrow the filters or use csv.",
+            _("%(total)s rows are too many for XLSX (at most %(maximum)s); narrow the filters or use csv.") % limit,
             code="too_many_rows",
-            errors=[ErrorDetail(f"At most {EXPORT_XLSX_MAX_ROWS} rows.", field="format", code="too_many_rows")],
+            errors=[ErrorDetail(_("At most %(maximum)s rows.") % limit, field="format", code="too_many_rows")],
         )
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(name)

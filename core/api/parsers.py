@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 
-from core.errors import ErrorDetail, ValidationFailed
+from core.errors import ErrorDetail, ValidationFailed, labelled
 from core.limits import JSON_MAX_DEPTH
 from core.text import (
     forbidden_character,
@@ -17,6 +18,10 @@ from core.text import (
 
 # Enough to fix a payload in one go; a body full of bad strings does not make a huge answer.
 MAX_LISTED_PROBLEMS = 50
+
+
+def _too_deep(max_depth: int) -> str:
+    return _("JSON nested more than %(depth)s levels deep.") % {"depth": max_depth}
 
 
 def json_problems(value: Any, *, max_depth: int = JSON_MAX_DEPTH) -> list[ErrorDetail]:
@@ -37,9 +42,7 @@ def json_problems(value: Any, *, max_depth: int = JSON_MAX_DEPTH) -> list[ErrorD
         if not isinstance(item, dict | list):
             continue
         if depth > max_depth:
-            problems.append(
-                ErrorDetail(f"JSON nested more than {max_depth} levels deep.", code="too_deep", field=path or None)
-            )
+            problems.append(ErrorDetail(_too_deep(max_depth), code="too_deep", field=path or None))
             continue
         if isinstance(item, dict):
             children = []
@@ -47,7 +50,9 @@ def json_problems(value: Any, *, max_depth: int = JSON_MAX_DEPTH) -> list[ErrorD
                 child_path = f"{path}.{key}" if path else key
                 label = forbidden_character(key)
                 if label:
-                    message = f"A key contains {label}; control characters are not allowed in text."
+                    message = _("A key contains %(character)s; control characters are not allowed in text.") % {
+                        "character": label
+                    }
                     problems.append(ErrorDetail(message, code="forbidden_character", field=path or None))
                     continue
                 children.append((child, child_path, depth + 1))
@@ -66,12 +71,12 @@ class JSONParser(parsers.JSONParser):
         except RecursionError:
             # The decoder itself gives up around a thousand levels, before any check of ours could run.
             raise ValidationFailed(
-                f"Invalid input: JSON nested more than {JSON_MAX_DEPTH} levels deep.",
-                errors=[ErrorDetail(f"JSON nested more than {JSON_MAX_DEPTH} levels deep.", code="too_deep")],
+                labelled(_("Invalid input"), _too_deep(JSON_MAX_DEPTH)),
+                errors=[ErrorDetail(_too_deep(JSON_MAX_DEPTH), code="too_deep")],
             ) from None
         problems = json_problems(data)
         if problems:
-            raise ValidationFailed.listing("Invalid input", problems)
+            raise ValidationFailed.listing(_("Invalid input"), problems)
         return data
 
 
@@ -83,5 +88,5 @@ class MultiPartParser(parsers.MultiPartParser):
         problems = named_values_problems(parsed.data.lists(), where="form field")
         problems += named_values_problems(uploaded_file_names(parsed.files), where="file")
         if problems:
-            raise ValidationFailed.listing("Invalid input", problems)
+            raise ValidationFailed.listing(_("Invalid input"), problems)
         return parsed

@@ -17,6 +17,11 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -26,17 +31,25 @@ ID_MAX = 2**63 - 1
 Key = tuple[bool, int | str]  # (is an id, the id or normalized code)
 
 
-def _schema(description: str) -> dict:
+def _schema(field_class: type[ReferenceField]) -> dict:
     return {
         "oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}],
-        "description": description,
+        "description": lazy(_schema_description, str)(field_class),
     }
+
+
+def _schema_description(field_class: type[ReferenceField]) -> str:
+    # The schema is for partners' developers, in English, whatever the nouns' translations; it is written when
+    # the schema is generated, not when the field class is declared (translations are not loaded at import).
+    with translation.override("en"):
+        return f"{capfirst(field_class.noun)} id (a number) or {field_class.code_noun} (a string)."
 
 
 class ReferenceField(serializers.Field):
     """A row of ``model`` named by id (a JSON number) or by ``code_field`` (a JSON string).
 
-    Subclasses set ``model``, ``code_field``, ``noun`` ("product") and ``code_noun`` ("SKU"), and may override
+    Subclasses set ``model``, ``code_field``, ``noun`` ("product") and ``code_noun`` ("SKU") (lazy translations,
+    as they go into messages in the request's language), and may override
     :meth:`normalize` (codes are compared trimmed and upper-cased by default). A field with ``scope_field`` names a
     code within another row (a bin code within its ``warehouse``); the root serializer says which row
     (:meth:`ResolvesReferences.reference_scope`).
@@ -44,21 +57,21 @@ class ReferenceField(serializers.Field):
 
     model: type[models.Model]
     code_field = "code"
-    noun = "row"
-    code_noun = "code"
+    noun = gettext_lazy("row")
+    code_noun = gettext_lazy("code")
     scope_field: str | None = None
     select_related: tuple[str, ...] = ()
 
     default_error_messages = {
-        "invalid": "Give the {noun}'s id (a number) or its {code_noun} (a string).",
-        "no_id": "No {noun} has id {value}.",
-        "no_code": "No {noun} has {code_noun} {value}.",
+        "invalid": gettext_lazy("Give the {noun}'s id (a number) or its {code_noun} (a string)."),
+        "no_id": gettext_lazy("No {noun} has id {value}."),
+        "no_code": gettext_lazy("No {noun} has {code_noun} {value}."),
     }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "model" in cls.__dict__:
-            extend_schema_field(_schema(f"{cls.noun.capitalize()} id (a number) or {cls.code_noun} (a string)."))(cls)
+            extend_schema_field(_schema(cls))(cls)
 
     # --- reading the input
 
@@ -95,9 +108,14 @@ class ReferenceField(serializers.Field):
             scope = root.reference_scope(self)
         if isinstance(scope, str):
             if not key[0]:
-                raise serializers.ValidationError(
-                    f"{self.noun.capitalize()} code {key[1]} {scope}", code="scope_required"
-                )
+                # Translators: the start of a sentence ends with why a code cannot be looked up: "Bin code A-1" +
+                # " needs a warehouse: ...".
+                message = _("%(noun)s code %(code)s %(reason)s") % {
+                    "noun": capfirst(self.noun),
+                    "code": key[1],
+                    "reason": scope,
+                }
+                raise serializers.ValidationError(message, code="scope_required")
             scope = None  # an id names its row without a scope
         row = None
         if self.can_exist(key):

@@ -7,12 +7,15 @@ or a concurrent change can refuse it), 413 and 415 for bodies, 429 when throttle
 :class:`ErrorSerializer`, so a client generated from the schema can read every failure. (414, an address too
 long, comes from the web server in front, in its own format.) Serializer docstrings are notes for developers,
 so they are not published as descriptions; a serializer that has words for partners says so in
-``Meta.schema_description``.
+``Meta.schema_description``. The schema is English whatever language the request asks for: the model help texts,
+labels and choices it shows are translated for the people of the admin, but the schema is for developers.
 """
 
 from __future__ import annotations
 
+from django.utils import translation
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import normalize_result_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -41,6 +44,9 @@ def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
+# The language of the schema (see the module docstring).
+SCHEMA_LANGUAGE = "en"
+
 BAD_INPUT = error_response("Invalid input: `errors` names each field (or row) and what is wrong. Nothing saved.")
 NOT_AUTHENTICATED = error_response("No valid credentials: send `Authorization: Token <key>`.")
 FORBIDDEN = error_response("Your account may not do this (its roles lack the permission).")
@@ -61,6 +67,15 @@ URI_TOO_LONG = OpenApiResponse(description="The address is longer than the web s
 
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema plus the error answers every operation can give (see the module docstring)."""
+
+    def get_operation(self, *args, **kwargs):
+        # Translated texts (help texts, labels, choices) are rendered now, in English; components are rendered as
+        # they are mapped (_map_serializer), while the language is still English.
+        with translation.override(SCHEMA_LANGUAGE):
+            return normalize_result_object(super().get_operation(*args, **kwargs))
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        return normalize_result_object(super()._map_serializer(serializer, direction, bypass_extensions))
 
     def _has_path_id(self) -> bool:
         return "{" in self.path

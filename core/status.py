@@ -20,6 +20,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connection, models, transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import Conflict, words_join
 
@@ -39,13 +40,18 @@ class StatusEvent(models.Model):
     acted, a person or an integration acting through its own user account; deleting the user keeps the event.
     """
 
-    from_status = models.CharField(max_length=STATUS_MAX_LENGTH, blank=True, default="")
-    to_status = models.CharField(max_length=STATUS_MAX_LENGTH)
-    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True, default="")
+    from_status = models.CharField(gettext_lazy("from status"), max_length=STATUS_MAX_LENGTH, blank=True, default="")
+    to_status = models.CharField(gettext_lazy("to status"), max_length=STATUS_MAX_LENGTH)
+    note = models.CharField(gettext_lazy("note"), max_length=NOTE_MAX_LENGTH, blank=True, default="")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("user"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
         abstract = True

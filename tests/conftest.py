@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -43,6 +45,14 @@ def _stock_ends_drift_free(request):
     report = stock_drift_check()
     if not report.ok:
         pytest.fail("Stock drift after the test:\n" + "\n".join(report.lines()), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """Each test starts in the default language: a request through LocaleMiddleware leaves its language active
+    in the thread, which would make the next test's English assertions depend on the order tests ran in."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

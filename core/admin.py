@@ -9,10 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -29,8 +31,9 @@ from unfold.admin import TabularInline as UnfoldTabularInline
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from core.errors import DomainError, clauses_join, labelled
+from core.errors import DomainError, clauses_join, labelled, words_join
 from core.resources import detail_line
+from core.roles import role_label
 
 
 class ModelAdmin(UnfoldModelAdmin):
@@ -145,16 +148,81 @@ for model in (User, Group, TokenProxy, PeriodicTask, IntervalSchedule, CrontabSc
         admin.site.unregister(model)
 
 
+# Django stores a permission's name in English when the model is migrated ("Can add product"); the four it makes
+# for every model are named again here, in the reader's language, from the model's translated name.
+DEFAULT_PERMISSION_LABELS = {
+    "add": gettext_lazy("Can add %(model)s"),
+    "change": gettext_lazy("Can change %(model)s"),
+    "delete": gettext_lazy("Can delete %(model)s"),
+    "view": gettext_lazy("Can view %(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """ "Inventory | product | Can add product", in the active language (the content type is selected with it)."""
+    content_type = permission.content_type
+    model = content_type.model_class()
+    action, _separator, model_name = permission.codename.partition("_")
+    if model is not None and model_name == content_type.model and action in DEFAULT_PERMISSION_LABELS:
+        name = DEFAULT_PERMISSION_LABELS[action] % {"model": model._meta.verbose_name}
+    else:
+        name = permission.name
+    return f"{content_type} | {name}"
+
+
+class RolesAndPermissionsLabels:
+    """Role and permission choices of the user and group forms read in the reader's language."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and db_field.name == "groups":
+            formfield.label_from_instance = lambda group: role_label(group.name)
+        elif formfield is not None and db_field.name in {"permissions", "user_permissions"}:
+            formfield.label_from_instance = permission_label
+        return formfield
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = gettext_lazy("role")
+    parameter_name = "groups__id__exact"
+
+    def lookups(self, request, model_admin):
+        return [(group.pk, role_label(group.name)) for group in Group.objects.order_by("name")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(groups__id=self.value()) if self.value() else queryset
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
+class UserAdmin(RolesAndPermissionsLabels, BaseUserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
+    list_display = ["username", "email", "first_name", "last_name", "roles", "is_staff", "is_active"]
+    list_filter = ["is_staff", "is_superuser", "is_active", RoleFilter]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=gettext_lazy("roles"))
+    def roles(self, user: User) -> str:
+        return words_join(role_label(group.name) for group in user.groups.all())
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin, ModelAdmin):
-    pass
+class GroupAdmin(RolesAndPermissionsLabels, BaseGroupAdmin, ModelAdmin):
+    list_display = ["role", "members"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("user"))
+
+    @admin.display(description=gettext_lazy("role"), ordering="name")
+    def role(self, group: Group) -> str:
+        return role_label(group.name)
+
+    @admin.display(description=gettext_lazy("members"), ordering="member_count")
+    def members(self, group: Group) -> int:
+        return group.member_count
 
 
 @admin.register(TokenProxy)

@@ -6,6 +6,7 @@ from fnmatch import fnmatch
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 # Patterns match "<app_label>.<codename>".
 ROLES: dict[str, list[str]] = {
@@ -57,6 +58,23 @@ ROLES: dict[str, list[str]] = {
         "logistics.view_shipment",
     ],
 }
+
+# The groups' names are keys (code, fixtures and other systems refer to them), so they stay as they are; people
+# read the role through these labels, in their language. A group someone adds in the admin shows its own name.
+ROLE_LABELS = {
+    "Administrator": _("Administrator"),
+    "Warehouse manager": _("Warehouse manager"),
+    "Picker/packer": _("Picker/packer"),
+    "Purchaser": _("Purchaser"),
+    "Customer service": _("Customer service"),
+    "API partner": _("API partner"),
+}
+
+
+def role_label(name: str) -> str:
+    """The name of a role group as a person reads it, in the active language."""
+    label = ROLE_LABELS.get(name)
+    return str(label) if label is not None else name
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.limits import QUANTITY_MAX, quantity_check
@@ -45,7 +45,8 @@ COUNT_STATUS = StatusMachine(
     },
     event_model=StockCountEvent,
     event_document_field="count",
-    label=gettext_lazy("Count"),
+    # "Count" alone is also a number, "Transfer" also a verb: the context keeps them apart in the catalogue.
+    label=pgettext_lazy("document", "Count"),
     lock_related=("warehouse",),
 )
 WHOLE_NUMBER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from core.errors import ErrorDetail, ValidationFailed
 from core.limits import quantity_problem
@@ -35,7 +35,7 @@ TRANSFER_STATUS = StatusMachine(
     },
     event_model=TransferEvent,
     event_document_field="transfer",
-    label=gettext_lazy("Transfer"),
+    label=pgettext_lazy("document", "Transfer"),
     # Ship and receive name both warehouses; the lock serializes ship, receive and cancel of one transfer.
     lock_related=("source", "destination"),
 )

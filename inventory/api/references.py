@@ -1,7 +1,9 @@
 """Products, warehouses and bins named in API input by id or code (SKU, warehouse code, bin code in a warehouse).
 
 Each field words its refusals as whole sentences in the active language, rather than filling its ``noun`` into
-the generic ones: a translation needs the whole sentence. ``noun`` and ``code_noun`` stay for the schema, in English.
+the generic ones, so a translation can order each sentence its own way. ``noun`` and ``code_noun`` are lazy
+translations too, for the messages ReferenceField still composes from them (a bin code with no warehouse to look
+it up in).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from inventory.models import Bin, Product, Warehouse, normalize_code
 class ProductReferenceField(ReferenceField):
     model = Product
     code_field = "sku"
-    noun = "product"
-    code_noun = "SKU"
+    noun = gettext_lazy("product")
+    code_noun = gettext_lazy("SKU")
     default_error_messages = {"invalid": gettext_lazy("Give the product's id (a number) or its SKU (a string).")}
 
     def normalize(self, code: str) -> str:
@@ -34,8 +36,8 @@ class ProductReferenceField(ReferenceField):
 
 class WarehouseReferenceField(ReferenceField):
     model = Warehouse
-    noun = "warehouse"
-    code_noun = "code"
+    noun = gettext_lazy("warehouse")
+    code_noun = gettext_lazy("code")
     default_error_messages = {"invalid": gettext_lazy("Give the warehouse's id (a number) or its code (a string).")}
 
     def normalize(self, code: str) -> str:
@@ -52,8 +54,8 @@ class BinReferenceField(ReferenceField):
     """A bin by id, or by code in the warehouse the request is about (its ``warehouse``, or the context's)."""
 
     model = Bin
-    noun = "bin"
-    code_noun = "code in the warehouse of the request"
+    noun = gettext_lazy("bin")
+    code_noun = gettext_lazy("code in the warehouse of the request")
     scope_field = "warehouse"
     select_related = ("warehouse",)
     default_error_messages = {

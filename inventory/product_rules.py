@@ -420,7 +420,13 @@ UNKNOWN_FIELD = Rule(
     gettext_lazy("%(name)s is not a product field; fields are %(fields)s."),
     fixed={"fields": ", ".join(PRODUCT_FIELDS)},
 )
-SKU_REQUIRED = Rule("required", "sku", gettext_lazy("SKU is required."))
+# The words of the SKU converter for an empty value, so a missing SKU column and an empty SKU cell read alike.
+SKU_REQUIRED = Rule(
+    "required",
+    "sku",
+    gettext_lazy("%(label)s is required."),
+    fixed={"label": capfirst(Product._meta.get_field("sku").verbose_name)},
+)
 SKU_TAKEN = Rule("unique", "sku", gettext_lazy("SKU %(sku)s is already used by another product."))
 SKU_REPEATED = Rule(
     "duplicate", "sku", gettext_lazy("SKU %(sku)s is also on row %(first_row)s; a SKU may appear only once.")

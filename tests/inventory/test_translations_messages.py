@@ -208,6 +208,15 @@ def test_the_rules_speak_the_language_active_when_a_row_breaks_them():
     ]
 
 
+def test_a_missing_sku_reads_the_same_whether_the_column_or_the_cell_is_empty():
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as caught:
+        product_bulk_upsert(rows=[{"name": "no SKU column"}, {"sku": "  ", "name": "empty SKU cell"}])
+    assert [(error.row, error.field, error.code, error.message) for error in caught.value.errors] == [
+        (1, "sku", "required", "SKU必填。"),
+        (2, "sku", "required", "SKU必填。"),
+    ]
+
+
 def test_an_unknown_field_in_the_bulk_upsert_is_named_in_chinese(admin_api):
     response = admin_api.post(
         "/api/v1/products/bulk-upsert/", [{"sku": "A-1", "name": "x", "colour": "red"}], format="json", **CHINESE

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.models import natural_sort_key
@@ -138,10 +139,10 @@ class _ErrorLog:
 def _unknown_key_problem(key: Any) -> tuple[str | None, str, str]:
     """(field, message, code) for a key that is no product field."""
     if key is None:
-        return None, "This row has more cells than the header has columns.", "unknown_column"
+        return None, _("This row has more cells than the header has columns."), "unknown_column"
     if key == "":
-        return "", "A cell has a value but its column has no header.", "unknown_column"
-    detail = rules.UNKNOWN_FIELD.detail(field=str(key), name=key)
+        return "", _("A cell has a value but its column has no header."), "unknown_column"
+    detail = rules.UNKNOWN_FIELD.detail(field=str(key), name=repr(key))
     return detail.field, detail.message, detail.code
 
 
@@ -203,7 +204,7 @@ def _stage_rows(
             count += 1
             if type(row) is not dict and not isinstance(row, Mapping):
                 errors.invalid_rows += 1
-                message = f"A row must be an object of field names and values, not {shown(row)}."
+                message = _("A row must be an object of field names and values, not %(row)s.") % {"row": shown(row)}
                 errors.add(row=start + count, field=None, message=message, code="invalid")
                 continue  # nothing in it to stage
             keys = tuple(row)
@@ -224,7 +225,8 @@ def _stage_rows(
             row_number = row.get(ROW_NUMBER_KEY, start + count)
             if not mask & SKU_BIT:
                 problems = problems or []
-                problems.insert(0, (rules.SKU_REQUIRED.field, rules.SKU_REQUIRED.message, rules.SKU_REQUIRED.code))
+                missing = rules.SKU_REQUIRED.detail()
+                problems.insert(0, (missing.field, missing.message, missing.code))
             values[0] = row_number
             values[1] = mask
             sku = values[SKU_POSITION]
@@ -444,7 +446,10 @@ def product_bulk_upsert(
             details = sorted(errors.details, key=lambda detail: detail.row or 0)
             context = {"errors_omitted": errors.omitted} if errors.omitted else {}
             raise ValidationFailed(
-                f"{errors.invalid_rows} of {total} rows are invalid; nothing was saved.", errors=details, **context
+                _("%(invalid)s of %(total)s rows are invalid; nothing was saved.")
+                % {"invalid": errors.invalid_rows, "total": total},
+                errors=details,
+                **context,
             )
         created = updated = 0
         if total:
@@ -472,8 +477,11 @@ def product_bulk_upsert(
             # Only a concurrent writer can get here: everything the database checks was checked above.
             constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
             raise Conflict(
-                f"The database refused the import ({constraint or error}); nothing was saved. "
-                "Another change to the same products may have happened meanwhile; try again.",
+                _(
+                    "The database refused the import (%(reason)s); nothing was saved. Another change to the same "
+                    "products may have happened meanwhile; try again."
+                )
+                % {"reason": constraint or error},
                 constraint=constraint,
             ) from error
         cursor.execute(f"DROP TABLE {STAGE_TABLE}")

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.limits import QUANTITY_MAX, quantity_check
@@ -43,7 +45,8 @@ COUNT_STATUS = StatusMachine(
     },
     event_model=StockCountEvent,
     event_document_field="count",
-    label="Count",
+    # "Count" alone is also a number, "Transfer" also a verb: the context keeps them apart in the catalogue.
+    label=pgettext_lazy("document", "Count"),
     lock_related=("warehouse",),
 )
 WHOLE_NUMBER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
@@ -66,8 +69,8 @@ def stock_count_open(
     """
     if bins is not None and zone is not None:
         raise ValidationFailed(
-            "Count either a list of bins or a zone, not both.",
-            errors=[ErrorDetail("Give bins or a zone, not both.", field="zone", code="ambiguous")],
+            _("Count either a list of bins or a zone, not both."),
+            errors=[ErrorDetail(_("Give bins or a zone, not both."), field="zone", code="ambiguous")],
         )
     # Opening counts of one warehouse take turns, so two cannot claim the same bin at once.
     Warehouse.objects.select_for_update(no_key=True).filter(pk=warehouse.pk).values_list("pk", flat=True).get()
@@ -76,9 +79,15 @@ def stock_count_open(
         foreign = [bin_.code for bin_ in scope_bins if bin_.warehouse_id != warehouse.pk]
         if foreign:
             raise ValidationFailed(
-                f"Bins {', '.join(foreign)} are not in warehouse {warehouse.code}.",
+                _("Bins %(codes)s are not in warehouse %(warehouse)s.")
+                % {"codes": ", ".join(foreign), "warehouse": warehouse.code},
                 errors=[
-                    ErrorDetail(f"Bin {code} is not in warehouse {warehouse.code}.", field="bins") for code in foreign
+                    ErrorDetail(
+                        _("Bin %(code)s is not in warehouse %(warehouse)s.")
+                        % {"code": code, "warehouse": warehouse.code},
+                        field="bins",
+                    )
+                    for code in foreign
                 ],
             )
         codes = sorted(bin_.code for bin_ in scope_bins)
@@ -91,14 +100,20 @@ def stock_count_open(
         scope_bins = list(Bin.objects.filter(warehouse=warehouse, is_active=True))
         scope = "whole warehouse"
     if not scope_bins:
+        if bins is not None:
+            message = _("There is nothing to count: no bins were given.")
+        elif zone is not None:
+            message = _("There is nothing to count: no active bins in zone %(zone)s of warehouse %(warehouse)s.") % {
+                "zone": zone,
+                "warehouse": warehouse.code,
+            }
+        else:
+            message = _("There is nothing to count: no active bins in warehouse %(warehouse)s.") % {
+                "warehouse": warehouse.code
+            }
         raise ValidationFailed(
-            "There is nothing to count: "
-            + (
-                "no bins were given."
-                if bins is not None
-                else f"no active bins in {scope} of warehouse {warehouse.code}."
-            ),
-            errors=[ErrorDetail("No bins to count.", field="zone" if zone is not None else "bins", code="empty")],
+            message,
+            errors=[ErrorDetail(_("No bins to count."), field="zone" if zone is not None else "bins", code="empty")],
         )
     scope_bin_ids = [bin_.pk for bin_ in scope_bins]
     busy = list(
@@ -108,12 +123,20 @@ def stock_count_open(
     )
     if busy:
         raise Conflict(
-            f"{len(busy)} of these bins are already being counted: "
-            + ", ".join(f"{row.bin.code} in {row.count.number}" for row in busy[:10])
-            + ". Approve or cancel that count first.",
+            _("%(count)s of these bins are already being counted: %(bins)s. Approve or cancel that count first.")
+            % {
+                "count": len(busy),
+                "bins": ", ".join(
+                    _("%(bin)s in %(number)s") % {"bin": row.bin.code, "number": row.count.number} for row in busy[:10]
+                ),
+            },
             code="bin_in_open_count",
             errors=[
-                ErrorDetail(f"Bin {row.bin.code} is in open count {row.count.number}.", field="bins", code="busy")
+                ErrorDetail(
+                    _("Bin %(bin)s is in open count %(number)s.") % {"bin": row.bin.code, "number": row.count.number},
+                    field="bins",
+                    code="busy",
+                )
                 for row in busy
             ],
         )
@@ -246,21 +269,26 @@ def stock_count_record(
     # Not a transition: the count stays open, so the map does not apply; only the wording is shared.
     if locked.status != Status.OPEN:
         raise Conflict(
-            f"Count {locked.number} is {COUNT_STATUS.status_label(locked.status)}; "
-            "quantities are recorded only while it is open.",
+            _("Count %(number)s is %(status)s; quantities are recorded only while it is open.")
+            % {"number": locked.number, "status": COUNT_STATUS.status_label(locked.status)},
             code="count_not_open",
             number=locked.number,
             status=locked.status,
         )
     if not StockCountBin.objects.filter(count=locked, bin_id=bin.pk).exists():
         raise ValidationFailed(
-            f"Bin {bin.code} is not part of count {locked.number} ({locked.scope}).",
-            errors=[ErrorDetail(f"Bin {bin.code} is not in this count.", field="bin", code="not_in_scope")],
+            _("Bin %(bin)s is not part of count %(number)s (%(scope)s).")
+            % {"bin": bin.code, "number": locked.number, "scope": locked.scope},
+            errors=[
+                ErrorDetail(
+                    _("Bin %(bin)s is not in this count.") % {"bin": bin.code}, field="bin", code="not_in_scope"
+                )
+            ],
         )
     if product.is_bundle:
         raise ValidationFailed(
-            f"{product.sku} is a bundle; count its components.",
-            errors=[ErrorDetail("Bundles hold no stock of their own.", field="product", code="bundle")],
+            _("%(sku)s is a bundle; count its components.") % {"sku": product.sku},
+            errors=[ErrorDetail(_("Bundles hold no stock of their own."), field="product", code="bundle")],
         )
     (line,) = _lines_record(count=locked, entries=[_Counted(bin, product, counted_quantity)], user=user)
     return line
@@ -280,8 +308,8 @@ def stock_count_approve(*, count: StockCount, user=None, uncounted: Literal["ski
     """
     if uncounted not in ("skip", "zero"):
         raise ValidationFailed(
-            f"uncounted must be 'skip' or 'zero' (got {uncounted!r}).",
-            errors=[ErrorDetail("Must be skip or zero.", field="uncounted", code="invalid_choice")],
+            _("uncounted must be 'skip' or 'zero' (got %(value)s).") % {"value": repr(uncounted)},
+            errors=[ErrorDetail(_("Must be skip or zero."), field="uncounted", code="invalid_choice")],
         )
     return _approve(count=status_lock(machine=COUNT_STATUS, document=count), user=user, uncounted=uncounted)
 
@@ -316,9 +344,18 @@ def _approve(
         if on_hand + line.adjustment < 0:
             problems.append(
                 ErrorDetail(
-                    f"Bin {line.bin.code}, {line.product.sku}: counted {line.counted_quantity} when the book said "
-                    f"{line.system_quantity} ({line.adjustment:+d}), but only {on_hand} are on hand now; "
-                    "stock left the bin after it was counted. Recount this line.",
+                    _(
+                        "Bin %(bin)s, %(sku)s: counted %(counted)s when the book said %(book)s (%(adjustment)s), but "
+                        "only %(on_hand)s are on hand now; stock left the bin after it was counted. Recount this line."
+                    )
+                    % {
+                        "bin": line.bin.code,
+                        "sku": line.product.sku,
+                        "counted": line.counted_quantity,
+                        "book": line.system_quantity,
+                        "adjustment": f"{line.adjustment:+d}",
+                        "on_hand": on_hand,
+                    },
                     field="lines",
                     code="count_result_negative",
                 )
@@ -337,8 +374,8 @@ def _approve(
             )
     if problems:
         raise Conflict(
-            f"Count {locked.number} cannot be approved: {len(problems)} line(s) would leave less than nothing. "
-            + problems[0].message,
+            _("Count %(number)s cannot be approved: %(count)s line(s) would leave less than nothing. %(first)s")
+            % {"number": locked.number, "count": len(problems), "first": problems[0].message},
             code="count_result_negative",
             errors=problems,
         )
@@ -375,25 +412,29 @@ def stock_count_cancel(*, count: StockCount, user=None, note: str = "") -> Stock
 def _quantity_parse(value: Any) -> tuple[int | None, str | None, str | None]:
     """A sheet's quantity as a whole number ≥ 0: (quantity, None, None), or (None, message, code)."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None, "Quantity is required.", "required"
+        return None, _("Quantity is required."), "required"
     if isinstance(value, bool):
-        return None, f"Quantity must be a whole number (got {value!r}).", "invalid"
+        return None, _("Quantity must be a whole number (got %(value)s).") % {"value": repr(value)}, "invalid"
     if isinstance(value, int):
         number = value
     elif isinstance(value, float | Decimal):
         # Spreadsheet cells often hold 12.0 for 12.
         if value != value or value in (float("inf"), float("-inf")) or value != int(value):
-            return None, f"Quantity must be a whole number (got {value}).", "invalid"
+            return None, _("Quantity must be a whole number (got %(value)s).") % {"value": value}, "invalid"
         number = int(value)
     elif isinstance(value, str) and WHOLE_NUMBER_RE.match(value.strip()):
         number = int(Decimal(value.strip()))
     else:
-        return None, f"Quantity must be a whole number (got {str(value)!r}).", "invalid"
+        return None, _("Quantity must be a whole number (got %(value)s).") % {"value": repr(str(value))}, "invalid"
     if number < 0:
-        return None, f"Quantity cannot be negative (got {number}).", "min_value"
+        return None, _("Quantity cannot be negative (got %(value)s).") % {"value": number}, "min_value"
     if number > QUANTITY_MAX:
         shown = str(number) if len(str(number)) <= 20 else str(number)[:17] + "..."
-        return None, f"Quantity must be at most {QUANTITY_MAX:,} (got {shown}).", "max_value"
+        message = _("Quantity must be at most %(maximum)s (got %(value)s).") % {
+            "maximum": f"{QUANTITY_MAX:,}",
+            "value": shown,
+        }
+        return None, message, "max_value"
     return number, None, None
 
 
@@ -416,8 +457,8 @@ def stock_count_import_rows(
     """
     if mode != "set":
         raise ValidationFailed(
-            f"Unknown import mode {mode!r}; the only mode is 'set'.",
-            errors=[ErrorDetail("Must be set.", field="mode", code="invalid_choice")],
+            _("Unknown import mode %(mode)s; the only mode is 'set'.") % {"mode": repr(mode)},
+            errors=[ErrorDetail(_("Must be set."), field="mode", code="invalid_choice")],
         )
     parsed: list[tuple[int, str, str, Any]] = []
     for position, row in enumerate(rows, start=1):
@@ -432,7 +473,7 @@ def stock_count_import_rows(
         )
     if not parsed:
         raise ValidationFailed(
-            "The file has no rows to import.", errors=[ErrorDetail("No rows.", field="rows", code="empty")]
+            _("The file has no rows to import."), errors=[ErrorDetail(_("No rows."), field="rows", code="empty")]
         )
 
     products = {product.sku: product for product in Product.objects.filter(sku__in={sku for _, sku, _, _ in parsed})}
@@ -452,27 +493,37 @@ def stock_count_import_rows(
         product = products.get(sku)
         bin_ = bins.get(bin_code)
         if not sku:
-            refuse(row_number, "sku", "SKU is required.", "required")
+            refuse(row_number, "sku", _("SKU is required."), "required")
         elif product is None:
-            refuse(row_number, "sku", f"Unknown SKU {sku}.", "unknown_sku")
+            refuse(row_number, "sku", _("Unknown SKU %(sku)s.") % {"sku": sku}, "unknown_sku")
         elif product.is_bundle:
-            refuse(row_number, "sku", f"{sku} is a bundle; count its components.", "bundle")
+            refuse(row_number, "sku", _("%(sku)s is a bundle; count its components.") % {"sku": sku}, "bundle")
         if not bin_code:
-            refuse(row_number, "bin", "Bin is required.", "required")
+            refuse(row_number, "bin", _("Bin is required."), "required")
         elif bin_ is None:
-            refuse(row_number, "bin", f"Unknown bin {bin_code} in warehouse {warehouse.code}.", "unknown_bin")
+            message = _("Unknown bin %(bin)s in warehouse %(warehouse)s.") % {
+                "bin": bin_code,
+                "warehouse": warehouse.code,
+            }
+            refuse(row_number, "bin", message, "unknown_bin")
         quantity, message, code = _quantity_parse(raw_quantity)
         if message:
             refuse(row_number, "quantity", message, code)
         if sku and bin_code:
             first = first_row_of.setdefault((bin_code, sku), row_number)
             if first != row_number:
-                refuse(row_number, "sku", f"Bin {bin_code} and SKU {sku} are already on row {first}.", "duplicate")
+                message = _("Bin %(bin)s and SKU %(sku)s are already on row %(row)s.") % {
+                    "bin": bin_code,
+                    "sku": sku,
+                    "row": first,
+                }
+                refuse(row_number, "sku", message, "duplicate")
         if row_number not in bad_rows:
             entries.append(_Counted(bin_, product, quantity))
     if errors:
         raise ValidationFailed(
-            f"{len(bad_rows)} of {len(parsed)} rows are wrong; nothing was imported.",
+            _("%(bad)s of %(total)s rows are wrong; nothing was imported.")
+            % {"bad": len(bad_rows), "total": len(parsed)},
             errors=errors,
             bad_rows=len(bad_rows),
             rows=len(parsed),

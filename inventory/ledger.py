@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import OperationalError, connection, transaction
+from django.utils.translation import gettext as _
 
 from core.errors import Conflict
 from inventory.errors import StockRuleBroken
@@ -360,15 +361,24 @@ def _reservation_drifts(
 
 
 def _ledger_contradictions(report: DriftReport) -> list[str]:
-    """Expected figures the tables' CHECKs would refuse: the ledger or the reservations themselves are wrong."""
+    """Expected figures the tables' CHECKs would refuse: the ledger or the reservations themselves are wrong.
+
+    Unlike the drift lines, these are the words of the refusal a person reads, so they are in the active language.
+    """
     problems = [
-        f"{drift.sku} in bin {drift.bin_code}: the ledger adds up to {drift.ledger_on_hand}"
+        _("%(sku)s in bin %(bin)s: the ledger adds up to %(on_hand)s")
+        % {"sku": drift.sku, "bin": drift.bin_code, "on_hand": drift.ledger_on_hand}
         for drift in report.level_drifts
         if drift.ledger_on_hand < 0
     ]
     problems += [
-        f"{drift.sku} in {drift.warehouse_code}: {drift.expected_reserved} reserved but the ledger has only "
-        f"{drift.expected_sellable} in sellable bins"
+        _("%(sku)s in %(warehouse)s: %(reserved)s reserved but the ledger has only %(sellable)s in sellable bins")
+        % {
+            "sku": drift.sku,
+            "warehouse": drift.warehouse_code,
+            "reserved": drift.expected_reserved,
+            "sellable": drift.expected_sellable,
+        }
         for drift in report.balance_drifts
         if drift.expected_reserved > drift.expected_sellable
     ]
@@ -435,8 +445,11 @@ def stock_balances_rebuild(*, dry_run: bool = True, warehouse_ids: Iterable[int]
             except OperationalError as error:
                 if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
                     raise Conflict(
-                        f"The stock tables stayed busy for {REBUILD_LOCK_TIMEOUT}; run the rebuild again when "
-                        "fewer stock writes are running.",
+                        _(
+                            "The stock tables stayed busy for %(timeout)s; run the rebuild again when fewer stock "
+                            "writes are running."
+                        )
+                        % {"timeout": REBUILD_LOCK_TIMEOUT},
                         code="stock_tables_busy",
                     ) from error
                 raise
@@ -444,8 +457,11 @@ def stock_balances_rebuild(*, dry_run: bool = True, warehouse_ids: Iterable[int]
         problems = _ledger_contradictions(report)
         if problems:
             raise StockRuleBroken(
-                "The ledger and reservations cannot be turned into valid stock figures; post correcting "
-                "moves or releases first: " + "; ".join(problems[:SUMMARY_MAX_LISTED]),
+                _(
+                    "The ledger and reservations cannot be turned into valid stock figures; post correcting moves or "
+                    "releases first: %(problems)s"
+                )
+                % {"problems": "; ".join(problems[:SUMMARY_MAX_LISTED])},
                 code="ledger_inconsistent",
                 problems=problems,
             )

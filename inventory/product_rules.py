@@ -6,6 +6,9 @@ bulk-upsert/`` and ``manage.py products_import``). Every door judges a value wit
 with the :class:`Rule` objects here, so the same bad row gets the same error code (and message) whichever way it
 came; ``tests/inventory/test_product_rules_parity.py`` feeds the same rows through every door to prove it. The
 bulk path applies the rules across rows in SQL for speed, but takes each message and code from the same Rule.
+
+Messages are in the language active when they are built, which happens only when a value or a row is refused:
+field labels are the model fields' (lazy) verbose names, read then, and each Rule holds a lazy template.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.codes import COUNTRY_CODES, CURRENCY_CODES
 from core.errors import ErrorDetail
@@ -59,8 +65,8 @@ def _django_message(error: ValidationError) -> FieldInvalid:
 
 
 def _label(field: models.Field) -> str:
-    label = str(field.verbose_name)
-    return label[0].upper() + label[1:]
+    """The field's name in messages, in the active language ("Weight (g)"); read when a message is built."""
+    return capfirst(str(field.verbose_name))
 
 
 def shown(value: Any) -> str:
@@ -68,13 +74,15 @@ def shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _as_text(value: Any, label: str) -> str:
+def _as_text(value: Any, field: models.Field) -> str:
     """A JSON value for a text column: text as is, whole numbers as their digits, nothing else."""
     if value is None:
         return ""
     if type(value) is int:
         return str(value)
-    raise FieldInvalid(f"{label} must be text, not {shown(value)}.", "invalid_type")
+    raise FieldInvalid(
+        _("%(label)s must be text, not %(value)s.") % {"label": _label(field), "value": shown(value)}, "invalid_type"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -84,24 +92,29 @@ def _as_text(value: Any, label: str) -> str:
 
 
 def _text_converter(field: models.CharField, *, required: bool, upper: bool = False) -> Callable[[Any], Any]:
-    label = _label(field)
     max_length = field.max_length
 
     def convert(value: Any) -> str:
-        value = value.strip() if type(value) is str else _as_text(value, label).strip()
+        value = value.strip() if type(value) is str else _as_text(value, field).strip()
         if upper:
             value = value.upper()
         if not value:
             if required:
-                raise FieldInvalid(f"{label} is required.", "required")
+                raise FieldInvalid(_("%(label)s is required.") % {"label": _label(field)}, "required")
             return value
         if len(value) > max_length:
-            raise FieldInvalid(f"{label} has {len(value)} characters; at most {max_length} are allowed.", "max_length")
+            raise FieldInvalid(
+                _("%(label)s has %(length)s characters; at most %(max_length)s are allowed.")
+                % {"label": _label(field), "length": len(value), "max_length": max_length},
+                "max_length",
+            )
         # isprintable() is a C-speed pass over the text; only text it doubts is searched for forbidden characters.
         if not value.isprintable():
             message = forbidden_character_message(value)
             if message:
-                raise FieldInvalid(f"{label}: {message}", "forbidden_character")
+                raise FieldInvalid(
+                    _("%(label)s: %(problem)s") % {"label": _label(field), "problem": message}, "forbidden_character"
+                )
         return value
 
     return convert
@@ -135,7 +148,7 @@ _GTIN_OFFSETS = {length: _gtin_offset(length) for length in GTIN_LENGTHS}
 
 def _barcode_converter(field: models.CharField) -> Callable[[Any], Any]:
     def convert(value: Any) -> str:
-        value = value.strip() if type(value) is str else _as_text(value, "Barcode").strip()
+        value = value.strip() if type(value) is str else _as_text(value, field).strip()
         if not value:
             return value
         offset = _GTIN_OFFSETS.get(len(value))
@@ -149,21 +162,25 @@ def _barcode_converter(field: models.CharField) -> Callable[[Any], Any]:
         except ValidationError as error:
             raise _django_message(error) from None
         # Django's validator takes other scripts' digits; the database's CHECK does not.
-        raise FieldInvalid(f"Barcode {value} must be 8, 12, 13 or 14 digits 0-9.", "barcode_format")
+        raise FieldInvalid(
+            _("Barcode %(value)s must be 8, 12, 13 or 14 digits 0-9.") % {"value": value}, "barcode_format"
+        )
 
     return convert
 
 
 def _hs_code_converter(field: models.CharField) -> Callable[[Any], Any]:
     def convert(value: Any) -> str:
-        value = value.strip() if type(value) is str else _as_text(value, "HS code").strip()
+        value = value.strip() if type(value) is str else _as_text(value, field).strip()
         if not value or ASCII_HS_CODE_RE.fullmatch(value):
             return value
         try:
             validate_hs_code(value)
         except ValidationError as error:
             raise _django_message(error) from None
-        raise FieldInvalid(f"HS code {value} must be 6 to 10 digits 0-9, without dots or spaces.", "hs_code")
+        raise FieldInvalid(
+            _("HS code %(value)s must be 6 to 10 digits 0-9, without dots or spaces.") % {"value": value}, "hs_code"
+        )
 
     return convert
 
@@ -171,26 +188,30 @@ def _hs_code_converter(field: models.CharField) -> Callable[[Any], Any]:
 def _code_converter(
     field: models.CharField, *, codes: frozenset[str], validator: Callable[[str], None]
 ) -> Callable[[Any], Any]:
-    label = _label(field)
-
     def convert(value: Any) -> str:
-        value = value.strip().upper() if type(value) is str else _as_text(value, label).strip().upper()
+        value = value.strip().upper() if type(value) is str else _as_text(value, field).strip().upper()
         if value in codes:
             return value
         if not value:
-            raise FieldInvalid(f"{label} is required.", "required")
+            raise FieldInvalid(_("%(label)s is required.") % {"label": _label(field)}, "required")
         try:
             validator(value)
         except ValidationError as error:
             raise _django_message(error) from None
-        raise FieldInvalid(f"{label} {value} is not a known code.", "invalid")
+        raise FieldInvalid(
+            _("%(label)s %(value)s is not a known code.") % {"label": _label(field), "value": value}, "invalid"
+        )
 
     return convert
 
 
 def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
-    label = _label(field)
-    message = f"{label} must be a whole number, 0 or more"
+    def refused(value: Any, code: str) -> FieldInvalid:
+        return FieldInvalid(
+            _("%(label)s must be a whole number, 0 or more; got %(value)s.")
+            % {"label": _label(field), "value": shown(value)},
+            code,
+        )
 
     def slow(value: Any) -> int | None:
         if type(value) is str:
@@ -199,17 +220,21 @@ def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
             try:
                 number = Decimal(value)
             except InvalidOperation:
-                raise FieldInvalid(f"{message}; got {shown(value)}.", "invalid") from None
+                raise refused(value, "invalid") from None
         elif type(value) in (int, float, Decimal):
             number = Decimal(value)
         else:
-            raise FieldInvalid(f"{message}; got {shown(value)}.", "invalid_type")
+            raise refused(value, "invalid_type")
         if not number.is_finite() or number != number.to_integral_value():
-            raise FieldInvalid(f"{message}; got {shown(value)}.", "invalid")
+            raise refused(value, "invalid")
         if number < 0:
-            raise FieldInvalid(f"{message}; got {shown(value)}.", "min_value")
+            raise refused(value, "min_value")
         if number > POSTGRES_INTEGER_MAX:
-            raise FieldInvalid(f"{label} must be at most {POSTGRES_INTEGER_MAX}; got {shown(value)}.", "max_value")
+            raise FieldInvalid(
+                _("%(label)s must be at most %(maximum)s; got %(value)s.")
+                % {"label": _label(field), "maximum": POSTGRES_INTEGER_MAX, "value": shown(value)},
+                "max_value",
+            )
         return int(number)
 
     def convert(value: Any) -> int | str | None:
@@ -228,12 +253,20 @@ def _integer_converter(field: models.Field) -> Callable[[Any], Any]:
 
 
 def _decimal_converter(field: models.DecimalField) -> Callable[[Any], Any]:
-    label = _label(field)
     places = field.decimal_places
     whole_digits = field.max_digits - places
     step = Decimal(1).scaleb(-places)
     plain = re.compile(rf"[0-9]{{1,{whole_digits}}}(?:\.[0-9]{{1,{places}}})?")
-    message = f"{label} must be a number, 0 or more, with at most {whole_digits} digits before the point"
+
+    def refused(value: Any, code: str) -> FieldInvalid:
+        return FieldInvalid(
+            _(
+                "%(label)s must be a number, 0 or more, with at most %(whole_digits)s digits before the point and "
+                "%(places)s after it; got %(value)s."
+            )
+            % {"label": _label(field), "whole_digits": whole_digits, "places": places, "value": shown(value)},
+            code,
+        )
 
     def slow(value: Any) -> Decimal | None:
         if type(value) is str:
@@ -242,7 +275,7 @@ def _decimal_converter(field: models.DecimalField) -> Callable[[Any], Any]:
             try:
                 number = Decimal(value)
             except InvalidOperation:
-                raise FieldInvalid(f"{message} and {places} after it; got {shown(value)}.", "invalid") from None
+                raise refused(value, "invalid") from None
         elif type(value) is int:
             number = Decimal(value)
         elif type(value) is float:
@@ -250,18 +283,30 @@ def _decimal_converter(field: models.DecimalField) -> Callable[[Any], Any]:
         elif type(value) is Decimal:
             number = value
         else:
-            raise FieldInvalid(f"{message} and {places} after it; got {shown(value)}.", "invalid_type")
+            raise refused(value, "invalid_type")
         if not number.is_finite():
-            raise FieldInvalid(f"{message} and {places} after it; got {shown(value)}.", "invalid")
+            raise refused(value, "invalid")
         if number < 0:
-            raise FieldInvalid(f"{label} must be 0 or more; got {shown(value)}.", "min_value")
+            raise FieldInvalid(
+                _("%(label)s must be 0 or more; got %(value)s.") % {"label": _label(field), "value": shown(value)},
+                "min_value",
+            )
         if number.adjusted() >= whole_digits:
-            raise FieldInvalid(f"{message}; got {shown(value)}.", "max_whole_digits")
+            raise FieldInvalid(
+                _(
+                    "%(label)s must be a number, 0 or more, with at most %(whole_digits)s digits before the point; "
+                    "got %(value)s."
+                )
+                % {"label": _label(field), "whole_digits": whole_digits, "value": shown(value)},
+                "max_whole_digits",
+            )
         rounded = number.quantize(step)
         # Trailing zeros are fine (1.500 is 1.50); anything that rounding would change is refused.
         if rounded != number:
             raise FieldInvalid(
-                f"{label} may have at most {places} decimal places; got {shown(value)}.", "max_decimal_places"
+                _("%(label)s may have at most %(places)s decimal places; got %(value)s.")
+                % {"label": _label(field), "places": places, "value": shown(value)},
+                "max_decimal_places",
             )
         return rounded
 
@@ -279,8 +324,6 @@ def _decimal_converter(field: models.DecimalField) -> Callable[[Any], Any]:
 
 
 def _boolean_converter(field: models.Field) -> Callable[[Any], Any]:
-    label = _label(field)
-
     def convert(value: Any) -> bool:
         if type(value) is bool:
             return value
@@ -292,7 +335,11 @@ def _boolean_converter(field: models.Field) -> Callable[[Any], Any]:
                 return result
         elif type(value) is int and value in (0, 1):
             return bool(value)
-        raise FieldInvalid(f"{label} must be true or false (or yes/no, y/n, 1/0); got {shown(value)}.", "invalid")
+        raise FieldInvalid(
+            _("%(label)s must be true or false (or yes/no, y/n, 1/0); got %(value)s.")
+            % {"label": _label(field), "value": shown(value)},
+            "invalid",
+        )
 
     return convert
 
@@ -348,60 +395,89 @@ def _python_value(name: str, value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule a row can break: its code, the field it is about, and its message with named placeholders."""
+    """A rule a row can break: its code, the field it is about, and its message.
+
+    ``message`` is a lazy translation with named placeholders (``%(sku)s``), filled by :meth:`detail` when a row
+    breaks the rule, so it is rendered in the language active then; ``fixed`` holds placeholders that never change.
+    """
 
     code: str
     field: str
     message: str
+    fixed: Mapping[str, Any] | None = None
 
     def detail(self, *, row: int | None = None, field: str | None = None, **params: Any) -> ErrorDetail:
-        return ErrorDetail(self.message.format(**params), code=self.code, field=field or self.field, row=row)
+        if self.fixed:
+            params = {**self.fixed, **params}
+        return ErrorDetail(str(self.message) % params, code=self.code, field=field or self.field, row=row)
 
 
+# Placeholders that print a value as Python would show it (``%(name)s`` of UNKNOWN_FIELD, ``%(quantity)s`` of the
+# component quantities) are given ``repr(value)``: a person sees 'colour' or '3' quoted, as they were sent.
 UNKNOWN_FIELD = Rule(
-    "unknown_field", "", "{name!r} is not a product field; fields are " + ", ".join(PRODUCT_FIELDS) + "."
+    "unknown_field",
+    "",
+    gettext_lazy("%(name)s is not a product field; fields are %(fields)s."),
+    fixed={"fields": ", ".join(PRODUCT_FIELDS)},
 )
-SKU_REQUIRED = Rule("required", "sku", "SKU is required.")
-SKU_TAKEN = Rule("unique", "sku", "SKU {sku} is already used by another product.")
-SKU_REPEATED = Rule("duplicate", "sku", "SKU {sku} is also on row {first_row}; a SKU may appear only once.")
-NAME_REQUIRED_FOR_NEW = Rule("required", "name", "Name is required for new SKU {sku}.")
-BARCODE_TAKEN = Rule("unique", "barcode", "Barcode {barcode} is already used by SKU {holder}.")
+# The words of the SKU converter for an empty value, so a missing SKU column and an empty SKU cell read alike.
+SKU_REQUIRED = Rule(
+    "required",
+    "sku",
+    gettext_lazy("%(label)s is required."),
+    fixed={"label": capfirst(Product._meta.get_field("sku").verbose_name)},
+)
+SKU_TAKEN = Rule("unique", "sku", gettext_lazy("SKU %(sku)s is already used by another product."))
+SKU_REPEATED = Rule(
+    "duplicate", "sku", gettext_lazy("SKU %(sku)s is also on row %(first_row)s; a SKU may appear only once.")
+)
+NAME_REQUIRED_FOR_NEW = Rule("required", "name", gettext_lazy("Name is required for new SKU %(sku)s."))
+BARCODE_TAKEN = Rule("unique", "barcode", gettext_lazy("Barcode %(barcode)s is already used by SKU %(holder)s."))
 BARCODE_REPEATED = Rule(
-    "duplicate", "barcode", "Barcode {barcode} is also on row {first_row}; a barcode may belong to one product only."
+    "duplicate",
+    "barcode",
+    gettext_lazy("Barcode %(barcode)s is also on row %(first_row)s; a barcode may belong to one product only."),
 )
 BUNDLE_HAS_COMPONENTS = Rule(
     "bundle_has_components",
     "is_bundle",
-    "SKU {sku} still has bundle components; remove them before it stops being a bundle.",
+    gettext_lazy("SKU %(sku)s still has bundle components; remove them before it stops being a bundle."),
 )
 BUNDLE_HAS_STOCK = Rule(
     "bundle_has_stock",
     "is_bundle",
-    "SKU {sku} has stock in bins; a bundle holds no stock of its own, so move or adjust that stock out first.",
+    gettext_lazy(
+        "SKU %(sku)s has stock in bins; a bundle holds no stock of its own, so move or adjust that stock out first."
+    ),
 )
 COMPONENT_BECOMES_BUNDLE = Rule(
     "component_is_bundle",
     "is_bundle",
-    "SKU {sku} is a component of bundle {bundles}; a component cannot itself be a bundle.",
+    gettext_lazy("SKU %(sku)s is a component of bundle %(bundles)s; a component cannot itself be a bundle."),
 )
 NOT_A_BUNDLE = Rule(
-    "not_a_bundle", "components", "SKU {sku} is not a bundle, so it cannot have components; set is_bundle first."
+    "not_a_bundle",
+    "components",
+    gettext_lazy("SKU %(sku)s is not a bundle, so it cannot have components; set is_bundle first."),
 )
-COMPONENT_IS_SELF = Rule("component_is_self", "component", "Bundle {sku} cannot be a component of itself.")
+COMPONENT_IS_SELF = Rule(
+    "component_is_self", "component", gettext_lazy("Bundle %(sku)s cannot be a component of itself.")
+)
 COMPONENT_IS_BUNDLE = Rule(
-    "component_is_bundle", "component", "SKU {sku} is a bundle; a component cannot itself be a bundle."
+    "component_is_bundle", "component", gettext_lazy("SKU %(sku)s is a bundle; a component cannot itself be a bundle.")
 )
 COMPONENT_REPEATED = Rule(
     "duplicate_component",
     "component",
-    "SKU {sku} is listed twice (also at {first}); give it once with the total quantity.",
+    gettext_lazy("SKU %(sku)s is listed twice (also at %(first)s); give it once with the total quantity."),
 )
-_COMPONENT_QUANTITY_MESSAGE = (
-    "Quantity of {sku} must be a whole number from 1 to " + f"{QUANTITY_MAX:,}" + " (got {quantity!r})."
+_COMPONENT_QUANTITY_MESSAGE = gettext_lazy(
+    "Quantity of %(sku)s must be a whole number from 1 to %(maximum)s (got %(quantity)s)."
 )
-COMPONENT_QUANTITY_NOT_WHOLE = Rule("invalid", "quantity", _COMPONENT_QUANTITY_MESSAGE)
-COMPONENT_QUANTITY_TOO_LOW = Rule("min_value", "quantity", _COMPONENT_QUANTITY_MESSAGE)
-COMPONENT_QUANTITY_TOO_HIGH = Rule("max_value", "quantity", _COMPONENT_QUANTITY_MESSAGE)
+_COMPONENT_QUANTITY_LIMITS = {"maximum": f"{QUANTITY_MAX:,}"}
+COMPONENT_QUANTITY_NOT_WHOLE = Rule("invalid", "quantity", _COMPONENT_QUANTITY_MESSAGE, _COMPONENT_QUANTITY_LIMITS)
+COMPONENT_QUANTITY_TOO_LOW = Rule("min_value", "quantity", _COMPONENT_QUANTITY_MESSAGE, _COMPONENT_QUANTITY_LIMITS)
+COMPONENT_QUANTITY_TOO_HIGH = Rule("max_value", "quantity", _COMPONENT_QUANTITY_MESSAGE, _COMPONENT_QUANTITY_LIMITS)
 # How many bundles a message names before "..." (the SQL of the bulk path uses the same number).
 BUNDLES_NAMED = 5
 
@@ -430,7 +506,7 @@ def product_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[ErrorD
     for name, raw in data.items():
         convert = FIELD_CONVERTERS.get(name)
         if convert is None:
-            errors.append(UNKNOWN_FIELD.detail(field=str(name), name=name))
+            errors.append(UNKNOWN_FIELD.detail(field=str(name), name=repr(name)))
             continue
         try:
             values[name] = _python_value(name, convert(raw))
@@ -458,7 +534,7 @@ def product_problems(
         elif Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
             errors.append(SKU_TAKEN.detail(sku=product.sku))
     if is_new and "name" not in skip and not product.name:
-        errors.append(NAME_REQUIRED_FOR_NEW.detail(sku=product.sku or "(no SKU)"))
+        errors.append(NAME_REQUIRED_FOR_NEW.detail(sku=product.sku or _("(no SKU)")))
     if product.barcode and "barcode" not in skip:
         holder = (
             Product.objects.filter(barcode=product.barcode).exclude(pk=product.pk).values_list("sku", flat=True).first()
@@ -520,5 +596,5 @@ def component_problems(
             rule = COMPONENT_QUANTITY_TOO_HIGH
         else:
             continue
-        errors.append(rule.detail(field=field_of(index, "quantity"), sku=component.sku, quantity=quantity))
+        errors.append(rule.detail(field=field_of(index, "quantity"), sku=component.sku, quantity=repr(quantity)))
     return errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from core.errors import NotFound
 from inventory.models import Bin, BundleComponent, Product, Warehouse, normalize_code
@@ -24,7 +25,7 @@ def product_get(*, pk: int) -> Product:
     try:
         return product_list().get(pk=pk)
     except Product.DoesNotExist as exc:
-        raise NotFound(f"Product {pk} does not exist.", code="product_not_found") from exc
+        raise NotFound(_("Product %(pk)s does not exist.") % {"pk": pk}, code="product_not_found") from exc
 
 
 def product_get_by_code(*, code: str) -> Product:
@@ -32,7 +33,11 @@ def product_get_by_code(*, code: str) -> Product:
     value = (code or "").strip()
     found = product_list().filter(Q(sku=normalize_code(value)) | Q(barcode=value)).first() if value else None
     if found is None:
-        raise NotFound(f"No product has SKU or barcode {value!r}.", code="product_not_found", code_scanned=value)
+        raise NotFound(
+            _("No product has SKU or barcode %(code)s.") % {"code": repr(value)},
+            code="product_not_found",
+            code_scanned=value,
+        )
     return found
 
 

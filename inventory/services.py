@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
 from core.patterns import PatternError, pattern_compile
@@ -70,9 +71,13 @@ def _normalized(data: Mapping[str, Any], *, allowed: Iterable[str], code_fields:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed.listing(
-            "Unknown fields",
+            _("Unknown fields"),
             [
-                ErrorDetail(message=f"{name} is not a field that can be set.", code="unknown_field", field=name)
+                ErrorDetail(
+                    message=_("%(name)s is not a field that can be set.") % {"name": name},
+                    code="unknown_field",
+                    field=name,
+                )
                 for name in unknown
             ],
         )
@@ -111,7 +116,13 @@ def _save(instance: models.Model, *, subject: str, **kwargs: Any) -> None:
         field = CONSTRAINT_FIELDS.get(constraint or "")
         raise ValidationFailed.listing(
             subject,
-            [ErrorDetail(message=f"Rejected by the database ({constraint or exc}).", code="conflict", field=field)],
+            [
+                ErrorDetail(
+                    message=_("Rejected by the database (%(reason)s).") % {"reason": constraint or exc},
+                    code="conflict",
+                    field=field,
+                )
+            ],
         ) from exc
 
 
@@ -123,12 +134,16 @@ def _delete(instance: models.Model, *, subject: str) -> None:
         blockers = list(exc.protected_objects if isinstance(exc, models.ProtectedError) else exc.restricted_objects)
         counts = Counter(blocker._meta for blocker in blockers)
         parts = ", ".join(
-            f"{count} {meta.verbose_name if count == 1 else meta.verbose_name_plural}"
+            _("%(count)s %(name)s")
+            % {"count": count, "name": meta.verbose_name if count == 1 else meta.verbose_name_plural}
             for meta, count in sorted(counts.items(), key=lambda item: item[0].label)
         )
         raise Conflict(
-            f"{subject} cannot be deleted: it is still referred to by {parts}. "
-            "Deactivate it instead (is_active = false).",
+            _(
+                "%(subject)s cannot be deleted: it is still referred to by %(parts)s. "
+                "Deactivate it instead (is_active = false)."
+            )
+            % {"subject": subject, "parts": parts},
             code="protected",
         ) from exc
 
@@ -146,7 +161,7 @@ def _product_save(*, product: Product, data: Mapping[str, Any], components_given
     refused = {error.field for error in errors}
     errors += product_rules.product_problems(product, components_given=components_given, skip_fields=refused)
     sku = product.sku if "sku" not in refused else str(data.get("sku", "")).strip().upper()
-    subject = f"Product {sku or '(no SKU)'} is invalid"
+    subject = _("Product %(sku)s is invalid") % {"sku": sku or _("(no SKU)")}
     if errors:
         raise ValidationFailed.listing(subject, errors)
     _save(product, subject=subject)
@@ -188,7 +203,7 @@ def bundle_components_set(*, bundle: Product, components: list[tuple[Product, in
         position_of=lambda index: f"components[{index}]",
     )
     if errors:
-        raise ValidationFailed.listing(f"Components of bundle {bundle.sku} are invalid", errors)
+        raise ValidationFailed.listing(_("Components of bundle %(sku)s are invalid") % {"sku": bundle.sku}, errors)
 
     BundleComponent.objects.filter(bundle=bundle).delete()
     lines = [
@@ -200,7 +215,7 @@ def bundle_components_set(*, bundle: Product, components: list[tuple[Product, in
 @transaction.atomic
 def product_delete(*, product: Product) -> None:
     """Delete a product nothing refers to; a product with history or in a bundle must be deactivated instead."""
-    _delete(product, subject=f"Product {product.sku}")
+    _delete(product, subject=_("Product %(sku)s") % {"sku": product.sku})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -222,8 +237,11 @@ def _warehouse_checks(warehouse: Warehouse) -> list[ErrorDetail]:
     examples = ", ".join(misfits[:5])
     return [
         ErrorDetail(
-            message=f"{len(misfits)} existing bins do not follow {warehouse.bin_code_pattern} (for example "
-            f"{examples}); rename them first or choose a scheme that fits them.",
+            message=_(
+                "%(count)s existing bins do not follow %(pattern)s (for example %(examples)s); rename them first or "
+                "choose a scheme that fits them."
+            )
+            % {"count": len(misfits), "pattern": warehouse.bin_code_pattern, "examples": examples},
             code="bins_do_not_match",
             field="bin_code_pattern",
         )
@@ -234,7 +252,7 @@ def _warehouse_checks(warehouse: Warehouse) -> list[ErrorDetail]:
 def warehouse_create(*, data: Mapping[str, Any]) -> Warehouse:
     values = _normalized(data, allowed=WAREHOUSE_FIELDS, code_fields=WAREHOUSE_CODE_FIELDS)
     warehouse = Warehouse(**values)
-    subject = f"Warehouse {warehouse.code or '(no code)'} is invalid"
+    subject = _("Warehouse %(code)s is invalid") % {"code": warehouse.code or _("(no code)")}
     _full_clean(warehouse, subject=subject)
     _save(warehouse, subject=subject)
     return warehouse
@@ -245,7 +263,7 @@ def warehouse_update(*, warehouse: Warehouse, data: Mapping[str, Any]) -> Wareho
     values = _normalized(data, allowed=WAREHOUSE_FIELDS, code_fields=WAREHOUSE_CODE_FIELDS)
     for name, value in values.items():
         setattr(warehouse, name, value)
-    subject = f"Warehouse {warehouse.code or '(no code)'} is invalid"
+    subject = _("Warehouse %(code)s is invalid") % {"code": warehouse.code or _("(no code)")}
     _full_clean(warehouse, subject=subject, extra=_warehouse_checks(warehouse))
     _save(warehouse, subject=subject)
     return warehouse
@@ -253,7 +271,7 @@ def warehouse_update(*, warehouse: Warehouse, data: Mapping[str, Any]) -> Wareho
 
 @transaction.atomic
 def warehouse_delete(*, warehouse: Warehouse) -> None:
-    _delete(warehouse, subject=f"Warehouse {warehouse.code}")
+    _delete(warehouse, subject=_("Warehouse %(code)s") % {"code": warehouse.code})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -268,7 +286,8 @@ def _bin_checks(bin: Bin) -> list[ErrorDetail]:
         return []
     return [
         ErrorDetail(
-            message=f"Bin {bin.code} already exists in warehouse {bin.warehouse.code}.",
+            message=_("Bin %(code)s already exists in warehouse %(warehouse)s.")
+            % {"code": bin.code, "warehouse": bin.warehouse.code},
             code="unique",
             field="code",
         )
@@ -286,7 +305,7 @@ def bin_create(*, data: Mapping[str, Any]) -> Bin:
     bin = Bin(**values)
     if "is_sellable" not in values:
         bin.is_sellable = bin.kind in Bin.SELLABLE_BY_DEFAULT
-    subject = f"Bin {bin.code or '(no code)'} is invalid"
+    subject = _("Bin %(code)s is invalid") % {"code": bin.code or _("(no code)")}
     _full_clean(bin, subject=subject, extra=_bin_checks(bin))
     _save(bin, subject=subject)
     return bin
@@ -300,14 +319,15 @@ def bin_update(*, bin: Bin, data: Mapping[str, Any], user=None) -> Bin:
     true, records who changed it (``user``), and refuses when reserved stock would lose its cover (StockRuleBroken).
     """
     values = _normalized(data, allowed=BIN_FIELDS, code_fields=BIN_CODE_FIELDS)
-    subject = f"Bin {bin.code} is invalid"
+    subject = _("Bin %(code)s is invalid") % {"code": bin.code}
     new_warehouse = values.pop("warehouse", None)
     if new_warehouse is not None and new_warehouse.pk != bin.warehouse_id:
         raise ValidationFailed.listing(
             subject,
             [
                 ErrorDetail(
-                    message=f"Bin {bin.code} cannot move to another warehouse; create a bin there instead.",
+                    message=_("Bin %(code)s cannot move to another warehouse; create a bin there instead.")
+                    % {"code": bin.code},
                     code="read_only",
                     field="warehouse",
                 )
@@ -330,22 +350,34 @@ def bin_update(*, bin: Bin, data: Mapping[str, Any], user=None) -> Bin:
 
 @transaction.atomic
 def bin_delete(*, bin: Bin) -> None:
-    _delete(bin, subject=f"Bin {bin.code}")
+    _delete(bin, subject=_("Bin %(code)s") % {"code": bin.code})
 
 
 def _range_errors(name: str, bounds: tuple[int, int], *, width: int) -> list[ErrorDetail]:
+    """Problems of one range of bin_generate; ``name`` is the argument's name (aisles, racks, levels)."""
     try:
         first, last = bounds
     except (TypeError, ValueError):
-        return [ErrorDetail(message=f"{name} must be a pair (first, last).", code="invalid", field=name)]
+        return [
+            ErrorDetail(
+                message=_("%(name)s must be a pair (first, last).") % {"name": name}, code="invalid", field=name
+            )
+        ]
     if not all(isinstance(value, int) and not isinstance(value, bool) for value in (first, last)):
-        return [ErrorDetail(message=f"{name} must be whole numbers.", code="invalid", field=name)]
+        return [ErrorDetail(message=_("%(name)s must be whole numbers.") % {"name": name}, code="invalid", field=name)]
     if first < 0:
-        return [ErrorDetail(message=f"{name} cannot start below 0 (got {first}).", code="min_value", field=name)]
+        return [
+            ErrorDetail(
+                message=_("%(name)s cannot start below 0 (got %(first)s).") % {"name": name, "first": first},
+                code="min_value",
+                field=name,
+            )
+        ]
     if first > last:
         return [
             ErrorDetail(
-                message=f"{name} range {first}–{last} is empty: first must not be greater than last.",
+                message=_("%(name)s range %(first)s–%(last)s is empty: first must not be greater than last.")
+                % {"name": name, "first": first, "last": last},
                 code="empty_range",
                 field=name,
             )
@@ -353,7 +385,8 @@ def _range_errors(name: str, bounds: tuple[int, int], *, width: int) -> list[Err
     if width and last >= 10**width:
         return [
             ErrorDetail(
-                message=f"{name} up to {last} do not fit in {width} digits; raise width or narrow the range.",
+                message=_("%(name)s up to %(last)s do not fit in %(width)s digits; raise width or narrow the range.")
+                % {"name": name, "last": last, "width": width},
                 code="too_wide",
                 field=name,
             )
@@ -399,33 +432,39 @@ def bin_generate(
     are and take no sequence number). Pick sequence continues after the warehouse's highest one. Returns the
     created bins in walking order.
     """
-    subject = f"Cannot generate bins in warehouse {warehouse.code}"
+    subject = _("Cannot generate bins in warehouse %(code)s") % {"code": warehouse.code}
     zones = [normalize_code(zone) for zone in zones]
     errors: list[ErrorDetail] = []
     if not zones:
-        errors.append(ErrorDetail(message="Give at least one zone.", code="required", field="zones"))
+        errors.append(ErrorDetail(message=_("Give at least one zone."), code="required", field="zones"))
     for index, zone in enumerate(zones):
         if not ZONE_RE.match(zone) or len(zone) > ZONE_MAX_LENGTH:
             errors.append(
                 ErrorDetail(
-                    message=f"Zone {zone!r} must be 1 to {ZONE_MAX_LENGTH} letters and digits.",
+                    message=_("Zone %(zone)s must be 1 to %(max_length)s letters and digits.")
+                    % {"zone": repr(zone), "max_length": ZONE_MAX_LENGTH},
                     code="invalid",
                     field=f"zones[{index}]",
                 )
             )
         elif zone in zones[:index]:
             errors.append(
-                ErrorDetail(message=f"Zone {zone} is listed twice.", code="duplicate", field=f"zones[{index}]")
+                ErrorDetail(
+                    message=_("Zone %(zone)s is listed twice.") % {"zone": zone},
+                    code="duplicate",
+                    field=f"zones[{index}]",
+                )
             )
     if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 4:
-        errors.append(ErrorDetail(message="width must be 1 to 4 digits.", code="invalid", field="width"))
+        errors.append(ErrorDetail(message=_("width must be 1 to 4 digits."), code="invalid", field="width"))
         width = 0
     for name, bounds in (("aisles", aisles), ("racks", racks), ("levels", levels)):
         errors.extend(_range_errors(name, bounds, width=width))
     if kind not in Bin.Kind.values:
         errors.append(
             ErrorDetail(
-                message=f"{kind!r} is not a bin kind; choose one of {', '.join(Bin.Kind.values)}.",
+                message=_("%(kind)s is not a bin kind; choose one of %(kinds)s.")
+                % {"kind": repr(kind), "kinds": ", ".join(Bin.Kind.values)},
                 code="invalid_choice",
                 field="kind",
             )
@@ -439,7 +478,8 @@ def bin_generate(
             subject,
             [
                 ErrorDetail(
-                    message=f"This would make {count} bins; at most {BIN_GENERATE_LIMIT} can be generated at once.",
+                    message=_("This would make %(count)s bins; at most %(limit)s can be generated at once.")
+                    % {"count": count, "limit": BIN_GENERATE_LIMIT},
                     code="too_many_bins",
                 )
             ],
@@ -457,8 +497,17 @@ def bin_generate(
             subject,
             [
                 ErrorDetail(
-                    message=f"{len(misfits)} of {len(codes)} codes, such as {misfits[0]}, do not follow warehouse "
-                    f"{warehouse.code}'s bin code scheme {scheme}.",
+                    message=_(
+                        "%(count)s of %(total)s codes, such as %(example)s, do not follow warehouse %(warehouse)s's "
+                        "bin code scheme %(pattern)s."
+                    )
+                    % {
+                        "count": len(misfits),
+                        "total": len(codes),
+                        "example": misfits[0],
+                        "warehouse": warehouse.code,
+                        "pattern": scheme,
+                    },
                     code="bin_code_pattern",
                 )
             ],
@@ -470,11 +519,17 @@ def bin_generate(
         listed = taken[:MAX_LISTED_ERRORS]
         examples = ", ".join(taken[:3]) + (", ..." if len(taken) > 3 else "")
         raise ValidationFailed(
-            f"{subject}: {len(taken)} of the {len(codes)} codes exist already ({examples}); "
-            "set skip_existing to add only the others.",
+            _(
+                "%(subject)s: %(count)s of the %(total)s codes exist already (%(examples)s); set skip_existing to add "
+                "only the others."
+            )
+            % {"subject": subject, "count": len(taken), "total": len(codes), "examples": examples},
             errors=[
                 ErrorDetail(
-                    message=f"Bin {code} already exists in warehouse {warehouse.code}.", code="bin_exists", field="code"
+                    message=_("Bin %(code)s already exists in warehouse %(warehouse)s.")
+                    % {"code": code, "warehouse": warehouse.code},
+                    code="bin_exists",
+                    field="code",
                 )
                 for code in listed
             ],

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from core.errors import ErrorDetail, ValidationFailed
 from core.limits import QUANTITY_MAX, STOCK_MAX, quantity_check
@@ -94,14 +95,21 @@ def moves_apply(
                 sku=products[product_id].sku,
                 requested=-delta,
                 available=level.on_hand,
-                where=f"bin {bin_.code}",
+                where=_("bin %(code)s") % {"code": bin_.code},
             )
     for (product_id, bin_id), delta in level_delta.items():
         if delta > 0 and levels[(product_id, bin_id)].on_hand + delta > STOCK_MAX:
             raise StockRuleBroken(
-                f"{products[product_id].sku}: bin {bins[bin_id].code} would hold "
-                f"{levels[(product_id, bin_id)].on_hand + delta:,} units, more than the {STOCK_MAX:,} a bin can "
-                "hold of one product. Check the quantity.",
+                _(
+                    "%(sku)s: bin %(bin)s would hold %(quantity)s units, more than the %(limit)s a bin can hold of "
+                    "one product. Check the quantity."
+                )
+                % {
+                    "sku": products[product_id].sku,
+                    "bin": bins[bin_id].code,
+                    "quantity": f"{levels[(product_id, bin_id)].on_hand + delta:,}",
+                    "limit": f"{STOCK_MAX:,}",
+                },
                 code="stock_limit",
                 sku=products[product_id].sku,
                 limit=STOCK_MAX,
@@ -111,8 +119,16 @@ def moves_apply(
         if balance.on_hand + on_hand_delta.get(key, 0) > STOCK_MAX:
             sku = products[key[0]].sku if key[0] in products else str(key[0])
             raise StockRuleBroken(
-                f"{sku}: warehouse {balance.warehouse_id} would hold {balance.on_hand + on_hand_delta[key]:,} units, "
-                f"more than the {STOCK_MAX:,} a warehouse can hold of one product. Check the quantity.",
+                _(
+                    "%(sku)s: warehouse %(warehouse)s would hold %(quantity)s units, more than the %(limit)s a "
+                    "warehouse can hold of one product. Check the quantity."
+                )
+                % {
+                    "sku": sku,
+                    "warehouse": balance.warehouse_id,
+                    "quantity": f"{balance.on_hand + on_hand_delta[key]:,}",
+                    "limit": f"{STOCK_MAX:,}",
+                },
                 code="stock_limit",
                 sku=sku,
                 limit=STOCK_MAX,
@@ -122,8 +138,11 @@ def moves_apply(
         if reserved > sellable:
             product = products.get(key[0]) or Product.objects.only("sku").get(pk=key[0])
             raise StockRuleBroken(
-                f"{product.sku}: {reserved} units would be reserved in warehouse {balance.warehouse_id} "
-                f"but only {sellable} would be in sellable bins; release or re-allocate the reservations first.",
+                _(
+                    "%(sku)s: %(reserved)s units would be reserved in warehouse %(warehouse)s but only %(sellable)s "
+                    "would be in sellable bins; release or re-allocate the reservations first."
+                )
+                % {"sku": product.sku, "reserved": reserved, "warehouse": balance.warehouse_id, "sellable": sellable},
                 code="reserved_not_covered",
                 sku=product.sku,
                 reserved=reserved,
@@ -195,13 +214,16 @@ def _balances_add(deltas: dict[int, tuple[int, int, int]]) -> None:
 def _same_warehouse(from_bin: Bin, to_bin: Bin) -> None:
     if from_bin.warehouse_id != to_bin.warehouse_id:
         raise ValidationFailed(
-            f"Bins {from_bin.code} and {to_bin.code} are in different warehouses; use a transfer.",
-            errors=[ErrorDetail("Must be in the same warehouse as the source bin.", field="to_bin", code="warehouse")],
+            _("Bins %(from_bin)s and %(to_bin)s are in different warehouses; use a transfer.")
+            % {"from_bin": from_bin.code, "to_bin": to_bin.code},
+            errors=[
+                ErrorDetail(_("Must be in the same warehouse as the source bin."), field="to_bin", code="warehouse")
+            ],
         )
     if from_bin.pk == to_bin.pk:
         raise ValidationFailed(
-            f"Source and destination are both bin {from_bin.code}.",
-            errors=[ErrorDetail("Must differ from the source bin.", field="to_bin", code="same_bin")],
+            _("Source and destination are both bin %(code)s.") % {"code": from_bin.code},
+            errors=[ErrorDetail(_("Must differ from the source bin."), field="to_bin", code="same_bin")],
         )
 
 
@@ -220,8 +242,8 @@ def stock_receive(
     quantity_check(quantity)
     if product.is_bundle:
         raise ValidationFailed(
-            f"{product.sku} is a bundle; receive its components instead.",
-            errors=[ErrorDetail("Bundles hold no stock of their own.", field="product", code="bundle")],
+            _("%(sku)s is a bundle; receive its components instead.") % {"sku": product.sku},
+            errors=[ErrorDetail(_("Bundles hold no stock of their own."), field="product", code="bundle")],
         )
     if reason not in (StockMove.Reason.RECEIPT, StockMove.Reason.RETURN, StockMove.Reason.TRANSFER_IN):
         raise ValueError(f"stock_receive cannot post reason {reason}")
@@ -271,13 +293,13 @@ def stock_adjust(
     quantity_check(delta, field="delta", minimum=-QUANTITY_MAX)
     if delta == 0:
         raise ValidationFailed(
-            "An adjustment must change the quantity by a whole number other than zero.",
-            errors=[ErrorDetail("Must be a non-zero whole number.", field="delta", code="invalid")],
+            _("An adjustment must change the quantity by a whole number other than zero."),
+            errors=[ErrorDetail(_("Must be a non-zero whole number."), field="delta", code="invalid")],
         )
     if not (note or "").strip():
         raise ValidationFailed(
-            "Say why the stock is adjusted.",
-            errors=[ErrorDetail("A reason is required for an adjustment.", field="note", code="required")],
+            _("Say why the stock is adjusted."),
+            errors=[ErrorDetail(_("A reason is required for an adjustment."), field="note", code="required")],
         )
     if delta > 0:
         planned = PlannedMove(product, delta, reason, to_bin=bin, reference=reference, note=note.strip())
@@ -296,8 +318,8 @@ def _aggregate_lines(lines: Iterable[tuple[Product, int]]) -> dict[int, tuple[Pr
         quantity_check(quantity, field=f"lines[{index}].quantity")
         if product.is_bundle:
             raise ValidationFailed(
-                f"{product.sku} is a bundle; reserve its components.",
-                errors=[ErrorDetail("Bundles hold no stock of their own.", field=f"lines[{index}].product")],
+                _("%(sku)s is a bundle; reserve its components.") % {"sku": product.sku},
+                errors=[ErrorDetail(_("Bundles hold no stock of their own."), field=f"lines[{index}].product")],
             )
         previous = totals.get(product.pk, (product, 0))[1]
         totals[product.pk] = (product, previous + quantity)
@@ -315,7 +337,8 @@ def stock_reserve(
     """
     if not reference:
         raise ValidationFailed(
-            "A reservation needs a reference.", errors=[ErrorDetail("Required.", field="reference", code="required")]
+            _("A reservation needs a reference."),
+            errors=[ErrorDetail(_("Required."), field="reference", code="required")],
         )
     totals = _aggregate_lines(lines)
     keys = [(product_id, warehouse.pk) for product_id in totals]
@@ -497,7 +520,8 @@ def stock_release(
         held = reservation.quantity_reserved if reservation else 0
         if held < quantity:
             raise StockRuleBroken(
-                f"{reference} holds {held} reserved {product.sku}; cannot release {quantity}.",
+                _("%(reference)s holds %(held)s reserved %(sku)s; cannot release %(quantity)s.")
+                % {"reference": reference, "held": held, "sku": product.sku, "quantity": quantity},
                 code="release_exceeds_reservation",
                 sku=product.sku,
                 reserved=held,
@@ -533,7 +557,7 @@ def stock_pick(
     # bin_sellable_set, which holds the bin and waits for the balance. The flag is read under that lock.
     if not bins_share_lock([from_bin.pk, to_bin.pk])[from_bin.pk]:
         raise StockRuleBroken(
-            f"Bin {from_bin.code} is not sellable; reserved stock is picked from sellable bins.",
+            _("Bin %(code)s is not sellable; reserved stock is picked from sellable bins.") % {"code": from_bin.code},
             code="bin_not_sellable",
             bin=from_bin.code,
         )
@@ -548,7 +572,8 @@ def stock_pick(
     held = reservation.quantity_reserved if reservation else 0
     if held < quantity:
         raise StockRuleBroken(
-            f"{reference} has {held} reserved {product.sku} left to pick in this warehouse; cannot pick {quantity}.",
+            _("%(reference)s has %(held)s reserved %(sku)s left to pick in this warehouse; cannot pick %(quantity)s.")
+            % {"reference": reference, "held": held, "sku": product.sku, "quantity": quantity},
             code="pick_exceeds_reservation",
             sku=product.sku,
             reserved=held,
@@ -589,7 +614,8 @@ def stock_ship(
     picked = reservation.quantity_picked if reservation else 0
     if picked < quantity:
         raise StockRuleBroken(
-            f"{reference} has {picked} picked {product.sku} waiting to ship; cannot ship {quantity}.",
+            _("%(reference)s has %(picked)s picked %(sku)s waiting to ship; cannot ship %(quantity)s.")
+            % {"reference": reference, "picked": picked, "sku": product.sku, "quantity": quantity},
             code="ship_exceeds_picked",
             sku=product.sku,
             picked=picked,
@@ -644,8 +670,17 @@ def bin_sellable_set(*, bin: Bin, is_sellable: bool, user=None, note: str = "") 
         balance = balances[(level.product_id, locked_bin.warehouse_id)]
         if balance.sellable + sign * level.on_hand < balance.reserved:
             raise StockRuleBroken(
-                f"Bin {locked_bin.code} holds {level.on_hand} {level.product.sku}; without them only "
-                f"{balance.sellable - level.on_hand} would be sellable for {balance.reserved} reserved.",
+                _(
+                    "Bin %(code)s holds %(quantity)s %(sku)s; without them only %(sellable)s would be sellable for "
+                    "%(reserved)s reserved."
+                )
+                % {
+                    "code": locked_bin.code,
+                    "quantity": level.on_hand,
+                    "sku": level.product.sku,
+                    "sellable": balance.sellable - level.on_hand,
+                    "reserved": balance.reserved,
+                },
                 code="reserved_not_covered",
                 sku=level.product.sku,
             )

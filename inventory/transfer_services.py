@@ -8,11 +8,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from core.errors import ErrorDetail, ValidationFailed
 from core.limits import quantity_problem
 from core.status import StatusMachine, next_id, status_check, status_lock, status_start, status_transition
-from inventory.errors import InsufficientStock
+from inventory.errors import InsufficientStock, shortage_line, shortages_listed
 from inventory.locks import balances_lock, bins_share_lock, levels_lock
 from inventory.models import Bin, Product, StockLevel, StockMove, Transfer, TransferEvent, TransferLine, Warehouse
 from inventory.stock_services import PlannedMove, moves_apply
@@ -33,7 +35,7 @@ TRANSFER_STATUS = StatusMachine(
     },
     event_model=TransferEvent,
     event_document_field="transfer",
-    label="Transfer",
+    label=pgettext_lazy("document", "Transfer"),
     # Ship and receive name both warehouses; the lock serializes ship, receive and cancel of one transfer.
     lock_related=("source", "destination"),
 )
@@ -45,7 +47,9 @@ def _quantity_error(product: Product, quantity: Any, field: str) -> ErrorDetail 
     if problem is None:
         return None
     message = problem.message[0].lower() + problem.message[1:]
-    return ErrorDetail(f"{product.sku}: quantity {message}", field=field, code=problem.code)
+    return ErrorDetail(
+        _("%(sku)s: quantity %(problem)s") % {"sku": product.sku, "problem": message}, field=field, code=problem.code
+    )
 
 
 @transaction.atomic
@@ -66,11 +70,13 @@ def transfer_create(
     if source.pk == destination.pk:
         errors.append(
             ErrorDetail(
-                f"Source and destination are both warehouse {source.code}.", field="destination", code="same_warehouse"
+                _("Source and destination are both warehouse %(code)s.") % {"code": source.code},
+                field="destination",
+                code="same_warehouse",
             )
         )
     if not lines:
-        errors.append(ErrorDetail("A transfer needs at least one line.", field="lines", code="required"))
+        errors.append(ErrorDetail(_("A transfer needs at least one line."), field="lines", code="required"))
     first_line_of: dict[int, int] = {}
     for index, (product, quantity, from_bin) in enumerate(lines):
         where = f"lines[{index}]"
@@ -80,13 +86,16 @@ def transfer_create(
         if product.is_bundle:
             errors.append(
                 ErrorDetail(
-                    f"{product.sku} is a bundle; transfer its components.", field=f"{where}.product", code="bundle"
+                    _("%(sku)s is a bundle; transfer its components.") % {"sku": product.sku},
+                    field=f"{where}.product",
+                    code="bundle",
                 )
             )
         if product.pk in first_line_of:
             errors.append(
                 ErrorDetail(
-                    f"{product.sku} is already on line {first_line_of[product.pk] + 1}; one line per product.",
+                    _("%(sku)s is already on line %(line)s; one line per product.")
+                    % {"sku": product.sku, "line": first_line_of[product.pk] + 1},
                     field=f"{where}.product",
                     code="duplicate",
                 )
@@ -96,13 +105,16 @@ def transfer_create(
         if from_bin is not None and from_bin.warehouse_id != source.pk:
             errors.append(
                 ErrorDetail(
-                    f"{product.sku}: bin {from_bin.code} is not in source warehouse {source.code}.",
+                    _("%(sku)s: bin %(bin)s is not in source warehouse %(warehouse)s.")
+                    % {"sku": product.sku, "bin": from_bin.code, "warehouse": source.code},
                     field=f"{where}.from_bin",
                     code="warehouse",
                 )
             )
     if errors:
-        raise ValidationFailed(f"The transfer was not created: {errors[0].message}", errors=errors)
+        raise ValidationFailed(
+            _("The transfer was not created: %(problem)s") % {"problem": errors[0].message}, errors=errors
+        )
 
     transfer_id = next_id(Transfer)
     transfer = Transfer.objects.create(
@@ -132,17 +144,22 @@ def _shortage_error(shortages: list[dict[str, Any]]) -> InsufficientStock:
     )
     error.errors = [
         ErrorDetail(
-            f"{shortage['sku']}: asked for {shortage['requested']}, {shortage['available']} available "
-            f"in {shortage['where']}.",
+            shortage_line(
+                sku=shortage["sku"],
+                requested=shortage["requested"],
+                available=shortage["available"],
+                where=shortage["where"],
+            ),
             code="insufficient_stock",
             field=shortage["field"],
         )
         for shortage in shortages
     ]
     if len(shortages) > 1:
-        error.message = f"Not enough stock for {len(shortages)} lines: " + ", ".join(
-            f"{shortage['sku']} ({shortage['available']} of {shortage['requested']})" for shortage in shortages
-        )
+        error.message = _("Not enough stock for %(count)s lines: %(shortages)s") % {
+            "count": len(shortages),
+            "shortages": shortages_listed(shortages),
+        }
     error.context["shortages"] = shortages
     return error
 
@@ -198,7 +215,7 @@ def transfer_ship(*, transfer: Transfer, user=None, carrier_reference: str = "")
                         "sku": product.sku,
                         "requested": line.quantity,
                         "available": on_hand,
-                        "where": f"bin {line.from_bin.code}",
+                        "where": _("bin %(code)s") % {"code": line.from_bin.code},
                         "field": f"lines[{index}].from_bin",
                     }
                 )
@@ -223,7 +240,8 @@ def transfer_ship(*, transfer: Transfer, user=None, carrier_reference: str = "")
                     "sku": product.sku,
                     "requested": line.quantity,
                     "available": available,
-                    "where": f"warehouse {source.code} (sellable bins, {balance.reserved} reserved for orders)",
+                    "where": _("warehouse %(code)s (sellable bins, %(reserved)s reserved for orders)")
+                    % {"code": source.code, "reserved": balance.reserved},
                     "field": f"lines[{index}].quantity",
                 }
             )
@@ -280,13 +298,14 @@ def transfer_receive(
     if bin.warehouse_id != locked.destination_id:
         errors.append(
             ErrorDetail(
-                f"Bin {bin.code} is not in destination warehouse {locked.destination.code}.",
+                _("Bin %(bin)s is not in destination warehouse %(warehouse)s.")
+                % {"bin": bin.code, "warehouse": locked.destination.code},
                 field="bin",
                 code="warehouse",
             )
         )
     if not lines:
-        errors.append(ErrorDetail("Say what was received.", field="lines", code="required"))
+        errors.append(ErrorDetail(_("Say what was received."), field="lines", code="required"))
     transfer_lines = {line.product_id: line for line in locked.lines.select_related("product")}
     totals: dict[int, int] = {}
     products: dict[int, Product] = {}
@@ -299,7 +318,7 @@ def transfer_receive(
         if product.pk not in transfer_lines:
             errors.append(
                 ErrorDetail(
-                    f"{product.sku} is not on transfer {locked.number}.",
+                    _("%(sku)s is not on transfer %(number)s.") % {"sku": product.sku, "number": locked.number},
                     field=f"lines[{index}].product",
                     code="unknown",
                 )
@@ -313,14 +332,23 @@ def transfer_receive(
         if quantity > line.quantity_in_transit:
             errors.append(
                 ErrorDetail(
-                    f"{line.product.sku}: receiving {quantity} but only {line.quantity_in_transit} in transit "
-                    f"(shipped {line.quantity_shipped}, received {line.quantity_received}).",
+                    _(
+                        "%(sku)s: receiving %(quantity)s but only %(in_transit)s in transit (shipped %(shipped)s, "
+                        "received %(received)s)."
+                    )
+                    % {
+                        "sku": line.product.sku,
+                        "quantity": quantity,
+                        "in_transit": line.quantity_in_transit,
+                        "shipped": line.quantity_shipped,
+                        "received": line.quantity_received,
+                    },
                     field=f"lines[{first_index[product_id]}].quantity",
                     code="exceeds_in_transit",
                 )
             )
     if errors:
-        raise ValidationFailed(f"Nothing was received: {errors[0].message}", errors=errors)
+        raise ValidationFailed(_("Nothing was received: %(problem)s") % {"problem": errors[0].message}, errors=errors)
 
     moves_apply(
         moves=[

@@ -1,8 +1,16 @@
-"""Products, warehouses and bins named in API input by id or code (SKU, warehouse code, bin code in a warehouse)."""
+"""Products, warehouses and bins named in API input by id or code (SKU, warehouse code, bin code in a warehouse).
+
+Each field words its refusals as whole sentences in the active language, rather than filling its ``noun`` into
+the generic ones, so a translation can order each sentence its own way. ``noun`` and ``code_noun`` are lazy
+translations too, for the messages ReferenceField still composes from them (a bin code with no warehouse to look
+it up in).
+"""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from core.api.references import Key, ReferenceField, ResolvesReferences
@@ -12,30 +20,47 @@ from inventory.models import Bin, Product, Warehouse, normalize_code
 class ProductReferenceField(ReferenceField):
     model = Product
     code_field = "sku"
-    noun = "product"
-    code_noun = "SKU"
+    noun = gettext_lazy("product")
+    code_noun = gettext_lazy("SKU")
+    default_error_messages = {"invalid": gettext_lazy("Give the product's id (a number) or its SKU (a string).")}
 
     def normalize(self, code: str) -> str:
         return normalize_code(code)
+
+    def missing(self, key: Key, scope: models.Model | None) -> None:
+        is_id, value = key
+        if is_id:
+            raise serializers.ValidationError(_("No product has id %(value)s.") % {"value": value}, code="no_id")
+        raise serializers.ValidationError(_("No product has SKU %(value)s.") % {"value": value}, code="no_code")
 
 
 class WarehouseReferenceField(ReferenceField):
     model = Warehouse
-    noun = "warehouse"
-    code_noun = "code"
+    noun = gettext_lazy("warehouse")
+    code_noun = gettext_lazy("code")
+    default_error_messages = {"invalid": gettext_lazy("Give the warehouse's id (a number) or its code (a string).")}
 
     def normalize(self, code: str) -> str:
         return normalize_code(code)
+
+    def missing(self, key: Key, scope: models.Model | None) -> None:
+        is_id, value = key
+        if is_id:
+            raise serializers.ValidationError(_("No warehouse has id %(value)s.") % {"value": value}, code="no_id")
+        raise serializers.ValidationError(_("No warehouse has code %(value)s.") % {"value": value}, code="no_code")
 
 
 class BinReferenceField(ReferenceField):
     """A bin by id, or by code in the warehouse the request is about (its ``warehouse``, or the context's)."""
 
     model = Bin
-    noun = "bin"
-    code_noun = "code in the warehouse of the request"
+    noun = gettext_lazy("bin")
+    code_noun = gettext_lazy("code in the warehouse of the request")
     scope_field = "warehouse"
     select_related = ("warehouse",)
+    default_error_messages = {
+        "invalid": gettext_lazy("Give the bin's id (a number) or its code in the warehouse of the request (a string).")
+    }
 
     def normalize(self, code: str) -> str:
         return normalize_code(code)
@@ -43,13 +68,17 @@ class BinReferenceField(ReferenceField):
     def missing(self, key: Key, scope: models.Model | None) -> None:
         is_id, value = key
         if is_id or scope is None:
-            raise serializers.ValidationError(f"No bin has id {value}.", code="does_not_exist")
-        raise serializers.ValidationError(f"Warehouse {scope.code} has no bin {value}.", code="does_not_exist")
+            raise serializers.ValidationError(_("No bin has id %(value)s.") % {"value": value}, code="does_not_exist")
+        raise serializers.ValidationError(
+            _("Warehouse %(warehouse)s has no bin %(value)s.") % {"warehouse": scope.code, "value": value},
+            code="does_not_exist",
+        )
 
     def scope_check(self, row: models.Model, scope: models.Model | None) -> None:
         if scope is not None and row.warehouse_id != scope.pk:
             raise serializers.ValidationError(
-                f"Bin {row.code} (id {row.pk}) is in warehouse {row.warehouse.code}, not {scope.code}.",
+                _("Bin %(code)s (id %(id)s) is in warehouse %(warehouse)s, not %(scope)s.")
+                % {"code": row.code, "id": row.pk, "warehouse": row.warehouse.code, "scope": scope.code},
                 code="warehouse",
             )
 
@@ -69,12 +98,14 @@ class ResolvesStockReferences(ResolvesReferences):
         if raw is None:
             warehouse = self.context.get("warehouse")
             if warehouse is None:
-                return f"needs a warehouse: give `{self.warehouse_field}`, or the bin's id instead."
+                return _("needs a warehouse: give `%(field)s`, or the bin's id instead.") % {
+                    "field": self.warehouse_field
+                }
             return warehouse
         warehouse_field = self.fields[self.warehouse_field]
         key = warehouse_field.key(raw)
         found = getattr(self, "_references_found", {})
         warehouse = found.get((type(warehouse_field), key, None)) if key is not None else None
         if warehouse is None:
-            return f"cannot be looked up: `{self.warehouse_field}` names no warehouse."
+            return _("cannot be looked up: `%(field)s` names no warehouse.") % {"field": self.warehouse_field}
         return warehouse

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -79,7 +80,7 @@ class ProductSerializer(ShapeOnlyModelSerializer):
         """
         if not isinstance(data, Mapping):
             raise serializers.ValidationError(
-                {api_settings.NON_FIELD_ERRORS_KEY: ["Expected an object of product fields."]}, code="invalid"
+                {api_settings.NON_FIELD_ERRORS_KEY: [_("Expected an object of product fields.")]}, code="invalid"
             )
         if not self.partial:
             # A full write (POST, PUT) names the product whole; the rules' own words for what is missing.
@@ -116,7 +117,7 @@ def _components_resolve(value: Any) -> list[tuple[Product, int]]:
     """
     if not isinstance(value, list):
         raise serializers.ValidationError(
-            {"components": ["Expected a list of {sku, quantity} objects."]}, code="not_a_list"
+            {"components": [_("Expected a list of {sku, quantity} objects.")]}, code="not_a_list"
         )
     items: list[dict[str, Any] | None] = []
     errors: list[dict[str, Any]] = []
@@ -132,7 +133,11 @@ def _components_resolve(value: Any) -> list[tuple[Product, int]]:
     for index, item in enumerate(items):
         if item is not None and normalize_code(item["sku"]) not in found:
             sku = normalize_code(item["sku"])
-            errors[index] = {"sku": [serializers.ErrorDetail(f"No product has SKU {sku}.", code="does_not_exist")]}
+            errors[index] = {
+                "sku": [
+                    serializers.ErrorDetail(_("No product has SKU %(value)s.") % {"value": sku}, code="does_not_exist")
+                ]
+            }
     if any(errors):
         raise serializers.ValidationError({"components": errors})
     return [(found[normalize_code(item["sku"])], item["quantity"]) for item in items]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -192,9 +193,10 @@ class AvailabilityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             warehouse_ids, unknown = warehouse_ids_from_list(request.query_params["warehouse"])
             if unknown:
                 raise ValidationFailed(
-                    f"No warehouse has id or code {', '.join(unknown)}.",
+                    _("No warehouse has id or code %(items)s.") % {"items": ", ".join(unknown)},
                     errors=[
-                        ErrorDetail(f"No warehouse {item}.", field="warehouse", code="not_found") for item in unknown
+                        ErrorDetail(_("No warehouse %(item)s.") % {"item": item}, field="warehouse", code="not_found")
+                        for item in unknown
                     ],
                 )
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -72,8 +73,10 @@ class ProductViewSet(viewsets.ModelViewSet):
         sets_components = isinstance(request.data, Mapping) and "components" in request.data
         if sets_components and not request.user.has_perms(COMPONENT_PERMISSIONS):
             raise PermissionDenied(
-                "Setting a bundle's components needs the permissions to add, change and delete bundle "
-                "components; leave `components` out to change only the product."
+                _(
+                    "Setting a bundle's components needs the permissions to add, change and delete bundle "
+                    "components; leave `components` out to change only the product."
+                )
             )
 
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -109,20 +112,22 @@ class ProductViewSet(viewsets.ModelViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         rows = request.data
         if not isinstance(rows, list):
-            raise ValidationFailed("The body must be a JSON list of product objects.", code="not_a_list")
+            raise ValidationFailed(_("The body must be a JSON list of product objects."), code="not_a_list")
         if len(rows) > PRODUCT_BULK_LIMIT:
             raise ValidationFailed(
-                f"At most {PRODUCT_BULK_LIMIT} products per request; this one has {len(rows)}. Split the list.",
+                _("At most %(limit)s products per request; this one has %(count)s. Split the list.")
+                % {"limit": PRODUCT_BULK_LIMIT, "count": len(rows)},
                 code="too_many_rows",
             )
         not_objects = [
-            ErrorDetail(message="Each item must be a JSON object of product fields.", code="not_an_object", row=row)
+            ErrorDetail(message=_("Each item must be a JSON object of product fields."), code="not_an_object", row=row)
             for row, item in enumerate(rows, start=1)
             if not isinstance(item, dict)
         ]
         if not_objects:
             raise ValidationFailed(
-                f"{len(not_objects)} items are not JSON objects (first at row {not_objects[0].row}); nothing saved.",
+                _("%(count)s items are not JSON objects (first at row %(row)s); nothing saved.")
+                % {"count": len(not_objects), "row": not_objects[0].row},
                 errors=not_objects,
             )
         # Rows are numbered by their place in the list, whatever a client may have put under the internal key.

@@ -10,9 +10,10 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, Permission, User
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_celery_beat import admin as beat_admin
@@ -85,6 +86,35 @@ class ServiceErrorsAdminMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
+def column_label(model, column: str, *, attribute: str | None = None) -> str:
+    """A column of an import or export file as listed to a person: its key ("weight_g"), and in a language other
+    than English also its field's name in that language ("weight_g（重量（克））"). Headers are read in every
+    language, but the key is what a file from another user will have. ``attribute`` names the model field when
+    the column is named otherwise."""
+    try:
+        verbose_name = model._meta.get_field(attribute or column).verbose_name
+    except FieldDoesNotExist:
+        return column
+    label = str(verbose_name)
+    with translation.override("en"):
+        english = str(verbose_name)
+    if label == english:
+        return column
+    # Translators: a column of an import or export file, by its key, then by its name: "weight_g（重量（克））".
+    return _("%(column)s (%(label)s)") % {"column": column, "label": label}
+
+
+class ExportForm(SelectableFieldsExportForm):
+    """Unfold's export form with its checkboxes named like the import page's columns, in the reader's language
+    (django-import-export titles the key: "Weight G")."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        if field is None:
+            return field_name
+        return column_label(resource._meta.model, field.column_name, attribute=field.attribute)
+
+
 class SpreadsheetAdmin(ServiceErrorsAdminMixin, ModelAdmin, ImportExportModelAdmin):
     """ModelAdmin with import/export where importing needs add and change rights, and exporting needs view.
 
@@ -95,13 +125,30 @@ class SpreadsheetAdmin(ServiceErrorsAdminMixin, ModelAdmin, ImportExportModelAdm
 
     import_error_display = ("message", "row")
     import_form_class = ImportForm
-    export_form_class = SelectableFieldsExportForm
+    export_form_class = ExportForm
 
     def has_import_permission(self, request) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)
 
     def has_export_permission(self, request) -> bool:
         return self.has_view_permission(request)
+
+    def import_action(self, request, **kwargs):
+        return self._columns_labelled(super().import_action(request, **kwargs))
+
+    def export_action(self, request, **kwargs):
+        return self._columns_labelled(super().export_action(request, **kwargs))
+
+    def _columns_labelled(self, response):
+        """The columns the import and export pages list, as column_label names them."""
+        context = getattr(response, "context_data", None)
+        if not context or "fields_list" not in context:
+            return response
+        context["fields_list"] = [
+            (resource, [column_label(self.model, column) for column in columns])
+            for resource, columns in context["fields_list"]
+        ]
+        return response
 
     def add_data_read_fail_error_to_form(self, form, e):
         # django-import-export says only "ValidationFailed encountered while trying to read file".

@@ -413,7 +413,7 @@ class StockMove(models.Model):
         max_length=100,
         blank=True,
         default="",
-        help_text=_("The document that caused it, e.g. PO-12, COUNT-3."),
+        help_text=_("The document that caused it, e.g. the transfer TR-000012 or the count CNT-000003."),
     )
     note = models.CharField(_("note"), max_length=255, blank=True, default="")
     # PROTECT: the ledger is never rewritten, so a user with moves is deactivated, not deleted.

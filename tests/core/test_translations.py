@@ -22,8 +22,10 @@ from django.conf import settings
 from django.utils import translation
 
 LOCALE = "zh_Hans"
-PO = Path(settings.BASE_DIR) / "locale" / LOCALE / "LC_MESSAGES" / "django.po"
-MO = PO.with_suffix(".mo")
+CATALOGUES = Path(settings.BASE_DIR) / "locale" / LOCALE / "LC_MESSAGES"
+PO = CATALOGUES / "django.po"
+# The admin's JavaScript words Django's catalogue lacks, kept by hand (there is no JavaScript of ours to scan).
+JS_PO = CATALOGUES / "djangojs.po"
 # What `make messages` walks past; kept in step with the Makefile by test_makefile_ignores_the_same.
 IGNORED = (".venv/*", ".data/*", "tests/*", "bench/*")
 # Directories a copy of the project does not need: makemessages reads sources only.
@@ -65,8 +67,9 @@ def test_catalogue_has_every_word_of_the_code_and_no_other(tmp_path):
     assert not gone, f"entries no code uses any more (run `make messages`): {gone[:20]}"
 
 
-def test_every_entry_is_translated_and_none_is_fuzzy():
-    catalogue = polib.pofile(str(PO))
+@pytest.mark.parametrize("po", [PO, JS_PO], ids=["django", "djangojs"])
+def test_every_entry_is_translated_and_none_is_fuzzy(po):
+    catalogue = polib.pofile(str(po))
     untranslated = [entry.msgid for entry in catalogue.untranslated_entries()]
     fuzzy = [entry.msgid for entry in catalogue.fuzzy_entries()]
     assert not untranslated, f"{len(untranslated)} entries have no translation: {untranslated[:20]}"
@@ -75,10 +78,11 @@ def test_every_entry_is_translated_and_none_is_fuzzy():
     assert catalogue.metadata["Plural-Forms"].startswith("nplurals=1;")
 
 
-def test_translations_keep_their_placeholders():
+@pytest.mark.parametrize("po", [PO, JS_PO], ids=["django", "djangojs"])
+def test_translations_keep_their_placeholders(po):
     """msgfmt --check-format: %(name)s, %s and {} in a msgid are in its translation, no more and no fewer."""
     result = subprocess.run(
-        ["msgfmt", "--check-format", "--check-header", "-o", os.devnull, str(PO)],
+        ["msgfmt", "--check-format", "--check-header", "-o", os.devnull, str(po)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -86,11 +90,12 @@ def test_translations_keep_their_placeholders():
     assert result.returncode == 0, result.stderr
 
 
-def test_compiled_catalogue_matches_the_source(tmp_path):
+@pytest.mark.parametrize("po", [PO, JS_PO], ids=["django", "djangojs"])
+def test_compiled_catalogue_matches_the_source(po, tmp_path):
     """The committed .mo is the committed .po compiled: Django reads the .mo, people edit the .po."""
-    compiled = tmp_path / "django.mo"
-    polib.pofile(str(PO)).save_as_mofile(str(compiled))
-    with compiled.open("rb") as fresh, MO.open("rb") as committed:
+    compiled = tmp_path / "compiled.mo"
+    polib.pofile(str(po)).save_as_mofile(str(compiled))
+    with compiled.open("rb") as fresh, po.with_suffix(".mo").open("rb") as committed:
         fresh_catalogue = gettext.GNUTranslations(fresh)._catalog
         committed_catalogue = gettext.GNUTranslations(committed)._catalog
     # The header (key "") is compared line by line, without the creation date that msgfmt leaves out.
@@ -103,7 +108,32 @@ def test_compiled_catalogue_matches_the_source(tmp_path):
         for key in fresh_catalogue.keys() & committed_catalogue.keys()
         if fresh_catalogue[key] != committed_catalogue[key]
     )
-    assert not differing, f"django.mo is stale (run `make messages`): {differing[:10]}"
+    assert not differing, f"{po.with_suffix('.mo').name} is stale (run `make messages`): {differing[:10]}"
+
+
+def test_admin_javascript_words_are_all_translated():
+    """Every gettext() of the admin's JavaScript reads in Chinese through the catalogue the admin's jsi18n serves
+    (Django's, with ours merged over it)."""
+    import django.contrib.admin
+    from django.views.i18n import JavaScriptCatalog
+
+    scripts = Path(django.contrib.admin.__file__).parent / "static" / "admin" / "js"
+    call = re.compile(r"""\bn?gettext\(\s*(['"])((?:\\.|(?!\1).)*)\1""")
+    words = {
+        match.group(2).replace('\\"', '"').replace("\\'", "'")
+        for script in scripts.rglob("*.js")
+        if "vendor" not in script.parts
+        for match in call.finditer(script.read_text(encoding="utf-8"))
+    }
+    assert len(words) > 40
+    view = JavaScriptCatalog(packages=["django.contrib.admin"])
+    with translation.override("zh-hans"):
+        view.translation = translation.trans_real.DjangoTranslation(
+            "zh-hans", domain="djangojs", localedirs=view.get_paths(view.packages)
+        )
+        catalogue = view.get_catalog()
+    untranslated = sorted(word for word in words if _has_words(word) and word not in catalogue)
+    assert not untranslated, f"admin JavaScript words without Chinese (add them to {JS_PO.name}): {untranslated}"
 
 
 def _has_words(msgid: str) -> bool:

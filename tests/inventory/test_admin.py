@@ -453,3 +453,14 @@ def test_bin_generator_needs_add_rights(make_user):
     client = Client()
     client.force_login(make_user("Picker/packer"))
     assert client.get(reverse("admin:inventory_bin_generate")).status_code == 403
+
+
+def test_import_and_export_pages_list_the_columns_by_key_and_in_chinese_by_name(admin_client):
+    for name in ("import", "export"):
+        url = reverse(f"admin:inventory_product_{name}")
+        english = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        chinese = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+        assert "weight_g" in english and "weight_g (" not in english and "Weight G" not in english
+        assert "weight_g（重量（克））" in chinese
+        assert "declared_name_zh（中文申报名）" in chinese
+        assert "Weight G" not in chinese and "Barcode" not in chinese

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.admin import CodesAdminForm, SpreadsheetAdmin, TabularInline
 from core.models import adopt_saved
@@ -78,7 +79,7 @@ class SupplierAdmin(SpreadsheetAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(product_count=Count("supplier_products"))
 
-    @admin.display(description=_("products"), ordering="product_count")
+    @admin.display(description=pgettext_lazy("a column: how many", "products"), ordering="product_count")
     def product_count(self, supplier: Supplier) -> int:
         return supplier.product_count
 

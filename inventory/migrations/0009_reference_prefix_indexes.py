@@ -7,19 +7,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0008_translatable_names'),
+        ("inventory", "0008_translatable_names"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reservation',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('reference'), name='text_pattern_ops'), name='reservation_ref_prefix_idx'),
+            model_name="reservation",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("reference"), name="text_pattern_ops"
+                ),
+                name="reservation_ref_prefix_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='stockmove',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('reference'), name='text_pattern_ops'), name='stockmove_ref_prefix_idx'),
+            model_name="stockmove",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("reference"), name="text_pattern_ops"
+                ),
+                name="stockmove_ref_prefix_idx",
+            ),
         ),
     ]

@@ -73,6 +73,16 @@ def request(client, url: str) -> tuple[float, list[str]]:
     return seconds, [query["sql"] for query in captured.captured_queries]
 
 
+def measured(client, url: str, repeat: int) -> tuple[float, list[str]]:
+    """The median time of ``repeat`` requests after one warm-up, and the SQL of the last."""
+    request(client, url)
+    runs, statements = [], []
+    for _ in range(repeat):
+        seconds, statements = request(client, url)
+        runs.append(seconds)
+    return statistics.median(runs), statements
+
+
 def database_seconds(statements: list[str]) -> float:
     """The time the page's queries take on their own, run again in the same order."""
     from django.db import connection
@@ -137,20 +147,10 @@ def run(options: argparse.Namespace) -> int:
         print("-" * len(header))
         problems = []
         for label, url, model in pages():
-            request(client, url)
-            runs, statements = [], []
-            for _ in range(options.repeat):
-                seconds, statements = request(client, url)
-                runs.append(seconds)
-            ours = statistics.median(runs)
+            ours, statements = measured(client, url, options.repeat)
             in_sql = database_seconds(statements)
             with DjangoDefaults(model):
-                request(client, url)
-                default_runs, default_statements = [], []
-                for _ in range(options.repeat):
-                    seconds, default_statements = request(client, url)
-                    default_runs.append(seconds)
-            defaults = statistics.median(default_runs)
+                defaults, default_statements = measured(client, url, options.repeat)
             print(
                 f"{label:<36} {ours * 1000:>7.0f}ms {len(statements):>7} {in_sql * 1000:>7.0f}ms "
                 f"{defaults * 1000:>7.0f}ms {len(default_statements):>7} {ours / defaults:>5.2f}x",

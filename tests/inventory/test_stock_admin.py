@@ -225,8 +225,8 @@ def test_transfer_receive_action_asks_for_a_bin_then_receives_everything_in_tran
     ],
 )
 def test_the_search_of_growing_lists_is_answered_by_indexes(rf, make_user, model, index):
-    """An exact SKU or the start of a reference: with sequential scans priced out, PostgreSQL's plan for the
-    admin's own query reads the reference-prefix index and the product-id index, not every row."""
+    """An exact SKU or the start of a reference: PostgreSQL's plan for the admin's own query can read the
+    reference-prefix index and the product-id index instead of every row."""
     product = ProductFactory(sku="SEARCH-1")
     model_admin = admin.site._registry[model]
     request = rf.get("/", {"q": "SEARCH-1"})
@@ -236,11 +236,14 @@ def test_the_search_of_growing_lists_is_answered_by_indexes(rf, make_user, model
     )
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
+        # Only bitmap scans are left to the planner, and a bitmap scan needs an index condition: the plan reads
+        # the indexes if they answer the search, and falls back to a (disabled) sequential scan if not.
+        for plan_kind in ("seqscan", "indexscan", "indexonlyscan"):
+            cursor.execute(f"SET LOCAL enable_{plan_kind} = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
-    assert "product_id" in plan or "product_wh_idx" in plan, plan
+    assert "stockmove_product_id_idx" in plan or "reservation_product_wh_idx" in plan, plan
     assert str(product.pk) in str(params)
     assert may_have_duplicates is False
 

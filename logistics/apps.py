@@ -1,6 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LogisticsConfig(AppConfig):
+    verbose_name = _("Logistics")
     name = "logistics"
     label = "logistics"

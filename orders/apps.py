@@ -1,6 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OrdersConfig(AppConfig):
+    verbose_name = _("Orders")
     name = "orders"
     label = "orders"

@@ -1,0 +1,21 @@
+"""One adapter per platform (``channels.adapters.<channel>``), found by the store's channel."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from channels.adapters.base import ChannelAdapter
+
+ADAPTERS = {
+    "amazon": "channels.adapters.amazon.AmazonAdapter",
+    "ebay": "channels.adapters.ebay.EbayAdapter",
+    "aliexpress": "channels.adapters.aliexpress.AliExpressAdapter",
+    "wish": "channels.adapters.wish.WishAdapter",
+    "shopify": "channels.adapters.shopify.ShopifyAdapter",
+}
+
+
+def adapter_class(channel: str) -> type[ChannelAdapter]:
+    """The adapter of a channel; KeyError for a channel without one (manual stores)."""
+    module_name, _, class_name = ADAPTERS[channel].rpartition(".")
+    return getattr(import_module(module_name), class_name)

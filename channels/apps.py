@@ -6,3 +6,6 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("Sales channels")
     name = "channels"
     label = "channels"
+
+    def ready(self) -> None:
+        from channels import tasks  # noqa: F401 (connects the receiver of orders' shipment_recorded)

@@ -283,6 +283,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Marketplace APIs (channels): seconds before a call is given up, tries per call, first backoff in seconds.
+CHANNEL_HTTP_TIMEOUT = float(os.environ.get("CHANNEL_HTTP_TIMEOUT", "30"))
+CHANNEL_HTTP_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_ATTEMPTS", "5"))
+CHANNEL_HTTP_BACKOFF = float(os.environ.get("CHANNEL_HTTP_BACKOFF", "1.0"))
+
 # Celery: filesystem transport under .data/ unless a real broker is configured.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):

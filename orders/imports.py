@@ -1,0 +1,519 @@
+"""Saving orders as a store sent them: insert the new, apply the store's changes, hold what needs a person.
+
+``orders_upsert`` is the one write path of imported orders (marketplace syncs and spreadsheet imports). It
+takes ``OrderIn`` (``orders.inbound``), whose lines the caller has already resolved to products through the
+store's SKU mapping, and in one transaction, with a fixed number of queries per thousand orders:
+
+- checks every order and sets aside those it cannot save, each with the field and the reason
+  (``UpsertResult.problems``), so one bad order never stops the others;
+- inserts orders never seen, with their lines and an "imported" event ("" → their status);
+- for orders seen before, ignores data older than what is saved (``channel_updated_at``), and applies newer data:
+  to orders not shipped yet, every change (address, buyer, money, lines, status as the machine allows); to orders
+  shipped in part or whole, the money and the store's status, and a hold when the store changed the address or
+  the lines, or cancelled, since a person must see that; cancelled orders stay cancelled;
+- holds an order with something still to ship whose line SKU is not mapped (one hold per SKU), and releases
+  that hold when the SKU is gone from the order;
+- writes an ``OrderEvent`` for every change, with what changed.
+
+Running it twice with the same data changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.limits import QUANTITY_MAX
+from core.text import FORBIDDEN_CHARACTERS
+from orders.inbound import AddressIn, LineIn, OrderIn
+from orders.models import Order, OrderEvent, OrderHold, OrderLine
+from orders.status import NOT_SHIPPED, ORDER_STATUS, TO_SHIP
+
+Status = Order.Status
+BATCH = 1000
+MONEY_LIMIT = Decimal("100000000000000")  # 18 digits with 4 decimals
+MONEY_PLACES = Decimal("0.0001")
+ADDRESS_FIELDS = {
+    "name": "ship_name",
+    "company": "ship_company",
+    "address1": "ship_address1",
+    "address2": "ship_address2",
+    "address3": "ship_address3",
+    "district": "ship_district",
+    "city": "ship_city",
+    "county": "ship_county",
+    "state": "ship_state",
+    "postcode": "ship_postcode",
+    "country": "ship_country",
+    "phone": "ship_phone",
+}
+MONEY_FIELDS = ("subtotal", "shipping_total", "tax_total", "discount_total", "total")
+TEXT_FIELDS = ("channel_status", "buyer_name", "buyer_email", "currency", "requested_service", "buyer_note")
+TIME_FIELDS = ("ordered_at", "paid_at", "ship_by")
+# Fields of an order whose change after shipment means the parcel may have gone to the wrong place or held
+# the wrong things: a person must look.
+WATCHED_AFTER_SHIPMENT = frozenset(ADDRESS_FIELDS.values())
+REPLACEMENT = "\ufffd"
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    channel_order_id: str
+    field: str
+    message: str
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    held: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+    imported_ids: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "stale": self.stale,
+            "held": self.held,
+            "rejected": len(self.problems),
+        }
+
+
+def clean_text(value: Any) -> str:
+    """Text from a store, with the characters no field may hold (NUL, other controls) replaced by U+FFFD, so an
+    order is never refused for an invisible character and a reader sees where one was."""
+    text = "" if value is None else str(value)
+    return FORBIDDEN_CHARACTERS.sub(REPLACEMENT, text)
+
+
+def clean_raw(value: Any) -> Any:
+    """The store's data with every string cleaned (PostgreSQL's jsonb refuses \\u0000)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(key): clean_raw(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_raw(item) for item in value]
+    return value
+
+
+# --- Checking ---------------------------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        self.message = message
+
+
+def _max_length(model: type, name: str) -> int | None:
+    return model._meta.get_field(name).max_length
+
+
+def _text(value: Any, *, model: type, name: str, label: str, cut: bool = False) -> str:
+    text = clean_text(value).strip()
+    limit = _max_length(model, name)
+    if limit is not None and len(text) > limit:
+        if cut:
+            return text[: limit - 1] + "…"
+        raise _Refused(
+            label, _("Longer than %(limit)s characters (%(length)s).") % {"limit": limit, "length": len(text)}
+        )
+    return text
+
+
+def _money(value: Any, label: str) -> Decimal:
+    if isinstance(value, float):
+        value = str(value)
+    try:
+        amount = Decimal(value if value not in (None, "") else "0")
+    except (InvalidOperation, TypeError, ValueError):
+        raise _Refused(label, _("Not an amount of money: %(value)s.") % {"value": repr(value)}) from None
+    if not amount.is_finite() or abs(amount) >= MONEY_LIMIT:
+        raise _Refused(label, _("Not an amount of money: %(value)s.") % {"value": repr(value)})
+    return amount.quantize(MONEY_PLACES)
+
+
+def _time(value: Any, label: str, *, required: bool) -> datetime | None:
+    if value is None:
+        if required:
+            raise _Refused(label, _("Missing."))
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise _Refused(label, _("Not a time with its time zone: %(value)s.") % {"value": repr(value)})
+    return value
+
+
+def _line(line: LineIn, position: int) -> dict[str, Any]:
+    where = f"lines[{position}]"
+    line_id = _text(line.channel_line_id, model=OrderLine, name="channel_line_id", label=f"{where}.channel_line_id")
+    if not line_id:
+        raise _Refused(f"{where}.channel_line_id", _("Missing."))
+    quantity = line.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= QUANTITY_MAX:
+        raise _Refused(
+            f"{where}.quantity",
+            _("Must be a whole number from 0 to %(maximum)s (got %(value)s).")
+            % {"maximum": f"{QUANTITY_MAX:,}", "value": repr(quantity)},
+        )
+    product_quantity = line.product_quantity
+    if line.product_id is not None and (
+        not isinstance(product_quantity, int) or not 0 <= product_quantity <= QUANTITY_MAX * 1000
+    ):
+        raise _Refused(
+            f"{where}.product_quantity",
+            _("Must be a whole number (got %(value)s).") % {"value": repr(product_quantity)},
+        )
+    return {
+        "channel_line_id": line_id,
+        "channel_sku": _text(line.channel_sku, model=OrderLine, name="channel_sku", label=f"{where}.channel_sku"),
+        "channel_item_id": _text(
+            line.channel_item_id, model=OrderLine, name="channel_item_id", label=f"{where}.channel_item_id"
+        ),
+        "title": _text(line.title, model=OrderLine, name="title", label=f"{where}.title", cut=True),
+        "quantity": quantity,
+        "unit_price": _money(line.unit_price, f"{where}.unit_price"),
+        "product_id": line.product_id,
+        "product_quantity": product_quantity if line.product_id is not None else None,
+    }
+
+
+def _checked(order: OrderIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The order's fields and lines as they will be saved; _Refused names the first field that cannot be."""
+    channel_order_id = _text(order.channel_order_id, model=Order, name="channel_order_id", label="channel_order_id")
+    if not channel_order_id:
+        raise _Refused("channel_order_id", _("Missing."))
+    if order.status not in Status.values:
+        raise _Refused("status", _("Not a status of an order: %(value)s.") % {"value": repr(order.status)})
+    values: dict[str, Any] = {"channel_order_id": channel_order_id, "status": order.status}
+    for name in TEXT_FIELDS:
+        values[name] = _text(getattr(order, name), model=Order, name=name, label=name, cut=name == "buyer_note")
+    values["currency"] = values["currency"].upper()
+    if values["currency"] and not _CURRENCY.fullmatch(values["currency"]):
+        raise _Refused("currency", _("Not a currency code: %(value)s.") % {"value": repr(order.currency)})
+    address = order.address or AddressIn()
+    for source, target in ADDRESS_FIELDS.items():
+        values[target] = _text(getattr(address, source), model=Order, name=target, label=f"address.{source}")
+    values["ship_country"] = values["ship_country"].upper()
+    if values["ship_country"] and not _COUNTRY.fullmatch(values["ship_country"]):
+        raise _Refused("address.country", _("Not a country code: %(value)s.") % {"value": repr(address.country)})
+    for name in MONEY_FIELDS:
+        values[name] = _money(getattr(order, name), name)
+    for name in TIME_FIELDS:
+        values[name] = _time(getattr(order, name), name, required=name == "ordered_at")
+    values["channel_updated_at"] = _time(order.channel_updated_at, "channel_updated_at", required=True)
+    values["raw"] = clean_raw(order.raw or {})
+    if not order.lines:
+        raise _Refused("lines", _("An order needs at least one line."))
+    lines = [_line(line, position) for position, line in enumerate(order.lines)]
+    seen: set[str] = set()
+    for position, line in enumerate(lines):
+        if line["channel_line_id"] in seen:
+            raise _Refused(
+                f"lines[{position}].channel_line_id",
+                _("Line %(line)s is in the order twice.") % {"line": line["channel_line_id"]},
+            )
+        seen.add(line["channel_line_id"])
+    return values, lines
+
+
+# --- Saving -----------------------------------------------------------------------------------------------------
+
+
+def _unmapped_skus(lines: Iterable[dict[str, Any] | OrderLine]) -> set[str]:
+    skus = set()
+    for line in lines:
+        product_id = line["product_id"] if isinstance(line, dict) else line.product_id
+        quantity = line["quantity"] if isinstance(line, dict) else line.quantity
+        sku = line["channel_sku"] if isinstance(line, dict) else line.channel_sku
+        if product_id is None and quantity > 0:
+            skus.add(sku)
+    return skus
+
+
+def _event(
+    order: Order, kind: str, *, from_status: str | None = None, details: dict | None = None, user=None
+) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        kind=kind,
+        from_status=order.status if from_status is None else from_status,
+        to_status=order.status,
+        details=details or {},
+        user=user,
+    )
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class _Batch:
+    """What one batch writes, gathered so each kind of row is written with one query."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self.new_orders: list[tuple[Order, list[dict[str, Any]]]] = []
+        self.changed_orders: list[Order] = []
+        self.changed_fields: set[str] = set()
+        self.new_lines: list[OrderLine] = []
+        self.changed_lines: list[OrderLine] = []
+        self.changed_line_fields: set[str] = set()
+        self.events: list[OrderEvent] = []
+        self.holds: list[OrderHold] = []
+        self.released_hold_ids: list[int] = []
+
+    def hold(self, order: Order, code: str, detail: str) -> None:
+        self.holds.append(OrderHold(order=order, code=code, detail=detail[:255]))
+        self.events.append(
+            _event(order, OrderEvent.Kind.HELD, details={"code": code, "detail": detail[:255]}, user=self.user)
+        )
+
+    def write(self) -> None:
+        if self.new_orders:
+            created = Order.objects.bulk_create([order for order, _ in self.new_orders], batch_size=BATCH)
+            for order, lines in zip(created, (lines for _, lines in self.new_orders), strict=True):
+                self.new_lines.extend(OrderLine(order=order, **line) for line in lines)
+        if self.changed_orders:
+            Order.objects.bulk_update(
+                self.changed_orders, sorted(self.changed_fields | {"updated_at"}), batch_size=BATCH
+            )
+        if self.new_lines:
+            OrderLine.objects.bulk_create(self.new_lines, batch_size=BATCH)
+        if self.changed_lines:
+            OrderLine.objects.bulk_update(self.changed_lines, sorted(self.changed_line_fields), batch_size=BATCH)
+        if self.released_hold_ids:
+            OrderHold.objects.filter(pk__in=self.released_hold_ids).update(
+                released_at=timezone.now(), released_by=self.user
+            )
+        if self.holds:
+            OrderHold.objects.bulk_create(self.holds, batch_size=BATCH)
+        if self.events:
+            OrderEvent.objects.bulk_create(self.events, batch_size=BATCH)
+
+
+def _new_order(batch: _Batch, store_id: int, values: dict[str, Any], lines: list[dict[str, Any]]) -> bool:
+    order = Order(store_id=store_id, **values)
+    batch.new_orders.append((order, lines))
+    batch.events.append(_event(order, OrderEvent.Kind.IMPORTED, from_status="", user=batch.user))
+    held = False
+    if order.status in TO_SHIP:
+        for sku in sorted(_unmapped_skus(lines)):
+            batch.hold(order, OrderHold.Code.UNMAPPED_SKU, sku)
+            held = True
+    return held
+
+
+def _apply_lines(batch: _Batch, order: Order, saved: list[OrderLine], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lines the store added, changed or dropped (a dropped line keeps its row at quantity 0)."""
+    changes: dict[str, Any] = {}
+    by_id = {line.channel_line_id: line for line in saved}
+    incoming_ids = set()
+    for line in lines:
+        incoming_ids.add(line["channel_line_id"])
+        current = by_id.get(line["channel_line_id"])
+        if current is None:
+            batch.new_lines.append(OrderLine(order=order, **line))
+            changes[line["channel_line_id"]] = ["", f"{line['channel_sku']} × {line['quantity']}"]
+            continue
+        differing = {
+            name: value
+            for name, value in line.items()
+            if name not in {"product_id", "product_quantity"} and getattr(current, name) != value
+        }
+        # A line keeps its product once mapped, unless its SKU changed: the store's mapping decided it then.
+        if "channel_sku" in differing or current.product_id is None:
+            differing.update({"product_id": line["product_id"], "product_quantity": line["product_quantity"]})
+        elif "quantity" in differing and current.product_id is not None and current.quantity:
+            per_unit = (current.product_quantity or 0) // current.quantity if current.quantity else 0
+            differing["product_quantity"] = line["quantity"] * per_unit
+        differing = {name: value for name, value in differing.items() if getattr(current, name) != value}
+        if differing:
+            if any(name in differing for name in ("channel_sku", "quantity")):
+                changes[current.channel_line_id] = [
+                    f"{current.channel_sku} × {current.quantity}",
+                    f"{line['channel_sku']} × {line['quantity']}",
+                ]
+            for name, value in differing.items():
+                setattr(current, name, value)
+            batch.changed_lines.append(current)
+            batch.changed_line_fields.update(differing)
+    for current in saved:
+        if current.channel_line_id not in incoming_ids and current.quantity:
+            changes[current.channel_line_id] = [f"{current.channel_sku} × {current.quantity}", ""]
+            current.quantity = 0
+            current.product_quantity = 0 if current.product_id is not None else None
+            batch.changed_lines.append(current)
+            batch.changed_line_fields.update({"quantity", "product_quantity"})
+    return changes
+
+
+def _existing_order(
+    batch: _Batch, order: Order, values: dict[str, Any], lines: list[dict[str, Any]], open_holds: list[OrderHold]
+) -> str:
+    """Apply newer data to a saved order; returns "stale", "unchanged" or "updated"."""
+    if values["channel_updated_at"] <= order.channel_updated_at:
+        return "stale" if values["channel_updated_at"] < order.channel_updated_at else "unchanged"
+    user = batch.user
+    previous_status = order.status
+    changed: dict[str, list[Any]] = {}
+    if order.status == Status.CANCELLED:
+        allowed = {"channel_status", "channel_updated_at", "raw"}
+    elif order.status in NOT_SHIPPED:
+        allowed = set(values) - {"channel_order_id", "status"}
+    else:  # shipped in part or whole: the store's money and status are news, its address and lines are not
+        allowed = {"channel_status", "channel_updated_at", "raw", *MONEY_FIELDS, "paid_at", "currency"}
+    after_shipment = order.status not in NOT_SHIPPED and order.status != Status.CANCELLED
+    watched_changes = []
+    for name, value in values.items():
+        if name in {"channel_order_id", "status"} or getattr(order, name) == value:
+            continue
+        if name in allowed:
+            if name not in {"raw", "channel_updated_at"}:
+                changed[name] = [_printable(getattr(order, name)), _printable(value)]
+            setattr(order, name, value)
+            batch.changed_fields.add(name)
+        elif after_shipment and name in WATCHED_AFTER_SHIPMENT:
+            watched_changes.append(name)
+    saved_lines = list(order.lines.all())
+    if order.status in NOT_SHIPPED:
+        line_changes = _apply_lines(batch, order, saved_lines, lines)
+        if line_changes:
+            changed["lines"] = line_changes
+        final_lines = saved_lines + [line for line in batch.new_lines if line.order is order]
+    else:
+        final_lines = saved_lines
+        saved_by_id = {line.channel_line_id: line for line in saved_lines}
+        if after_shipment and any(
+            (saved_by_id.get(line["channel_line_id"]) is None and line["quantity"])
+            or (
+                saved_by_id.get(line["channel_line_id"]) is not None
+                and saved_by_id[line["channel_line_id"]].quantity != line["quantity"]
+            )
+            for line in lines
+        ):
+            watched_changes.append("lines")
+
+    target = values["status"]
+    if target != order.status:
+        if after_shipment and target == Status.CANCELLED:
+            _hold_once(batch, order, open_holds, OrderHold.Code.CANCELLED_AFTER_SHIPMENT, values["channel_status"])
+        elif target in ORDER_STATUS.allowed(order.status):
+            order.status = target
+            batch.changed_fields.add("status")
+    if watched_changes:
+        _hold_once(
+            batch, order, open_holds, OrderHold.Code.CHANGED_AFTER_SHIPMENT, ", ".join(sorted(set(watched_changes)))
+        )
+
+    # Unmapped SKUs: a hold for each SKU still to ship, released when the SKU is no longer in the order.
+    unmapped = _unmapped_skus(final_lines) if order.status in TO_SHIP else set()
+    for hold in open_holds:
+        if hold.code == OrderHold.Code.UNMAPPED_SKU and hold.detail not in unmapped:
+            batch.released_hold_ids.append(hold.pk)
+            batch.events.append(
+                _event(order, OrderEvent.Kind.RELEASED, details={"code": hold.code, "detail": hold.detail}, user=user)
+            )
+    held_skus = {hold.detail for hold in open_holds if hold.code == OrderHold.Code.UNMAPPED_SKU}
+    for sku in sorted(unmapped - held_skus):
+        batch.hold(order, OrderHold.Code.UNMAPPED_SKU, sku)
+
+    if order.status != previous_status:
+        batch.events.append(_event(order, OrderEvent.Kind.STATUS, from_status=previous_status, user=user))
+    if changed:
+        batch.events.append(_event(order, OrderEvent.Kind.CHANGED, details=changed, user=user))
+    batch.changed_orders.append(order)
+    batch.changed_fields.update({"channel_updated_at", "raw"})
+    return "updated"
+
+
+def _hold_once(batch: _Batch, order: Order, open_holds: list[OrderHold], code: str, detail: str) -> None:
+    if any(hold.code == code for hold in open_holds) or any(
+        hold.order is order and hold.code == code for hold in batch.holds
+    ):
+        return
+    batch.hold(order, code, detail)
+
+
+def _latest(orders: Sequence[OrderIn]) -> list[OrderIn]:
+    """One version of each order: the latest the store sent (pages overlap, orders change during a scan)."""
+    latest: dict[str, OrderIn] = {}
+    for order in orders:
+        key = clean_text(order.channel_order_id).strip()
+        current = latest.get(key)
+        try:
+            newer = current is None or order.channel_updated_at >= current.channel_updated_at
+        except TypeError:  # a naive or missing time: checked (and refused) below
+            newer = current is None
+        if newer:
+            latest[key] = order
+    return list(latest.values())
+
+
+@transaction.atomic
+def orders_upsert(*, store_id: int, orders: Sequence[OrderIn], user=None) -> UpsertResult:
+    """Save what a store sent (see the module's docstring). Orders are taken in batches of a thousand, each
+    locking its saved orders in id order, so two imports into one store take turns order by order."""
+    result = UpsertResult()
+    checked: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for order in _latest(orders):
+        try:
+            checked.append(_checked(order))
+        except _Refused as refused:
+            result.problems.append(
+                ImportProblem(clean_text(order.channel_order_id).strip()[:100], refused.field, refused.message)
+            )
+    for start in range(0, len(checked), BATCH):
+        _upsert_batch(store_id, checked[start : start + BATCH], result, user)
+    return result
+
+
+def _upsert_batch(
+    store_id: int, checked: list[tuple[dict[str, Any], list[dict[str, Any]]]], result: UpsertResult, user
+) -> None:
+    ids = [values["channel_order_id"] for values, _ in checked]
+    saved = {
+        order.channel_order_id: order
+        for order in Order.objects.select_for_update(of=("self",))
+        .filter(store_id=store_id, channel_order_id__in=ids)
+        .order_by("pk")
+        .prefetch_related("lines")
+    }
+    open_holds: dict[int, list[OrderHold]] = defaultdict(list)
+    if saved:
+        for hold in OrderHold.objects.filter(order__in=saved.values(), released_at__isnull=True).order_by("pk"):
+            open_holds[hold.order_id].append(hold)
+    batch = _Batch(user)
+    for values, lines in checked:
+        order = saved.get(values["channel_order_id"])
+        holds_before = len(batch.holds)
+        if order is None:
+            _new_order(batch, store_id, values, lines)
+            result.created += 1
+        else:
+            outcome = _existing_order(batch, order, values, lines, open_holds[order.pk])
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        if len(batch.holds) > holds_before:
+            result.held += 1
+        result.imported_ids.append(values["channel_order_id"])
+    batch.write()

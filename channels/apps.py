@@ -9,3 +9,6 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         from channels import tasks  # noqa: F401 (connects the receiver of orders' shipment_recorded)
+        from channels.dashboard import dashboard_ready
+
+        dashboard_ready()

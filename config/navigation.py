@@ -1,7 +1,7 @@
 """The admin's sidebar, in the order of a seller's day: orders, the warehouse floor, stock, purchasing, logistics,
 stores, then settings. Each app adds its pages to its group; a group shows only the pages the user may view.
 
-The groups of apps still to come (orders, logistics, stores) have no pages yet and are left out until they do.
+The groups of apps still to come (logistics) have no pages yet and are left out until they do.
 """
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ NAVIGATION = [
         ],
     },
     {
+        "title": _("Orders"),
+        "separator": True,
+        "items": [
+            page(_("Orders"), "receipt", "orders", "order"),
+            page(_("Holds"), "front_hand", "orders", "orderhold"),
+        ],
+    },
+    {
         "title": _("Warehouse"),
         "separator": True,
         "items": [
@@ -76,6 +84,22 @@ NAVIGATION = [
         "items": [
             page(_("Suppliers"), "factory", "purchasing", "supplier"),
             page(_("Supplier products"), "sell", "purchasing", "supplierproduct"),
+        ],
+    },
+    {
+        "title": _("Stores"),
+        "separator": True,
+        "items": [
+            page(_("Stores"), "storefront", "channels", "store"),
+            {
+                "title": _("Store health"),
+                "icon": "monitor_heart",
+                "link": reverse_lazy("admin:channels_store_health"),
+                "permission": _can_view("channels.view_store"),
+            },
+            page(_("SKU mappings"), "link", "channels", "skumapping"),
+            page(_("Sync runs"), "sync", "channels", "syncrun"),
+            page(_("Rejected orders"), "report", "channels", "rejectedorder"),
         ],
     },
     {

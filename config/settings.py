@@ -280,6 +280,15 @@ SPECTACULAR_SETTINGS = {
         "BinMoveReasonEnum": ["move", "put_away"],
         "TransferStatusEnum": "inventory.models.Transfer.Status",
         "StockCountStatusEnum": "inventory.models.StockCount.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
+        "OrderHoldCodeEnum": "orders.models.OrderHold.Code",
+        "ShipmentStoreStatusEnum": "orders.models.OrderShipment.StoreStatus",
+        "ChannelEnum": "channels.models.Channel",
+        "SyncRunKindEnum": "channels.models.SyncRun.Kind",
+        "SyncRunStatusEnum": "channels.models.SyncRun.Status",
+        "SyncRunTriggerEnum": "channels.models.SyncRun.Trigger",
+        "PushStatusEnum": "channels.models.SkuMapping.PushStatus",
     },
 }
 

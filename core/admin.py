@@ -45,6 +45,42 @@ class TabularInline(UnfoldTabularInline):
     """The base of every inline."""
 
 
+class ReadOnlyAdmin(ModelAdmin):
+    """Rows that change only through their services (a ledger, a document's history, what a store sent): here
+    they are looked at, never added, changed or deleted."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(TabularInline):
+    """Lines shown with their document, read only; ``select_related`` are fetched with them (there may be
+    thousands), in ``line_order``."""
+
+    extra = 0
+    can_delete = False
+    select_related: tuple[str, ...] = ()
+    line_order: tuple[str, ...] = ("id",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.select_related).order_by(*self.line_order)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class CodesAdminForm(forms.ModelForm):
     """Admin form that trims and upper-cases ``code_fields`` before the model's validators see them (sku-1 →
     SKU-1). The admin supplies the model and the fields."""

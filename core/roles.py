@@ -42,6 +42,10 @@ ROLES: dict[str, list[str]] = {
     "Customer service": [
         "orders.*",
         "channels.view_*",
+        # Held orders are theirs to clear: mapping a SKU releases the orders waiting on it.
+        "channels.add_skumapping",
+        "channels.change_skumapping",
+        "channels.delete_skumapping",
         "inventory.view_product",
         "inventory.view_bundlecomponent",
         "inventory.view_warehouse",

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ModelAdmin, TabularInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.errors import DomainError
 from inventory import count_services, stock_selectors, transfer_services
 from inventory.errors import StockRuleBroken
@@ -78,37 +78,12 @@ def _run_each(
         )
 
 
-class StockReadOnlyAdmin(ModelAdmin):
+class StockReadOnlyAdmin(ReadOnlyAdmin):
     """Stock rows change only through the stock services, which keep the ledger; here they are looked at."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class StockReadOnlyInline(TabularInline):
-    extra = 0
-    can_delete = False
-    #: Relations shown on each line, fetched with the lines (a count can have thousands).
-    select_related: tuple[str, ...] = ()
-    line_order: tuple[str, ...] = ("id",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.select_related).order_by(*self.line_order)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class StockReadOnlyInline(ReadOnlyInline):
+    """Lines of a stock document (a count can have thousands), read only."""
 
 
 # --- Filters ------------------------------------------------------------------------------------------------

@@ -6,3 +6,8 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
     name = "orders"
     label = "orders"
+
+    def ready(self) -> None:
+        from orders.dashboard import dashboard_ready
+
+        dashboard_ready()

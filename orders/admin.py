@@ -1,0 +1,173 @@
+"""Orders in the back office: what each store sent, the lines and their products, holds, shipments and history.
+
+Orders change through the import and the services, so the admin shows them; what a person does here is release
+a hold they have dealt with (the action), or, for an unmapped SKU, map the SKU (channels' SKU mappings).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.errors import DomainError
+from orders import services
+from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment
+from orders.selectors import open_holds
+
+
+class HeldFilter(admin.SimpleListFilter):
+    title = _("held")
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Held")), ("no", _("Not held"))]
+
+    def queryset(self, request, queryset):
+        held = Exists(open_holds().filter(order=OuterRef("pk")))
+        if self.value() == "yes":
+            return queryset.filter(held)
+        if self.value() == "no":
+            return queryset.exclude(held)
+        return queryset
+
+
+class HoldReasonFilter(admin.SimpleListFilter):
+    title = _("hold reason")
+    parameter_name = "hold"
+
+    def lookups(self, request, model_admin):
+        return OrderHold.Code.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in OrderHold.Code.values:
+            return queryset.filter(Exists(open_holds().filter(order=OuterRef("pk"), code=self.value())))
+        return queryset
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    select_related = ("product",)
+    fields = ["channel_line_id", "channel_sku", "title", "quantity", "unit_price", "product", "product_quantity"]
+    readonly_fields = fields
+
+
+class OrderHoldInline(ReadOnlyInline):
+    model = OrderHold
+    verbose_name_plural = _("holds")
+    select_related = ("released_by",)
+    fields = ["code", "detail", "created_at", "released_at", "released_by"]
+    readonly_fields = fields
+
+
+class OrderShipmentInline(ReadOnlyInline):
+    model = OrderShipment
+    fields = ["carrier", "tracking_number", "shipped_at", "store_status", "store_message", "store_attempts"]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    verbose_name_plural = _("history")
+    select_related = ("user",)
+    fields = ["created_at", "kind", "from_status", "to_status", "details", "user"]
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "channel_order_id",
+        "store",
+        "status",
+        "held",
+        "ship_name",
+        "ship_country",
+        "total_with_currency",
+        "ordered_at",
+        "ship_by",
+    ]
+    list_select_related = ["store"]
+    list_filter = ["status", HeldFilter, HoldReasonFilter, "store", "store__channel"]
+    search_fields = ["=channel_order_id", "buyer_name", "ship_name", "=lines__channel_sku"]
+    search_help_text = _("Order ID, buyer or recipient name, or a line's exact SKU.")
+    ordering = ["-ordered_at", "-id"]
+    date_hierarchy = "ordered_at"
+    show_full_result_count = False
+    inlines = [OrderLineInline, OrderHoldInline, OrderShipmentInline, OrderEventInline]
+    actions = ["release_holds"]
+    fieldsets = [
+        (None, {"fields": ["store", "channel_order_id", "status", "channel_status", "requested_service"]}),
+        (_("Buyer"), {"fields": ["buyer_name", "buyer_email", "buyer_note"]}),
+        (
+            _("Ship to"),
+            {
+                "fields": [
+                    "ship_name",
+                    "ship_company",
+                    "ship_address1",
+                    "ship_address2",
+                    "ship_address3",
+                    "ship_district",
+                    "ship_city",
+                    "ship_county",
+                    "ship_state",
+                    "ship_postcode",
+                    "ship_country",
+                    "ship_phone",
+                ]
+            },
+        ),
+        (_("Money"), {"fields": ["currency", "subtotal", "shipping_total", "tax_total", "discount_total", "total"]}),
+        (
+            _("Times"),
+            {"fields": ["ordered_at", "paid_at", "ship_by", "channel_updated_at", "created_at", "updated_at"]},
+        ),
+        (_("As received"), {"classes": ["collapse"], "fields": ["raw"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(is_held=Exists(open_holds().filter(order=OuterRef("pk"))))
+
+    def has_release_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_orderhold")
+
+    @admin.display(description=_("held"), boolean=True, ordering="is_held")
+    def held(self, order: Order) -> bool:
+        return order.is_held
+
+    @admin.display(description=_("total"), ordering="total")
+    def total_with_currency(self, order: Order) -> str:
+        return format_html("{} {}", order.total.normalize() if order.total else 0, order.currency)
+
+    @admin.action(
+        description=_("Release the holds a person has dealt with (cancelled or changed after shipment)"),
+        permissions=["release"],
+    )
+    def release_holds(self, request, queryset):
+        released = 0
+        holds = OrderHold.objects.filter(order__in=queryset, released_at__isnull=True).exclude(
+            code=OrderHold.Code.UNMAPPED_SKU
+        )
+        for hold in holds.select_related("order"):
+            try:
+                services.order_hold_release(hold=hold, user=request.user)
+            except DomainError as error:
+                self.message_user(request, error.message, level=messages.ERROR)
+            else:
+                released += 1
+        self.message_user(request, gettext("%(count)s holds released.") % {"count": released}, level=messages.SUCCESS)
+
+
+@admin.register(OrderHold)
+class OrderHoldAdmin(ReadOnlyAdmin):
+    """Every open hold, by reason: the work list of orders that wait for a person."""
+
+    list_display = ["order", "code", "detail", "created_at", "released_at"]
+    list_select_related = ["order"]
+    list_filter = ["code", ("released_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=order__channel_order_id", "detail"]
+    ordering = ["-id"]

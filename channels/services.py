@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from channels.adapters import ADAPTERS, adapter_class
+from channels.adapters import ADAPTERS, CREDENTIAL_NAMES, adapter_class
 from channels.models import Channel, SkuMapping, Store, SyncRun
 from core.crypto import decrypt_json, encrypt_json
 from core.errors import Conflict, ErrorDetail, ValidationFailed
@@ -26,7 +26,7 @@ SYNC_TASK = "channels.tasks.store_sync_scheduled"
 
 
 def credential_names(channel: str) -> tuple[str, ...]:
-    return adapter_class(channel).credential_names if channel in ADAPTERS else ()
+    return CREDENTIAL_NAMES.get(channel, ())
 
 
 def _credentials_checked(channel: str, credentials: Any) -> dict[str, str]:

@@ -15,6 +15,18 @@ ADAPTERS = {
 }
 
 
+# The credentials each platform needs, by the names it uses (checked when a store is connected; each adapter's
+# ``credential_names`` says the same, which a test holds them to).
+CREDENTIAL_NAMES = {
+    "amazon": ("client_id", "client_secret", "refresh_token", "seller_id"),
+    "ebay": ("client_id", "client_secret", "refresh_token"),
+    "aliexpress": ("app_key", "app_secret", "access_token", "refresh_token"),
+    "wish": ("client_id", "client_secret", "access_token", "refresh_token"),
+    "shopify": ("access_token",),
+    "manual": (),
+}
+
+
 def adapter_class(channel: str) -> type[ChannelAdapter]:
     """The adapter of a channel; KeyError for a channel without one (manual stores)."""
     module_name, _, class_name = ADAPTERS[channel].rpartition(".")

@@ -255,3 +255,19 @@ def sync_request(*, store: Store, kind: str, user=None, trigger: str = SyncRun.T
 
         transaction.on_commit(lambda: sync_run_execute.delay(run.pk))
         return run, True
+
+
+# --- Orders from a spreadsheet ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def store_orders_import(*, store: Store, source, user=None):
+    """A spreadsheet of orders into a store, SKUs resolved through its mapping (exact product SKUs map
+    themselves, as in a sync). All or nothing: ValidationFailed lists every problem of the file."""
+    from channels.sync import skus_resolve
+    from orders.sheet_import import orders_import_sheet
+
+    def lines_mapper(store: Store, orders) -> None:
+        SkuMapping.objects.bulk_create(skus_resolve(store, orders), ignore_conflicts=True)
+
+    return orders_import_sheet(store=store, source=source, user=user, lines_mapper=lines_mapper)

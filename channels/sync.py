@@ -165,7 +165,7 @@ def _fetch(adapter: ChannelAdapter, since: datetime, until: datetime) -> tuple[l
     return orders, problems
 
 
-def _map_skus(store: Store, orders: list[OrderIn]) -> list[SkuMapping]:
+def skus_resolve(store: Store, orders: list[OrderIn]) -> list[SkuMapping]:
     """Resolve every line to a product through the store's mapping; SKUs equal to a product's SKU map themselves.
     Returns the automatic mappings to create (saved with the orders)."""
     skus = {line.channel_sku.strip() for order in orders for line in order.lines if line.channel_sku}
@@ -235,7 +235,7 @@ def orders_sync(run: SyncRun) -> None:
             orders, problems = _fetch(adapter_for(store, http), since, until)
         with transaction.atomic():
             store = Store.objects.select_for_update().get(pk=store.pk)
-            automatic = _map_skus(store, orders)
+            automatic = skus_resolve(store, orders)
             SkuMapping.objects.bulk_create(automatic, ignore_conflicts=True)
             result = orders_upsert(store_id=store.pk, orders=orders)
             all_problems = [*problems, *result.problems]

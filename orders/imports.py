@@ -28,9 +28,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from core.limits import QUANTITY_MAX
 from core.text import FORBIDDEN_CHARACTERS
@@ -290,26 +291,73 @@ class _Batch:
         )
 
     def write(self) -> None:
+        now = timezone.now()
         if self.new_orders:
-            created = Order.objects.bulk_create([order for order, _ in self.new_orders], batch_size=BATCH)
-            for order, lines in zip(created, (lines for _, lines in self.new_orders), strict=True):
-                self.new_lines.extend(OrderLine(order=order, **line) for line in lines)
+            orders = [order for order, _lines in self.new_orders]
+            for order, pk in zip(orders, _ids_take(Order, len(orders)), strict=True):
+                order.pk = order.id = pk
+                order.created_at = order.updated_at = now
+            _copy(Order, orders)
+            for order, lines in self.new_orders:
+                self.new_lines.extend(OrderLine(order_id=order.pk, **line) for line in lines)
         if self.changed_orders:
             Order.objects.bulk_update(
                 self.changed_orders, sorted(self.changed_fields | {"updated_at"}), batch_size=BATCH
             )
         if self.new_lines:
-            OrderLine.objects.bulk_create(self.new_lines, batch_size=BATCH)
+            for line in self.new_lines:
+                if line.order_id is None:  # a line added to a saved order
+                    line.order_id = line.order.pk
+            _copy(OrderLine, self.new_lines)
         if self.changed_lines:
             OrderLine.objects.bulk_update(self.changed_lines, sorted(self.changed_line_fields), batch_size=BATCH)
         if self.released_hold_ids:
-            OrderHold.objects.filter(pk__in=self.released_hold_ids).update(
-                released_at=timezone.now(), released_by=self.user
-            )
+            OrderHold.objects.filter(pk__in=self.released_hold_ids).update(released_at=now, released_by=self.user)
         if self.holds:
-            OrderHold.objects.bulk_create(self.holds, batch_size=BATCH)
+            for hold in self.holds:
+                hold.order_id = hold.order.pk
+                hold.created_at = now
+            _copy(OrderHold, self.holds)
         if self.events:
-            OrderEvent.objects.bulk_create(self.events, batch_size=BATCH)
+            for event in self.events:
+                event.order_id = event.order.pk
+                event.created_at = now
+            _copy(OrderEvent, self.events)
+
+
+def _ids_take(model: type, count: int) -> list[int]:
+    """``count`` primary keys of ``model`` taken from its sequence, so rows written by COPY can name each other."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(model: type, rows: list[Any]) -> None:
+    """Write model instances with COPY: every concrete column as the instance holds it (the id only when set),
+    JSON columns as jsonb. Ten times faster than INSERT for the thousands of rows of an import; constraints and
+    indexes are checked as for any insert."""
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and getattr(rows[0], field.attname) is None)
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    json_columns = [isinstance(field, models.JSONField) for field in fields]
+    attnames = [field.attname for field in fields]
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        write_row = copy.write_row
+        for row in rows:
+            values = [getattr(row, attname) for attname in attnames]
+            for position, is_json in enumerate(json_columns):
+                if is_json and values[position] is not None:
+                    values[position] = Jsonb(values[position])
+            write_row(values)
 
 
 def _new_order(batch: _Batch, store_id: int, values: dict[str, Any], lines: list[dict[str, Any]]) -> bool:
@@ -376,6 +424,7 @@ def _existing_order(
         return "stale" if values["channel_updated_at"] < order.channel_updated_at else "unchanged"
     user = batch.user
     previous_status = order.status
+    events_before, lines_changed_before, raw_before = len(batch.events), len(batch.changed_lines), order.raw
     changed: dict[str, list[Any]] = {}
     if order.status == Status.CANCELLED:
         allowed = {"channel_status", "channel_updated_at", "raw"}
@@ -442,6 +491,16 @@ def _existing_order(
         batch.events.append(_event(order, OrderEvent.Kind.STATUS, from_status=previous_status, user=user))
     if changed:
         batch.events.append(_event(order, OrderEvent.Kind.CHANGED, details=changed, user=user))
+    material = (
+        changed
+        or order.status != previous_status
+        or len(batch.events) > events_before
+        or len(batch.changed_lines) > lines_changed_before
+        or raw_before != order.raw
+    )
+    if not material:
+        # Newer in name only (a spreadsheet imported again, a store touching nothing a person sees): no write.
+        return "unchanged"
     batch.changed_orders.append(order)
     batch.changed_fields.update({"channel_updated_at", "raw"})
     return "updated"

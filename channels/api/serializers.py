@@ -165,3 +165,14 @@ class RejectedOrderSerializer(serializers.ModelSerializer):
             "resolved_at",
         ]
         read_only_fields = fields
+
+
+class OrdersImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8, UTF-16 or GB18030) or XLSX: one row per order line.")
+
+
+class OrdersImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    held = serializers.IntegerField(help_text="Orders held, e.g. for a SKU without a mapping.")

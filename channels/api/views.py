@@ -15,6 +15,8 @@ from rest_framework.response import Response
 
 from channels import services
 from channels.api.serializers import (
+    OrdersImportResultSerializer,
+    OrdersImportSerializer,
     RejectedOrderSerializer,
     SkuMappingSerializer,
     StoreSerializer,
@@ -22,6 +24,7 @@ from channels.api.serializers import (
     SyncRunSerializer,
 )
 from channels.models import RejectedOrder, SkuMapping, Store, SyncRun
+from core.api.parsers import MultiPartParser
 from core.api.schema import error_response
 from core.errors import Conflict
 
@@ -57,7 +60,10 @@ class StoreViewSet(
     filter_backends = [DjangoFilterBackend, SearchFilter]
     filterset_fields = ["channel", "is_active"]
     search_fields = ["name"]
-    action_permissions = {"sync": ["channels.change_store", "channels.add_syncrun"]}
+    action_permissions = {
+        "sync": ["channels.change_store", "channels.add_syncrun"],
+        "import_orders": ["channels.view_store", "orders.add_order", "orders.change_order"],
+    }
 
     def get_queryset(self):
         return Store.objects.prefetch_related("warehouses").order_by("name")
@@ -77,6 +83,22 @@ class StoreViewSet(
             raise Conflict(
                 _("Store %(store)s has orders; deactivate it instead.") % {"store": instance.name}, code="protected"
             ) from None
+
+    @extend_schema(
+        summary="Import orders from a spreadsheet",
+        description="One row per order line, the order's columns on its first row (docs/orders.md names the "
+        "columns; headers may be keys or names in English or Chinese). All or nothing: every problem is listed "
+        "with its row and column and nothing is saved. Importing the same file again changes nothing.",
+        request={"multipart/form-data": OrdersImportSerializer},
+        responses={200: OrdersImportResultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="import-orders", parser_classes=[MultiPartParser])
+    def import_orders(self, request: Request, pk=None) -> Response:
+        store = self.get_object()
+        serializer = OrdersImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.store_orders_import(store=store, source=serializer.validated_data["file"], user=request.user)
+        return Response(OrdersImportResultSerializer(result.counts()).data)
 
     @extend_schema(
         summary="Sync now",

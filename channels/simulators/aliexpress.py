@@ -309,7 +309,7 @@ class AliExpressSimulator(Simulator):
                     order.end_reason = "buyer_cancel_order"
                 if status == "WAIT_BUYER_ACCEPT_GOODS":
                     order.status, order.logistics_status = status, "SELLER_SEND_GOODS"
-                    order.shipped = created + timedelta(hours=rng.randint(6, 48))
+                    order.shipped = created + (self.now - created) * rng.uniform(0.3, 0.9)  # never in the future
                     tracking = f"LP{rng.randrange(10**11):011d}CN"
                     order.parcels.append(self._parcel(order, tracking, "CAINIAO_STANDARD", sent=order.shipped))
                 order.updated = max(order.updated, order.shipped or order.created)

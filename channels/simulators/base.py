@@ -175,7 +175,10 @@ class SimulatorServer:
     def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
         self.server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"simulator-{port}", daemon=True)
+        # A short poll, so stopping a server (once per test) does not wait half a second.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"simulator-{port}", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,0 +1,103 @@
+"""A real Celery worker carries out a store's periodic sync against a platform simulator on 127.0.0.1.
+
+The task is sent the way django-celery-beat sends the store's periodic task; the worker reads the store's orders
+from the simulator, queues the runs it needs on its own queue and saves the orders in the test's database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from channels.models import SyncRun
+from channels.services import store_create
+from channels.simulators.aliexpress import AliExpressSimulator
+from channels.simulators.base import SimulatorServer
+from orders.models import Order
+from tests.core.test_celery_worker import broker_settings
+from tests.processes import database_url, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+DEADLINE = 120.0
+
+
+def test_a_worker_runs_the_periodic_sync_of_a_store(tmp_path):
+    simulator = AliExpressSimulator(now=timezone.now() - timedelta(minutes=30))
+    order_ids = [simulator.add_order(lines=[{"sku_code": f"SKU-{n}", "quantity": 1}]) for n in range(3)]
+    queue = f"sync-{uuid.uuid4().hex}"
+    broker_url, transport_options = broker_settings(tmp_path)
+    with SimulatorServer(simulator) as server:
+        store = store_create(
+            channel="aliexpress",
+            name="AliExpress worker test",
+            api_base_url=server.url,
+            auth_url=server.url + "/rest",
+            credentials={
+                "app_key": "sim-app-key",
+                "app_secret": "sim-app-secret",
+                "access_token": "sim-access-0",
+                "refresh_token": "sim-refresh-0",
+            },
+            import_from=timezone.now() - timedelta(days=1),
+        )
+        periodic = PeriodicTask.objects.get(kwargs=json.dumps({"store_id": store.pk}))
+        environment = {
+            **os.environ,
+            "SEABRIDGE_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "SEABRIDGE_TESTING": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "CHANNEL_HTTP_BACKOFF": "0.01",
+            "PYTHONUNBUFFERED": "1",
+        }
+        log_path = tmp_path / "worker.log"
+        command = [
+            sys.executable, "-m", "celery", "--app", "config", "worker", "--loglevel", "INFO", "--concurrency", "1",
+            "--queues", queue, "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle",
+            "--without-heartbeat",
+        ]  # fmt: skip
+        sender = Celery("sync-test", broker=broker_url, set_as_current=False)
+        sender.conf.broker_transport_options = transport_options
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            # What beat sends for the store's periodic task: its task name and kwargs.
+            sender.send_task(periodic.task, kwargs=json.loads(periodic.kwargs), queue=queue)
+            wait_for(
+                lambda: (
+                    SyncRun.objects.filter(store=store, kind="orders", status__in=["succeeded", "failed"]).exists()
+                    or worker.poll() is not None
+                ),
+                deadline_seconds=DEADLINE,
+                describe=lambda: f"No finished run within {DEADLINE:g} s. Worker log:\n{log_path.read_text()}",
+            )
+            run = SyncRun.objects.get(store=store, kind="orders")
+            assert run.status == "succeeded", (run.errors, log_path.read_text())
+            assert run.trigger == "schedule"
+            assert sorted(Order.objects.filter(store=store).values_list("channel_order_id", flat=True)) == sorted(
+                order_ids
+            )
+            assert simulator.requests_to("/sync"), "the worker read the simulator"
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()

@@ -887,7 +887,7 @@ class AmazonSimulator(Simulator):
         (mostly in the marketplace's own country), mostly UNSHIPPED with some PENDING, SHIPPED, PARTIALLY_SHIPPED
         and CANCELLED, over the last fourteen days. ``skus`` may map each SKU to its title. Every SKU gets a
         listing, so stock pushes work. ``fba_share`` of the orders are fulfilled by Amazon (the adapter must skip
-        them). Returns the order ids. 10,000 orders (30,000 lines) take about a second."""
+        them). Returns the order ids. 10,000 orders (30,000 lines) take a second or two."""
         rng = random.Random(seed)  # noqa: S311 (demo data, not security)
         titles = dict(skus) if isinstance(skus, Mapping) else {sku: f"{sku} (demo product)" for sku in skus}
         sku_list = sorted(titles)

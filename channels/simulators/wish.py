@@ -18,8 +18,9 @@ What it reproduces, from Wish's own specifications (``wish-oauth-api-openapi.yml
   a different order on each request, as a database without a tie-breaker returns them.
 - One Wish order is one SKU; ``transaction_id`` groups the orders of one checkout. States APPROVED, SHIPPED,
   REFUNDED, REQUIRE_REVIEW, DECLINED; an order can go back to APPROVED after SHIPPED or REFUNDED
-  (``order_release_again``: tracking cancelled, order re-released); orders not shipped by ``fulfillment_requirements.expected_ship_time`` are refunded by Wish when
-  the clock passes it (``advance``). Money is ``{amount (JSON number), currency_code}``.
+  (``order_release_again``: tracking cancelled, order re-released); orders not shipped by
+  ``fulfillment_requirements.expected_ship_time`` are refunded by Wish when the clock passes it (``advance``).
+  Money is ``{amount (JSON number), currency_code}``.
 - ``PUT /api/v3/orders/{id}/tracking`` ``{shipping_provider, tracking_number, origin_country, ship_note}``: no
   idempotency key; processing is asynchronous (``processing_source`` UPDATE_TRACKING, ``processing_status``
   IN_PROGRESS then SUCCEEDED, the state SHIPPED once processed). On a shipped order it *updates* the tracking,

@@ -151,8 +151,8 @@ def sync_run_execute(run_id: int) -> SyncRun | None:
 # --- Orders -----------------------------------------------------------------------------------------------------
 
 
-def order_window(store: Store, now: datetime | None = None) -> tuple[datetime, datetime]:
-    until = (now or timezone.now()) - SETTLE
+def order_window(store: Store, now: datetime | None = None, *, settle: timedelta = SETTLE) -> tuple[datetime, datetime]:
+    until = (now or timezone.now()) - max(SETTLE, settle)
     since = store.orders_synced_to - OVERLAP if store.orders_synced_to else store.import_from
     return min(since, until), until
 
@@ -227,12 +227,14 @@ def _rejected_save(store: Store, problems: Iterable[OrderProblem | ImportProblem
 
 def orders_sync(run: SyncRun) -> None:
     store = run.store
-    since, until = order_window(store)
-    run.window_start, run.window_end = since, until
     http = http_for_store(store)
     try:
         with http:
-            orders, problems = _fetch(adapter_for(store, http), since, until)
+            adapter = adapter_for(store, http)
+            # A platform that indexes changes late (Amazon) says how far behind now its windows must end.
+            since, until = order_window(store, settle=getattr(adapter, "window_lag", SETTLE))
+            run.window_start, run.window_end = since, until
+            orders, problems = _fetch(adapter, since, until)
         with transaction.atomic():
             store = Store.objects.select_for_update().get(pk=store.pk)
             automatic = skus_resolve(store, orders)

@@ -17,6 +17,13 @@ CREDENTIALS_HELP = (
 )
 
 
+class WarehousesField(serializers.ListField):
+    """The store's warehouses: given by id or code, shown by id."""
+
+    def get_attribute(self, instance):
+        return list(instance.warehouses.all())
+
+
 class StoreSerializer(serializers.ModelSerializer):
     credentials = serializers.DictField(
         child=serializers.CharField(max_length=4000, allow_blank=True),
@@ -25,7 +32,7 @@ class StoreSerializer(serializers.ModelSerializer):
         help_text=CREDENTIALS_HELP,
     )
     credentials_set = serializers.SerializerMethodField(help_text="The names of the credentials the store has.")
-    warehouses = serializers.ListField(
+    warehouses = WarehousesField(
         child=WarehouseReferenceField(), required=False, help_text="Warehouses (ids or codes) whose stock it is shown."
     )
     channel = serializers.ChoiceField(choices=Channel.choices)
@@ -73,11 +80,6 @@ class StoreSerializer(serializers.ModelSerializer):
 
     def get_credentials_set(self, store: Store) -> list[str]:
         return store_credential_names_set(store)
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["warehouses"] = [warehouse.pk for warehouse in instance.warehouses.all()]
-        return data
 
 
 class SyncRequestSerializer(serializers.Serializer):

@@ -225,9 +225,11 @@ def _rejected_save(store: Store, problems: Iterable[OrderProblem | ImportProblem
             )
 
 
-def orders_sync(run: SyncRun) -> None:
+def orders_sync(run: SyncRun, *, http: ChannelHttp | None = None) -> None:
+    """Read the store's changed orders and save them (see the module's docstring). ``http`` is for benchmarks
+    that pace the platform differently; a run makes its own."""
     store = run.store
-    http = http_for_store(store)
+    http = http or http_for_store(store)
     try:
         with http:
             adapter = adapter_for(store, http)

@@ -240,7 +240,8 @@ def _order_in(order_id: str, values: dict[str, Any], lines: list[dict[str, Any]]
         total=total if total is not None else subtotal + shipping + tax - discount,
         requested_service=values.get("requested_service", ""),
         buyer_note=values.get("note", ""),
-        raw={"rows": [{key: str(value) for key, value in row.items() if key != ROW_KEY} for row in rows]},
+        # The rows are the file's; what is kept is where they were.
+        raw={"source": "spreadsheet", "rows": [row[ROW_KEY] for row in rows]},
     )
 
 

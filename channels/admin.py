@@ -10,6 +10,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -72,6 +73,8 @@ class StoreForm(forms.ModelForm):
 @admin.register(Store)
 class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = StoreForm
+    # A URL typed without its scheme is read as https (what every platform's API is), as Django 6 will.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
         "channel",

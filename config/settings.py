@@ -167,8 +167,6 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice is kept for a yea
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
-# Django 6 reads URLs typed without a scheme as https; the admin does so already.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

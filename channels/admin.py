@@ -10,7 +10,6 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -43,6 +42,16 @@ STORE_FIELDS = [
 
 
 class StoreForm(forms.ModelForm):
+    # A URL typed without its scheme is read as https (what every platform's API is), as Django 6 will.
+    api_base_url = forms.URLField(
+        label=_("API base URL"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Empty: the platform's production API."),
+    )
+    auth_url = forms.URLField(
+        label=_("token URL"), required=False, assume_scheme="https", help_text=_("Empty: the platform's own.")
+    )
     credentials = forms.CharField(
         label=_("credentials"),
         required=False,
@@ -73,8 +82,6 @@ class StoreForm(forms.ModelForm):
 @admin.register(Store)
 class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = StoreForm
-    # A URL typed without its scheme is read as https (what every platform's API is), as Django 6 will.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
         "channel",

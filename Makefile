@@ -26,6 +26,8 @@ install: $(STAMP)
 
 # DEBUG defaults to on so a fresh machine needs no secrets; DEBUG=0 make run needs SECRET_KEY and CREDENTIALS_KEYS.
 run: export DEBUG ?= 1
+# The demo's stores sync from the marketplace simulators that serve starts on this port.
+run: export SEABRIDGE_SIMULATORS_PORT ?= 8001
 run: install
 	$(PY) manage.py bootstrap --port $(PORT)
 	$(PY) manage.py serve --port $(PORT)

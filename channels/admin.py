@@ -11,8 +11,11 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +26,7 @@ from channels.selectors import store_health
 from core.admin import ModelAdmin, ReadOnlyAdmin, ServiceErrorsAdminMixin, SpreadsheetAdmin
 from core.errors import DomainError
 from core.models import adopt_saved
+from core.resources import detail_line
 
 STORE_FIELDS = [
     "channel",
@@ -79,12 +83,20 @@ class StoreForm(forms.ModelForm):
         return value
 
 
+class OrdersImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("file"),
+        help_text=_("CSV or XLSX, one row per order line; the columns are described in docs/orders.md."),
+    )
+
+
 @admin.register(Store)
 class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     form = StoreForm
     list_display = [
         "name",
         "channel",
+        "import_link",
         "is_active",
         "orders_synced_to",
         "last_success_at",
@@ -122,6 +134,11 @@ class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             },
         ),
     ]
+
+    @admin.display(description=_("spreadsheet"))
+    def import_link(self, store: Store) -> str:
+        url = reverse("admin:channels_store_import_orders", args=[store.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Import orders"))
 
     @admin.display(description=_("credentials"))
     def credentials_names(self, store: Store) -> str:
@@ -172,7 +189,47 @@ class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
 
     def get_urls(self):
         health = path("health/", self.admin_site.admin_view(self.health_view), name="channels_store_health")
-        return [health, *super().get_urls()]
+        import_orders = path(
+            "<int:store_id>/import-orders/",
+            self.admin_site.admin_view(self.import_orders_view),
+            name="channels_store_import_orders",
+        )
+        return [health, import_orders, *super().get_urls()]
+
+    def import_orders_view(self, request, store_id: int):
+        """A spreadsheet of orders into one store (docs/orders.md): all or nothing, every problem listed."""
+        if not request.user.has_perms(["channels.view_store", "orders.add_order", "orders.change_order"]):
+            raise PermissionDenied
+        store = self.get_object(request, str(store_id))
+        if store is None:
+            raise Http404
+        form = OrdersImportForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = services.store_orders_import(store=store, source=form.cleaned_data["file"], user=request.user)
+            except DomainError as error:
+                problems = [error.message, *(detail_line(detail) for detail in error.errors)]
+            else:
+                counts = result.counts()
+                self.message_user(
+                    request,
+                    gettext("%(created)s orders created, %(updated)s updated, %(unchanged)s unchanged, %(held)s held.")
+                    % counts,
+                    level=messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:orders_order_changelist") + f"?{urlencode({'store__id__exact': store.pk})}"
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import orders into %(store)s") % {"store": store.name},
+            "opts": self.opts,
+            "store": store,
+            "form": form,
+            "problems": problems,
+        }
+        return TemplateResponse(request, "admin/channels/store/import_orders.html", context)
 
     def health_view(self, request):
         if not self.has_view_permission(request):

@@ -287,3 +287,51 @@ TRANSFER_NOTE = "Demo: sea freight to Ontario, container COSU6231045820"
 TRANSFER_CARRIER_REFERENCE = "COSU6231045820"
 COUNT_ZONE = "B"
 COUNT_NOTE = "Demo: cycle count of zone B"
+
+
+# --- Stores ----------------------------------------------------------------------------------------------------
+
+# An eBay store whose platform cannot be reached: its health page says so.
+UNREACHABLE_STORE = "eBay UK (demo, not connected)"
+# A store without an API: its orders come from a spreadsheet.
+SPREADSHEET_STORE = "Independent site (spreadsheet)"
+
+# (order id, days ago, name, address, city, state, postcode, country, lines as (sku, quantity, price))
+SPREADSHEET_ORDERS = (
+    ("WEB-1001", 1, "Emily Clark", "44 Elm Street", "Portland", "OR", "97201", "US", (("PC-IP15-CLR", 2, "12.99"),)),
+    ("WEB-1002", 1, "Lukas Wagner", "Lindenstraße 8", "München", "", "80331", "DE", (("CBL-USBC-1M", 3, "6.50"),)),
+    (
+        "WEB-1003",
+        2,
+        "Chloé Dubois",
+        "15 avenue Victor Hugo",
+        "Paris",
+        "",
+        "75016",
+        "FR",
+        (("LED-5M-RGB", 1, "19.90"), ("CBL-USBC-2M", 1, "7.90")),
+    ),
+    ("WEB-1004", 3, "Jack Wilson", "9 King St", "Melbourne", "VIC", "3000", "AU", (("PB-10K-WHT", 1, "29.00"),)),
+    ("WEB-1005", 4, "佐藤 健", "西新宿2-8-1", "新宿区", "東京都", "163-8001", "JP", (("EB-TWS-BLK", 1, "3980"),)),
+)
+
+
+def spreadsheet_orders_csv() -> str:
+    """The demo's spreadsheet of orders (docs/orders.md), one row per line, dated relative to today."""
+    import csv
+    import io
+    from datetime import date, timedelta
+
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(
+        ["order_id", "ordered_at", "ship_name", "ship_address1", "ship_city", "ship_state", "ship_postcode",
+         "ship_country", "currency", "sku", "quantity", "unit_price"]
+    )  # fmt: skip
+    currencies = {"US": "USD", "DE": "EUR", "FR": "EUR", "AU": "AUD", "JP": "JPY"}
+    for order_id, days, name, address, city, state, postcode, country, lines in SPREADSHEET_ORDERS:
+        when = f"{date.today() - timedelta(days=days)} 10:30"
+        for sku, quantity, price in lines:
+            writer.writerow([order_id, when, name, address, city, state, postcode, country, currencies[country], sku,
+                             quantity, price])  # fmt: skip
+    return stream.getvalue()

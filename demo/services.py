@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections import Counter
 from decimal import Decimal
@@ -11,9 +12,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from channels.models import Channel, Store, SyncRun
+from channels.services import store_create, store_orders_import, store_update, sync_request
+from channels.tokens import store_credentials
 from core.roles import roles_ensure
 from demo import catalogue
 from demo.catalogue import DemoProduct, DemoSupplier, DemoWarehouse
+from demo.simulators import PLATFORMS, PORT_ENVIRONMENT, simulator_for, store_settings
 from inventory.bulk import product_bulk_upsert
 from inventory.count_services import stock_count_import_rows, stock_count_open
 from inventory.models import Bin, Product, Reservation, StockCount, StockMove, Transfer, Warehouse
@@ -335,18 +340,22 @@ CREATED_KINDS = (
     "reservations",
     "transfers",
     "counts",
+    "stores",
+    "spreadsheet_orders",
 )
 
 
 @transaction.atomic
-def demo_data_load(*, password: str | None = None) -> dict[str, int]:
+def demo_data_load(*, password: str | None = None, simulators_url: str | None = None) -> dict[str, int]:
     """Create the demo warehouses, bins, products, bundles, suppliers, roles and users that do not exist yet, and
     put work in them: opening stock in both warehouses, orders reserved and picked, a transfer on the water, a
     count open.
 
     Everything goes through the apps' services, as a person's work would. Idempotent: a second run creates
     nothing and leaves rows that exist (even edited ones) as they are. New demo users get ``password`` (the
-    admin's, from bootstrap). Returns how many of each kind were created.
+    admin's, from bootstrap). ``simulators_url`` is where the marketplace simulators of the demo answer
+    (``demo.simulators``; default http://127.0.0.1:$SEABRIDGE_SIMULATORS_PORT or 8001): a store per platform points
+    at them. Returns how many of each kind were created.
     """
     created: Counter = Counter()
     roles_ensure()
@@ -360,4 +369,69 @@ def demo_data_load(*, password: str | None = None) -> dict[str, int]:
     _orders_ensure(warehouses, users, created)
     _transfer_ensure(warehouses, manager, created)
     _count_ensure(warehouses, manager, created)
+    _stores_ensure(warehouses, simulators_url or simulators_default_url(), created)
     return {kind: created[kind] for kind in CREATED_KINDS}
+
+
+# --- Stores ----------------------------------------------------------------------------------------------------
+
+
+def simulators_default_url() -> str:
+    port = os.environ.get(PORT_ENVIRONMENT) or "8001"
+    return f"http://127.0.0.1:{port}"
+
+
+def _stores_ensure(warehouses: dict[str, Warehouse], simulators_url: str, created: Counter) -> None:
+    """A store per platform, connected to the demo's simulators; one that cannot reach its platform; a spreadsheet
+    store with orders imported from a file. Stores that exist are pointed at the simulators again (they may have
+    moved port) with the credentials the simulators know (a refresh rotated them last time)."""
+    feeding = [warehouses["SZ"], warehouses["LA"]]
+    for platform in PLATFORMS:
+        wanted = store_settings(platform, simulator_for(platform), simulators_url)
+        store = Store.objects.filter(name=wanted["name"]).first()
+        if store is None:
+            store_create(**wanted, warehouses=feeding)
+            created["stores"] += 1
+            continue
+        connection = {key: wanted[key] for key in ("api_base_url", "auth_url", "marketplace_id", "options")}
+        if (
+            any(getattr(store, key) != value for key, value in connection.items())
+            or store_credentials(store) != wanted["credentials"]
+        ):
+            store_update(store=store, credentials=wanted["credentials"], **connection)
+    if not Store.objects.filter(name=catalogue.UNREACHABLE_STORE).exists():
+        store_create(
+            channel=Channel.EBAY,
+            name=catalogue.UNREACHABLE_STORE,
+            # Nothing listens on port 9 of this machine: the health page shows what a store that cannot reach its
+            # platform looks like.
+            api_base_url="http://127.0.0.1:9",
+            auth_url="http://127.0.0.1:9/identity/v1/oauth2/token",
+            marketplace_id="EBAY_GB",
+            credentials={"client_id": "demo", "client_secret": "demo", "refresh_token": "demo"},
+            warehouses=[warehouses["LA"]],
+        )
+        created["stores"] += 1
+    spreadsheet = Store.objects.filter(name=catalogue.SPREADSHEET_STORE).first()
+    if spreadsheet is None:
+        spreadsheet = store_create(
+            channel=Channel.MANUAL,
+            name=catalogue.SPREADSHEET_STORE,
+            options={"timezone": "Asia/Shanghai"},
+            warehouses=feeding,
+        )
+        created["stores"] += 1
+    if not spreadsheet.orders.exists():
+        result = store_orders_import(store=spreadsheet, source=catalogue.spreadsheet_orders_csv().encode("utf-8"))
+        created["spreadsheet_orders"] += result.created
+
+
+def demo_stores_sync() -> list[str]:
+    """Queue an orders sync of each demo store that has never synced, so `make run` shows their orders within a
+    minute instead of at the schedule's first turn (the worker started with the server runs them)."""
+    names = [platform.name for platform in PLATFORMS]
+    queued = []
+    for store in Store.objects.filter(name__in=names, is_active=True, orders_synced_to__isnull=True).order_by("name"):
+        sync_request(store=store, kind=SyncRun.Kind.ORDERS, trigger=SyncRun.Trigger.SCHEDULE)
+        queued.append(store.name)
+    return queued

@@ -92,6 +92,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--reload", action="store_true", help="Restart gunicorn workers when code changes.")
         parser.add_argument(
+            "--simulators-port",
+            type=int,
+            default=int(os.environ.get("SEABRIDGE_SIMULATORS_PORT") or 0) or None,
+            help="Also serve the demo's marketplace simulators on this port (make run: 8001; default "
+            "SEABRIDGE_SIMULATORS_PORT, else none).",
+        )
+        parser.add_argument(
             "--stop-timeout",
             type=float,
             default=20.0,
@@ -210,6 +217,17 @@ class Command(BaseCommand):
                         str(pid_file),
                     ],
                     description="celery beat, schedule in the database (admin: Periodic tasks)",
+                )
+            )
+        if options.get("simulators_port"):
+            port = options["simulators_port"]
+            children.append(
+                Child(
+                    name="market",
+                    # The demo's simulators (demo.simulators): a store per platform syncs from them.
+                    command=[python, "-m", "demo.simulators", "--port", str(port)],
+                    description=f"marketplace simulators of the demo on http://127.0.0.1:{port}/ "
+                    "(amazon, ebay, aliexpress, wish, shopify)",
                 )
             )
         return children

@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from core.roles import roles_ensure
 from demo import catalogue
-from demo.services import demo_data_load
+from demo.services import demo_data_load, demo_stores_sync
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 -- a file name, not a password
@@ -105,6 +105,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo data: created {summary}.")
             else:
                 self.stdout.write("Demo data: already loaded.")
+            queued = demo_stores_sync()
+            if queued:
+                self.stdout.write(f"Demo stores: first sync queued for {', '.join(queued)}.")
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
             self.stdout.write(f"Static files: collected in {settings.STATIC_ROOT}")

@@ -105,8 +105,8 @@ PLATFORMS = (
         module="channels.simulators.shopify",
         class_name="ShopifySimulator",
         api_path="/admin/api/2026-04",
-        credentials=lambda sim: {"access_token": sim.access_token},
-        options=lambda sim: {"location_id": sim.location_id},
+        credentials=lambda sim: {"access_token": "shpat_simulated_token"},  # the simulator's own
+        options=lambda sim: {"location_id": f"gid://shopify/Location/{sim.default_location}"},
     ),
 )
 

@@ -67,7 +67,9 @@ def _defaults_for(channel: str) -> dict[str, str]:
 def _schedule_ensure(store: Store) -> None:
     """The store's periodic sync in django-celery-beat: every ``sync_interval_minutes``, enabled while the store
     is active (people may switch it off in the admin; saving the store again switches it back on)."""
-    name = f"channels: sync {store.name} (#{store.pk})"
+    # The name is unique in django-celery-beat: the task's code name, the store's id and its name (data, in any
+    # language). The list of periodic tasks then reads as the stores' names.
+    name = f"{SYNC_TASK} #{store.pk} {store.name}"
     existing = PeriodicTask.objects.filter(task=SYNC_TASK, kwargs=json.dumps({"store_id": store.pk})).first()
     if store.channel == Channel.MANUAL:
         if existing is not None:
@@ -82,7 +84,6 @@ def _schedule_ensure(store: Store) -> None:
         "interval": interval,
         "kwargs": json.dumps({"store_id": store.pk}),
         "enabled": store.is_active,
-        "description": "Reads the store's changed orders, tells it of shipments, and pushes its stock.",
     }
     if existing is None:
         PeriodicTask.objects.create(**wanted)

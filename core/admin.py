@@ -315,7 +315,17 @@ class TokenAdmin(BaseTokenAdmin, ModelAdmin):
 
 @admin.register(PeriodicTask)
 class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
-    pass
+    list_display = ("name", "enabled", "schedule_text", "start_time", "last_run_at", "one_off")
+
+    @admin.display(description=gettext_lazy("schedule"))
+    def schedule_text(self, obj) -> str:
+        # django-celery-beat shows its ``scheduler`` property under a heading no catalogue translates.
+        return str(obj.scheduler)
+
+    @admin.display(description=gettext_lazy("crontab in words"))
+    def crontab_translation(self, obj) -> str:
+        # django-celery-beat's own fails on a task run by an interval (no crontab) and has no translated label.
+        return obj.crontab.human_readable if obj is not None and obj.crontab is not None else ""
 
 
 @admin.register(IntervalSchedule)

@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (msgids must match the theme's templates character for character)
-"""Words of the admin theme (Unfold) that no installed catalogue translates.
+"""Words of the admin theme (Unfold) and of django-celery-beat that no installed catalogue translates well.
 
 Unfold ships no Simplified Chinese. Most of its words are Django's or
 django-import-export's and are translated by their catalogues; the rest are
@@ -110,6 +110,17 @@ WORDS = (
     gettext_noop("Add row"),
     gettext_noop("Date"),
     gettext_noop("Select currency"),
+)
+
+# django-celery-beat's Chinese catalogue leaves the first untranslated and keeps English words (False, None,
+# enabled) in the others; ours comes first (LOCALE_PATHS) and says them in Chinese.
+CELERY_BEAT_WORDS = (
+    gettext_noop("Execution Options"),
+    gettext_noop("Arguments"),
+    gettext_noop("Set to False to disable the schedule"),
+    gettext_noop(
+        "Datetime that the schedule last triggered the task to run. Reset to None if enabled is set to False."
+    ),
 )
 
 # Unfold writes these two inside {% blocktrans count %}; the msgids keep the

@@ -6,6 +6,8 @@ a hold they have dealt with (the action), or, for an unmapped SKU, map the SKU (
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
@@ -17,6 +19,18 @@ from core.errors import DomainError
 from orders import services
 from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment
 from orders.selectors import open_holds
+
+
+def money_text(amount: Decimal | None) -> str:
+    """An amount as a person reads it: thousands grouped, whole amounts (yen, won) without decimals, the rest
+    with two or as many as the marketplace sent. Never in exponent form (``Decimal("3980").normalize()`` is
+    ``3.98E+3``)."""
+    if amount is None:
+        return "0"
+    if amount == amount.to_integral_value():
+        return f"{amount:,.0f}"
+    places = max(2, -amount.normalize().as_tuple().exponent)
+    return f"{amount:,.{places}f}"
 
 
 class HeldFilter(admin.SimpleListFilter):
@@ -141,7 +155,7 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("total"), ordering="total")
     def total_with_currency(self, order: Order) -> str:
-        return format_html("{} {}", order.total.normalize() if order.total else 0, order.currency)
+        return format_html("{} {}", money_text(order.total), order.currency)
 
     @admin.action(
         description=_("Release the holds a person has dealt with (cancelled or changed after shipment)"),

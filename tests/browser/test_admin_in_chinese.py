@@ -65,8 +65,17 @@ LATIN_TERMS = {
         "en",
         "zh",
         "hans",  # the language switcher names each language in itself, with its code
+        # Marketplaces whose names Chinese sellers write in Latin letters, and their own terms.
+        "eBay",
+        "Shopify",
+        "Wish",
+        "AliExpress",
+        "ASIN",
     )
 }
+# Code names: the keys a marketplace's credentials use (access_token), a marketplace's codes (EBAY_US) and
+# Celery's dotted task names (channels.tasks.store_sync_scheduled). They are what the other side calls things.
+CODE_NAME = re.compile(r"\b[A-Za-z0-9]+(?:[_.][A-Za-z0-9]+)+\b")
 # A word: letters, with the digits and apostrophes inside it ("3PL", "RE2", "don't").
 WORD = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9'’]*")
 
@@ -99,7 +108,8 @@ def data_vocabulary() -> set[str]:
     words: set[str] = set()
     user_model = get_user_model()
     for model in apps.get_models():
-        if model._meta.app_label not in {"core", "inventory", "purchasing", "demo"} and model is not user_model:
+        data_apps = {"core", "inventory", "purchasing", "demo", "channels", "orders", "django_celery_beat"}
+        if model._meta.app_label not in data_apps and model is not user_model:
             continue
         fields = [
             field.name
@@ -128,7 +138,7 @@ def english_left(texts: list[str], vocabulary: set[str]) -> dict[str, str]:
     Data is compared without case: a list capitalises the first letter of a value ("Order-line:…")."""
     found: dict[str, str] = {}
     for text in texts:
-        for word in WORD.findall(MASKED.sub("", text)):
+        for word in WORD.findall(CODE_NAME.sub("", MASKED.sub("", text))):
             if len(re.findall("[A-Za-z]", word)) < 2 or word.lower() in vocabulary or word.upper() in LATIN_TERMS:
                 continue
             found.setdefault(word, " ".join(text.split())[:80])

@@ -243,7 +243,8 @@ def test_the_search_of_growing_lists_is_answered_by_indexes(rf, make_user, model
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
-    assert "stockmove_product_id_idx" in plan or "reservation_product_wh_idx" in plan, plan
+    # Either index on the product answers the exact SKU: the composite one or Django's own foreign-key index.
+    assert "Index Cond: (product_id = " in plan, plan
     assert str(product.pk) in str(params)
     assert may_have_duplicates is False
 

@@ -58,6 +58,8 @@ ADDRESS_FIELDS = {
     "phone": "ship_phone",
 }
 MONEY_FIELDS = ("subtotal", "shipping_total", "tax_total", "discount_total", "total")
+# Not a column: whether (and why) the buyer asked to cancel, which opens or releases a hold.
+CANCEL_REQUEST = "cancel_requested"
 TEXT_FIELDS = ("channel_status", "buyer_name", "buyer_email", "currency", "requested_service", "buyer_note")
 TIME_FIELDS = ("ordered_at", "paid_at", "ship_by")
 # Fields of an order whose change after shipment means the parcel may have gone to the wrong place or held
@@ -230,6 +232,7 @@ def _checked(order: OrderIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         values[name] = _time(getattr(order, name), name, required=name == "ordered_at")
     values["channel_updated_at"] = _time(order.channel_updated_at, "channel_updated_at", required=True)
     values["raw"] = _raw_checked(order.raw or {})
+    values[CANCEL_REQUEST] = clean_text(order.cancel_requested).strip()[:255]
     if not order.lines:
         raise _Refused("lines", _("An order needs at least one line."))
     lines = [_line(line, position) for position, line in enumerate(order.lines)]
@@ -347,7 +350,8 @@ class _Batch:
         if self.changed_lines:
             OrderLine.objects.bulk_update(self.changed_lines, sorted(self.changed_line_fields), batch_size=BATCH)
         if self.released_hold_ids:
-            OrderHold.objects.filter(pk__in=self.released_hold_ids).update(released_at=now, released_by=self.user)
+            # Released by the store's own data (the SKU mapped, the request withdrawn), not by a person.
+            OrderHold.objects.filter(pk__in=self.released_hold_ids).update(released_at=now, released_by=None)
         if self.holds:
             _copy_rows(
                 OrderHold,
@@ -444,6 +448,8 @@ def _new_order(batch: _Batch, values: dict[str, Any], lines: list[dict[str, Any]
     if order.status in TO_SHIP:
         for sku in sorted(_unmapped_skus(lines)):
             batch.hold(order, OrderHold.Code.UNMAPPED_SKU, sku)
+        if values[CANCEL_REQUEST]:
+            batch.hold(order, OrderHold.Code.CANCEL_REQUESTED, values[CANCEL_REQUEST])
 
 
 def _apply_lines(batch: _Batch, order: Order, saved: list[OrderLine], lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -491,7 +497,12 @@ def _apply_lines(batch: _Batch, order: Order, saved: list[OrderLine], lines: lis
 
 
 def _existing_order(
-    batch: _Batch, order: Order, values: dict[str, Any], lines: list[dict[str, Any]], open_holds: list[OrderHold]
+    batch: _Batch,
+    order: Order,
+    values: dict[str, Any],
+    lines: list[dict[str, Any]],
+    open_holds: list[OrderHold],
+    cancel_request_released: bool = False,
 ) -> str:
     """Apply newer data to a saved order; returns "stale", "unchanged" or "updated"."""
     if values["channel_updated_at"] <= order.channel_updated_at:
@@ -503,13 +514,13 @@ def _existing_order(
     if order.status == Status.CANCELLED:
         allowed = {"channel_status", "channel_updated_at", "raw"}
     elif order.status in NOT_SHIPPED:
-        allowed = set(values) - {"channel_order_id", "status"}
+        allowed = set(values) - {"channel_order_id", "status", CANCEL_REQUEST}
     else:  # shipped in part or whole: the store's money and status are news, its address and lines are not
         allowed = {"channel_status", "channel_updated_at", "raw", *MONEY_FIELDS, "paid_at", "currency"}
     after_shipment = order.status not in NOT_SHIPPED and order.status != Status.CANCELLED
     watched_changes = []
     for name, value in values.items():
-        if name in {"channel_order_id", "status"} or getattr(order, name) == value:
+        if name in {"channel_order_id", "status", CANCEL_REQUEST} or getattr(order, name) == value:
             continue
         if name in allowed:
             if name not in {"raw", "channel_updated_at"}:
@@ -560,6 +571,18 @@ def _existing_order(
     held_skus = {hold.detail for hold in open_holds if hold.code == OrderHold.Code.UNMAPPED_SKU}
     for sku in sorted(unmapped - held_skus):
         batch.hold(order, OrderHold.Code.UNMAPPED_SKU, sku)
+
+    # A buyer's request to cancel holds what is still to ship until the seller answers it in the store (which then
+    # stops saying so, or cancels the order) or a person here releases the hold to ship anyway (kept released).
+    request = values[CANCEL_REQUEST] if order.status in TO_SHIP else ""
+    for hold in open_holds:
+        if hold.code == OrderHold.Code.CANCEL_REQUESTED and not request:
+            batch.released_hold_ids.append(hold.pk)
+            batch.events.append(
+                _event(order, OrderEvent.Kind.RELEASED, details={"code": hold.code, "detail": hold.detail}, user=user)
+            )
+    if request and not cancel_request_released:
+        _hold_once(batch, order, open_holds, OrderHold.Code.CANCEL_REQUESTED, request)
 
     if order.status != previous_status:
         batch.events.append(_event(order, OrderEvent.Kind.STATUS, from_status=previous_status, user=user))
@@ -633,9 +656,16 @@ def _upsert_batch(
         .prefetch_related("lines")
     }
     open_holds: dict[int, list[OrderHold]] = defaultdict(list)
+    cancel_requests_released: set[int] = set()
     if saved:
         for hold in OrderHold.objects.filter(order__in=saved.values(), released_at__isnull=True).order_by("pk"):
             open_holds[hold.order_id].append(hold)
+        # A person released a cancel-request hold to ship anyway: the same request does not hold the order again.
+        cancel_requests_released = set(
+            OrderHold.objects.filter(
+                order__in=saved.values(), code=OrderHold.Code.CANCEL_REQUESTED, released_by__isnull=False
+            ).values_list("order_id", flat=True)
+        )
     batch = _Batch(user, store_id)
     for values, lines in checked:
         order = saved.get(values["channel_order_id"])
@@ -644,7 +674,9 @@ def _upsert_batch(
             _new_order(batch, values, lines)
             result.created += 1
         else:
-            outcome = _existing_order(batch, order, values, lines, open_holds[order.pk])
+            outcome = _existing_order(
+                batch, order, values, lines, open_holds[order.pk], order.pk in cancel_requests_released
+            )
             setattr(result, outcome, getattr(result, outcome) + 1)
         if len(batch.holds) > holds_before:
             result.held += 1

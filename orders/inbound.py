@@ -65,3 +65,6 @@ class OrderIn:
     requested_service: str = ""
     buyer_note: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # Not empty while the buyer's request to cancel waits for the seller (eBay's cancelState IN_PROGRESS, an
+    # Amazon item's cancellationRequest, AliExpress's IN_CANCEL): what the store says of it, shown on the hold.
+    cancel_requested: str = ""

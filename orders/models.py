@@ -154,11 +154,16 @@ class OrderHold(models.Model):
         UNMAPPED_SKU = "unmapped_sku", _("SKU not mapped to a product")
         CANCELLED_AFTER_SHIPMENT = "cancelled_after_shipment", _("Cancelled by the store after shipment")
         CHANGED_AFTER_SHIPMENT = "changed_after_shipment", _("Changed by the store after shipment")
+        CANCEL_REQUESTED = "cancel_requested", _("The buyer asked to cancel")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds", verbose_name=_("order"))
     code = models.CharField(_("reason"), max_length=32, choices=Code.choices)
     detail = models.CharField(
-        _("detail"), max_length=255, blank=True, default="", help_text=_("The SKU, or what the store changed.")
+        _("detail"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_("The SKU, what the store changed, or what it says of the buyer's request to cancel."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
@@ -169,6 +174,9 @@ class OrderHold(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("released by"),
+        help_text=_(
+            "The person who released it; empty when the store's own data did (a SKU mapped, a request withdrawn)."
+        ),
     )
 
     class Meta:

@@ -40,9 +40,9 @@ WAIT_SELLER_EXAMINE_MONEY, RISK_CONTROL, RISK_CONTROL_HOLD
 WAIT_SELLER_SEND_GOODS                                          awaiting_shipment
 SELLER_PART_SEND_GOODS                                          partially_shipped
 WAIT_BUYER_ACCEPT_GOODS, FUND_PROCESSING                        shipped
-IN_CANCEL (the buyer asked to cancel: stop work now; if the     cancelled
-seller refuses, AliExpress puts the order back and the next
-read says so)
+IN_CANCEL (the buyer asked to cancel: held for the seller,      awaiting_shipment (or what the logistics status says
+who accepts it, FINISH with no parcel, or refuses it, back to   left), with a hold "the buyer asked to cancel"
+WAIT_SELLER_SEND_GOODS)
 IN_ISSUE, IN_FROZEN, PAYMENT_PROCESSING                         shipped / partially_shipped if the logistics status
                                                                 says a parcel left, otherwise pending (held)
 FINISH, ARCHIVE                                                 shipped if a parcel left, otherwise cancelled
@@ -138,8 +138,10 @@ STATUS_MAP = {
     "SELLER_PART_SEND_GOODS": "partially_shipped",
     "WAIT_BUYER_ACCEPT_GOODS": "shipped",
     "FUND_PROCESSING": "shipped",
-    "IN_CANCEL": "cancelled",
 }
+# The buyer asked to cancel: the order keeps the status its parcels give it and is held until the seller answers
+# (accepted: FINISH without a parcel, cancelled; refused: back to WAIT_SELLER_SEND_GOODS).
+CANCEL_REQUESTED_STATUS = "IN_CANCEL"
 HELD_STATUSES = frozenset({"IN_ISSUE", "IN_FROZEN", "PAYMENT_PROCESSING"})
 CLOSED_STATUSES = frozenset({"FINISH", "ARCHIVE"})
 # AliExpress's own country codes where they differ from ISO 3166 alpha-2 [verify the list on live orders].
@@ -329,6 +331,8 @@ def _status(order_status: str, logistics_status: str) -> str:
     left = "partially_shipped" if logistics_status in PART_SHIPPED_LOGISTICS else left
     if order_status in HELD_STATUSES:
         return left or "pending"
+    if order_status == CANCEL_REQUESTED_STATUS:
+        return left or "awaiting_shipment"
     if order_status in CLOSED_STATUSES:
         return "shipped" if left else "cancelled"
     raise _Unreadable("order_status", _("Unknown order status %(status)r.") % {"status": order_status})
@@ -641,6 +645,7 @@ class AliExpressAdapter(ChannelAdapter):
             requested_service=next((str(service) for service in services if service), ""),
             buyer_note=" / ".join(dict.fromkeys(str(note) for note in notes if note)),
             raw=raw,
+            cancel_requested=f"AliExpress {channel_status}" if channel_status == CANCEL_REQUESTED_STATUS else "",
         )
 
     def _receipt(self, order_id: str) -> Mapping[str, Any]:

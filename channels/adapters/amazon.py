@@ -497,7 +497,20 @@ def _order_in(raw: dict[str, Any]) -> OrderIn:
         requested_service=_text(fulfillment, "fulfillmentServiceLevel", "fulfillment.fulfillmentServiceLevel"),
         buyer_note=_text(preference, "addressInstruction", "recipient.deliveryPreference.addressInstruction"),
         raw=raw,
+        cancel_requested=_cancel_request(raw) if status != "cancelled" else "",
     )
+
+
+def _cancel_request(raw: dict[str, Any]) -> str:
+    """The buyer's request to cancel, from the items' ``cancellation.cancellationRequest`` (the old API's
+    BuyerRequestedCancel): Amazon asks the seller to cancel rather than ship, or to ship and say why."""
+    requests = []
+    for item in raw.get("orderItems") or []:
+        cancellation = item.get("cancellation") if isinstance(item, dict) else None
+        request = cancellation.get("cancellationRequest") if isinstance(cancellation, dict) else None
+        if isinstance(request, dict) and (request.get("requester") or request.get("cancelReason")):
+            requests.append(f"{item.get('orderItemId', '')}: {request.get('cancelReason') or request.get('requester')}")
+    return "Amazon cancellationRequest " + "; ".join(requests) if requests else ""
 
 
 def _lines(raw: dict[str, Any]) -> tuple[list[LineIn], str]:

@@ -68,8 +68,9 @@ Status mapping (``channel_status`` keeps eBay's ``orderFulfillmentStatus orderPa
 NOT_STARTED and PAID or PARTIALLY_REFUNDED               awaiting_shipment
 =======================================================  ========================================
 
-A cancel that is only asked for (``cancelState`` IN_PROGRESS) leaves the order awaiting shipment, with
-``CANCEL_IN_PROGRESS`` in ``channel_status`` and eBay's ``cancelRequests`` in ``raw``, for the seller to decide.
+A cancel that is only asked for (``cancelState`` IN_PROGRESS) leaves the order in its status, with
+``CANCEL_IN_PROGRESS`` in ``channel_status`` and eBay's ``cancelRequests`` in ``raw``, and holds what is still to
+ship (``OrderHold`` "the buyer asked to cancel") until the seller answers the request in eBay or releases the hold.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ DEFAULT_PAGE_SIZE = 200  # eBay's current maximum (the spec's 1000 is no longer 
 NO_CANCEL = "NONE_REQUESTED"
 FULFILLMENT_STATUSES = {"NOT_STARTED", "IN_PROGRESS", "FULFILLED"}
 PAYMENT_STATUSES = {"PAID", "PENDING", "FAILED", "FULLY_REFUNDED", "PARTIALLY_REFUNDED"}
-CANCEL_STATES = {NO_CANCEL, "IN_PROGRESS", "CANCELED"}
+# CancelStateEnum. CANCEL_REQUESTED is not eBay's word but is read as IN_PROGRESS where a copy of the API uses it.
+CANCEL_STATES = {NO_CANCEL, "IN_PROGRESS", "CANCELED", "CANCEL_REQUESTED"}
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 _UNIT = Decimal("0.0001")
 
@@ -567,7 +569,22 @@ def order_from_ebay(order: Any) -> OrderIn:
         requested_service=service,
         buyer_note=_text(order, "buyerCheckoutNotes", "buyerCheckoutNotes"),
         raw=order,
+        cancel_requested=_cancel_request(order, cancel),
     )
+
+
+def _cancel_request(order: dict, cancel: str) -> str:
+    """What eBay says of a cancel the buyer asked for and the seller has not answered: the state and the reasons of
+    its requests (``cancelRequests``, read with getOrder), for the hold a person sees."""
+    if cancel in (NO_CANCEL, "CANCELED"):
+        return ""
+    requests = _get(order.get("cancelStatus"), "cancelRequests")
+    reasons = [
+        str(request["cancelReason"])
+        for request in (requests if isinstance(requests, list) else [])
+        if isinstance(request, dict) and request.get("cancelReason")
+    ]
+    return " ".join([f"eBay cancelState {cancel}", *reasons])
 
 
 def _status(fulfillment: str, payment: str, cancel: str) -> str:

@@ -16,7 +16,9 @@ Orders. A Wish order is one SKU (``transaction_id`` groups a checkout), and each
 line, whose line id is the order id. They are not merged by transaction: Wish states, refunds, ship-by times and
 tracking are per order (one SKU of a checkout can be refunded while another ships), ``PUT .../tracking`` takes one
 order, and the list pages by each order's own ``updated_at``, so a checkout's orders arrive in different pages
-or runs; a merged order would have no one status and would need its siblings fetched every time.
+or runs; a merged order would have no one status and would need its siblings fetched every time. Orders
+Fulfilled by Wish (``fulfillment_order_types`` holds FULFILLED_BY_WISH) leave Wish's warehouse, not ours: they are
+skipped, as Amazon's FBA orders are.
 
 Status mapping (Wish ``state`` → ``Order.Status``; the state itself is kept in ``channel_status``):
 
@@ -429,6 +431,8 @@ class WishAdapter(ChannelAdapter):
                 key = (str(row.get("id")), str(row.get("updated_at"))) if isinstance(row, Mapping) else ("", repr(row))
                 if key not in seen:
                     seen.add(key)
+                    if _wish_ships(row):
+                        continue  # Wish ships it from its own warehouse (FBW): nothing for ours to do
                     yield self._order_or_problem(row)
             if len(rows) < self.page_size:
                 return
@@ -706,6 +710,12 @@ def _title(reader: _OrderReader) -> str:
         part for part in (reader.text("product_information.color"), reader.text("product_information.size")) if part
     )
     return f"{name} ({variant})" if variant else name
+
+
+def _wish_ships(row: Any) -> bool:
+    """A Fulfilled by Wish order (``fulfillment_order_types`` holds FULFILLED_BY_WISH), like Amazon's FBA ones."""
+    types = row.get("fulfillment_order_types") if isinstance(row, Mapping) else None
+    return isinstance(types, list) and "FULFILLED_BY_WISH" in types
 
 
 def _shipping_programs(reader: _OrderReader) -> str:

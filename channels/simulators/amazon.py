@@ -359,6 +359,20 @@ class AmazonSimulator(Simulator):
 
         self.order_update(order_id, status="CANCELLED", changes=cancel_items)
 
+    def order_cancel_request(
+        self, order_id: str, *, reason: str = "Ordered by mistake", withdraw: bool = False, updated_at=None
+    ) -> None:
+        """The buyer asks to cancel (each item's ``cancellation.cancellationRequest``), or the request is gone."""
+
+        def request_items(data: dict[str, Any]) -> None:
+            for item in data.get("orderItems") or []:
+                if withdraw:
+                    item.pop("cancellation", None)
+                else:
+                    item["cancellation"] = {"cancellationRequest": {"requester": "BUYER", "cancelReason": reason}}
+
+        self.order_update(order_id, changes=request_items, updated_at=updated_at)
+
     def order(self, order_id: str) -> dict[str, Any]:
         """The order's complete JSON as it stands (a copy)."""
         with self.lock:

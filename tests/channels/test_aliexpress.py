@@ -265,7 +265,8 @@ def test_order_is_normalised_with_its_receipt_address(sim, store):
         ("SELLER_PART_SEND_GOODS", "SELLER_SEND_PART_GOODS", "partially_shipped"),
         ("WAIT_BUYER_ACCEPT_GOODS", "SELLER_SEND_GOODS", "shipped"),
         ("FUND_PROCESSING", "BUYER_ACCEPT_GOODS", "shipped"),
-        ("IN_CANCEL", "WAIT_SELLER_SEND_GOODS", "cancelled"),
+        ("IN_CANCEL", "WAIT_SELLER_SEND_GOODS", "awaiting_shipment"),  # held until the seller answers
+        ("IN_CANCEL", "SELLER_SEND_GOODS", "shipped"),
         ("IN_ISSUE", "SELLER_SEND_GOODS", "shipped"),
         ("IN_FROZEN", "WAIT_SELLER_SEND_GOODS", "pending"),
         ("PAYMENT_PROCESSING", "NO_LOGISTICS", "pending"),
@@ -282,6 +283,7 @@ def test_status_mapping(sim, store, status, logistics_status, expected):
     [order] = store.orders(sim)
 
     assert (order.channel_order_id, order.status, order.channel_status) == (order_id, expected, status)
+    assert order.cancel_requested == ("AliExpress IN_CANCEL" if status == "IN_CANCEL" else "")
 
 
 def test_finished_orders_are_read_by_their_own_query(sim, store):
@@ -330,7 +332,11 @@ def test_an_order_changing_during_the_scan_does_not_hide_another(sim, store):
     slid = [o for o in orders if o.channel_order_id == made[2]]
     assert len(slid) == 1  # it was on page 2 at first; it is found (once)
     [changed] = store.orders(sim, since=until, until=sim.now + timedelta(hours=1))
-    assert (changed.channel_order_id, changed.status) == (made[0], "cancelled")
+    assert (changed.channel_order_id, changed.status, changed.channel_status) == (
+        made[0],
+        "awaiting_shipment",
+        "IN_CANCEL",
+    )
 
 
 def test_an_order_seen_on_two_pages_is_given_once(sim, store):

@@ -382,6 +382,22 @@ def test_orders_amazon_fulfils_are_left_out(sim, adapter):
     assert [order.channel_order_id for order in collect(adapter)] == [merchant]
 
 
+def test_a_buyers_request_to_cancel_is_read_from_the_items_and_goes_when_withdrawn(sim, adapter):
+    (order_id,) = add_orders(sim, 1)
+    sim.order_cancel_request(order_id, reason="Ordered by mistake", updated_at=UNTIL - timedelta(seconds=30))
+
+    [order] = collect(adapter)
+
+    item_id = sim.order(order_id)["orderItems"][0]["orderItemId"]
+    assert (order.status, order.cancel_requested) == (
+        "awaiting_shipment",
+        f"Amazon cancellationRequest {item_id}: Ordered by mistake",
+    )
+    sim.order_cancel_request(order_id, withdraw=True, updated_at=UNTIL - timedelta(seconds=20))
+    [order] = collect(adapter)
+    assert order.cancel_requested == ""
+
+
 # -- reading orders --------------------------------------------------------------------------------------------------
 
 

@@ -433,6 +433,10 @@ def test_statuses_map_from_fulfillment_payment_and_cancel_state(server, sim):
         "01-00000-00006": ("awaiting_shipment", "NOT_STARTED PAID CANCEL_IN_PROGRESS"),
         "01-00000-00007": ("cancelled", "NOT_STARTED FULLY_REFUNDED"),
     }
+    # Only the request the seller has not answered holds the order.
+    assert {key: order.cancel_requested for key, order in results.items() if order.cancel_requested} == {
+        "01-00000-00006": "eBay cancelState IN_PROGRESS BUYER_ASKED_CANCEL"
+    }
 
 
 def test_orders_with_a_cancel_are_read_again_for_their_cancel_requests(server, sim):

@@ -157,6 +157,16 @@ def test_pages_follow_updated_at_with_the_requests_wish_documents(store):
     assert headers["accept"] == "application/json"
 
 
+def test_orders_fulfilled_by_wish_are_left_out(store):
+    ours = store.sim.order_add(sku="SKU-OURS", updated_at=NOW + timedelta(seconds=1), order_types=("WISH_EXPRESS",))
+    store.sim.order_add(
+        sku="SKU-FBW", updated_at=NOW + timedelta(seconds=2), order_types=("WISH_EXPRESS", "FULFILLED_BY_WISH")
+    )
+    adapter, _waits = store.adapter()
+
+    assert ids_of(adapter.orders_changed(**WINDOW)) == [ours]
+
+
 def test_window_bounds_keep_their_sub_millisecond_edges():
     since = datetime(2025, 3, 3, 8, 0, 0, 123456, tzinfo=UTC)
     assert wish_time(since) == "2025-03-03T08:00:00.123Z"

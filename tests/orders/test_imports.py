@@ -174,6 +174,77 @@ def test_a_cancellation_or_an_address_change_after_shipment_holds_the_order_for_
     assert len(open_holds(order)) == 2
 
 
+def test_a_buyers_request_to_cancel_holds_the_order_until_the_store_stops_saying_so(store, product):
+    request = "eBay cancelState IN_PROGRESS BUYER_ASKED_CANCEL"
+    result = orders_upsert(
+        store_id=store.pk, orders=[order_in("A-1", lines=[mapped(line_in(), product)], cancel_requested=request)]
+    )
+    order = Order.objects.get()
+    assert result.held == 1
+    assert open_holds(order) == [("cancel_requested", request)]
+
+    # The seller declined it in the store: the next read no longer says so, and the hold goes by itself.
+    orders_upsert(
+        store_id=store.pk,
+        orders=[order_in("A-1", lines=[mapped(line_in(), product)], updated=T0 + timedelta(hours=1))],
+    )
+    assert open_holds(order) == []
+    released = order.holds.get()
+    assert (released.released_at is not None, released.released_by) == (True, None)
+    assert order.events.filter(kind="released", details__code="cancel_requested").exists()
+
+
+def test_a_request_to_cancel_that_ends_in_a_cancel_leaves_no_hold(store, product):
+    orders_upsert(store_id=store.pk, orders=[order_in("A-1", lines=[mapped(line_in(), product)], cancel_requested="x")])
+    orders_upsert(
+        store_id=store.pk,
+        orders=[
+            order_in(
+                "A-1",
+                lines=[mapped(line_in(), product)],
+                status=Status.CANCELLED,
+                cancel_requested="x",
+                updated=T0 + timedelta(hours=1),
+            )
+        ],
+    )
+    order = Order.objects.get()
+    assert (order.status, open_holds(order)) == (Status.CANCELLED, [])
+
+
+def test_a_request_to_cancel_released_by_a_person_does_not_hold_the_order_again(store, product, make_user):
+    from orders.services import order_hold_release
+
+    orders_upsert(store_id=store.pk, orders=[order_in("A-1", lines=[mapped(line_in(), product)], cancel_requested="x")])
+    order = Order.objects.get()
+    order_hold_release(hold=order.holds.get(), user=make_user())  # the seller ships anyway
+    orders_upsert(
+        store_id=store.pk,
+        orders=[
+            order_in(
+                "A-1",
+                lines=[mapped(line_in(), product)],
+                cancel_requested="x",
+                buyer_note="please hurry",
+                updated=T0 + timedelta(hours=1),
+            )
+        ],
+    )
+    order.refresh_from_db()
+    assert (order.buyer_note, open_holds(order)) == ("please hurry", [])
+
+
+def test_a_request_to_cancel_after_shipment_holds_nothing(store, product):
+    orders_upsert(store_id=store.pk, orders=[order_in("A-1", lines=[mapped(line_in(), product)])])
+    order = Order.objects.get()
+    order_shipment_record(order=order, carrier="UPS", tracking_number="1Z999")
+    orders_upsert(
+        store_id=store.pk,
+        orders=[order_in("A-1", lines=[mapped(line_in(), product)], cancel_requested="x", updated=T0 + timedelta(1))],
+    )
+    assert open_holds(order) == []
+
+
 def test_bad_orders_are_set_aside_with_the_field_and_the_others_are_saved(store):
     naive = order_in("BAD-TIME")
     naive.ordered_at = naive.ordered_at.replace(tzinfo=None)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from channels.adapters import ADAPTERS, CREDENTIAL_NAMES, adapter_class
+from channels.adapters import ADAPTERS, CREDENTIAL_ALTERNATIVES, CREDENTIAL_NAMES, adapter_class
 from channels.models import Channel, SkuMapping, Store, SyncRun
 from core.crypto import decrypt_json, encrypt_json
 from core.errors import Conflict, ErrorDetail, ValidationFailed
@@ -29,14 +29,22 @@ def credential_names(channel: str) -> tuple[str, ...]:
     return CREDENTIAL_NAMES.get(channel, ())
 
 
+def credential_sets(channel: str) -> tuple[tuple[str, ...], ...]:
+    """Each complete set of credentials the platform accepts, the usual one first."""
+    return (credential_names(channel), *CREDENTIAL_ALTERNATIVES.get(channel, ()))
+
+
 def _credentials_checked(channel: str, credentials: Any) -> dict[str, str]:
-    """The credentials a platform needs, each a non-empty string; unknown names are refused, not stored."""
+    """The credentials a platform needs (one of its sets), each a non-empty string; unknown names are refused,
+    not stored."""
     if not isinstance(credentials, Mapping):
         raise ValidationFailed(
             _("Credentials must be an object of names and values."),
             errors=[ErrorDetail(_("Must be an object."), field="credentials")],
         )
-    needed = credential_names(channel)
+    sets = credential_sets(channel)
+    # The set the caller meant: the one all of whose names are given, else the one sharing most names with it.
+    needed = max(sets, key=lambda names: (set(names) <= set(credentials), len(set(names) & set(credentials))))
     errors = []
     for name in needed:
         value = credentials.get(name)
@@ -47,7 +55,7 @@ def _credentials_checked(channel: str, credentials: Any) -> dict[str, str]:
             errors.append(
                 ErrorDetail(
                     _("Not a credential of this channel (it takes: %(names)s).")
-                    % {"names": ", ".join(needed) or _("none")},
+                    % {"names": " / ".join(", ".join(names) for names in sets if names) or _("none")},
                     field=f"credentials.{name}",
                     code="unknown",
                 )

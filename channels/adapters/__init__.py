@@ -25,6 +25,11 @@ CREDENTIAL_NAMES = {
     "shopify": ("access_token",),
     "manual": (),
 }
+# Other complete sets a platform accepts instead: a Shopify app installed on the seller's own store connects with
+# its client ID and secret (the adapter takes 24-hour tokens by the client credentials grant).
+CREDENTIAL_ALTERNATIVES = {
+    "shopify": (("client_id", "client_secret"),),
+}
 
 
 def adapter_class(channel: str) -> type[ChannelAdapter]:

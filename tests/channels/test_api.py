@@ -54,6 +54,25 @@ def test_a_store_missing_a_credential_or_with_an_unknown_one_is_refused_by_name(
     assert not Store.objects.exists()
 
 
+def test_a_shopify_store_connects_with_a_token_or_with_its_apps_client_credentials(admin_api):
+    shopify = {"channel": "shopify", "api_base_url": "https://example-shop.myshopify.com/admin/api/2026-04"}
+    for index, credentials in enumerate(
+        ({"access_token": "shpat_1"}, {"client_id": "app-id", "client_secret": "app-secret"})
+    ):
+        response = admin_api.post(
+            "/api/v1/stores/", {**shopify, "name": f"Shop {index}", "credentials": credentials}, format="json"
+        )
+        assert response.status_code == 201, response.json()
+        assert response.json()["credentials_set"] == sorted(credentials)
+
+    response = admin_api.post(
+        "/api/v1/stores/", {**shopify, "name": "Shop 3", "credentials": {"client_id": "app-id"}}, format="json"
+    )
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("credentials.client_secret", "required")
+
+
 def test_changing_credentials_replaces_them_and_forgets_the_cached_token(admin_api):
     store_id = admin_api.post("/api/v1/stores/", AMAZON, format="json").json()["id"]
     Store.objects.filter(pk=store_id).update(access_token_encrypted="cached")

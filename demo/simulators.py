@@ -112,7 +112,10 @@ PLATFORMS = (
 
 
 def simulator_for(platform: Platform) -> Any:
-    return getattr(importlib.import_module(platform.module), platform.class_name)()
+    """A simulator of the platform. One that follows the clock starts at the present, so the tokens it issues at
+    birth live from now, not from the simulator's fixed test epoch."""
+    simulator_class = getattr(importlib.import_module(platform.module), platform.class_name)
+    return simulator_class(now=datetime.now(UTC)) if platform.follows_clock else simulator_class()
 
 
 def simulators_build(skus: Iterable[str], *, orders: int = ORDERS_PER_STORE) -> dict[str, Any]:
@@ -121,8 +124,6 @@ def simulators_build(skus: Iterable[str], *, orders: int = ORDERS_PER_STORE) -> 
     built = {}
     for number, platform in enumerate(PLATFORMS, 1):
         simulator = simulator_for(platform)
-        if platform.follows_clock:
-            simulator.now = datetime.now(UTC)
         if platform.channel == "wish":
             _wish_demo_tokens(simulator)
         simulator.seed_demo(orders, sold, seed=number)

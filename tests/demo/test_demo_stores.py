@@ -1,0 +1,61 @@
+"""The demo's stores against the demo's marketplace simulators (``demo.simulators``, one server for all five, as
+``make run`` starts it): each store's first orders sync and its stock push succeed over real HTTP, the store
+that cannot reach its platform fails and says so on the health page, and the spreadsheet store has its orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels import sync
+from channels.models import Store, SyncRun
+from channels.selectors import store_health
+from channels.services import sync_request
+from channels.simulators.base import SimulatorServer
+from demo import catalogue
+from demo.services import demo_data_load, demo_stores_sync
+from demo.simulators import PLATFORMS, Dispatcher, simulators_build
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def simulators_url():
+    simulators = simulators_build((product.sku for product in catalogue.PRODUCTS), orders=6)
+    with SimulatorServer(Dispatcher(simulators)) as server:
+        yield server.url
+
+
+def test_every_demo_store_reads_its_orders_and_pushes_its_stock(simulators_url):
+    demo_data_load(simulators_url=simulators_url)
+
+    queued = demo_stores_sync()
+
+    assert sorted(queued) == sorted(platform.name for platform in PLATFORMS)
+    for run in SyncRun.objects.filter(status=SyncRun.Status.QUEUED).select_related("store"):
+        done = sync.sync_run_execute(run.pk)
+        assert (done.store.name, done.status, done.errors) == (run.store.name, SyncRun.Status.SUCCEEDED, [])
+        assert done.counts["created"] > 0, done.store.name
+    for platform in PLATFORMS:
+        store = Store.objects.get(name=platform.name)
+        assert store.orders.exists(), store.name
+        assert store.orders_synced_to is not None
+        run, _created = sync_request(store=store, kind=SyncRun.Kind.STOCK)
+        pushed = sync.sync_run_execute(run.pk)
+        assert (store.name, pushed.status) == (store.name, SyncRun.Status.SUCCEEDED), pushed.errors
+    # A second load (make run again) queues nothing: every store has synced.
+    assert demo_stores_sync() == []
+
+
+def test_the_store_that_cannot_reach_its_platform_fails_and_the_health_page_says_so(simulators_url):
+    demo_data_load(simulators_url=simulators_url)
+    unreachable = Store.objects.get(name=catalogue.UNREACHABLE_STORE)
+
+    run, _created = sync_request(store=unreachable, kind=SyncRun.Kind.ORDERS)
+    failed = sync.sync_run_execute(run.pk)
+
+    assert failed.status == SyncRun.Status.FAILED and failed.errors
+    health = {row.store.name: row for row in store_health()}
+    assert health[catalogue.UNREACHABLE_STORE].last_run_status == SyncRun.Status.FAILED
+    assert not health[catalogue.UNREACHABLE_STORE].ok
+    spreadsheet = Store.objects.get(name=catalogue.SPREADSHEET_STORE)
+    assert spreadsheet.orders.exists()

@@ -23,6 +23,10 @@ from core.crypto import decrypt_json, encrypt_json
 
 # A token this close to its end is refreshed before use rather than refused mid-run.
 EXPIRY_MARGIN = timedelta(seconds=60)
+# A token read from the row serves the calls of the next seconds without reading the row again (a sync makes a
+# call per page). Another worker's refresh is seen after this long, or at once when the platform refuses the
+# old token: refresh() reads the locked row and takes the newer token it finds.
+REREAD_AFTER = timedelta(seconds=30)
 
 
 def _token_of(store: Store) -> AccessToken | None:
@@ -39,18 +43,28 @@ def _usable(token: AccessToken | None) -> bool:
 class StoreTokens:
     def __init__(self, store_id: int) -> None:
         self.store_id = store_id
+        self._token: AccessToken | None = None
+        self._read_at = None
 
     def current(self) -> AccessToken | None:
+        now = timezone.now()
+        if self._token is not None and now - self._read_at < REREAD_AFTER and _usable(self._token):
+            return self._token
         store = Store.objects.only("access_token_encrypted", "access_token_expires_at").get(pk=self.store_id)
         token = _token_of(store)
+        self._token, self._read_at = token, now
         return token if _usable(token) else None
+
+    def _keep(self, token: AccessToken) -> AccessToken:
+        self._token, self._read_at = token, timezone.now()
+        return token
 
     def refresh(self, *, stale: AccessToken | None, grant: Callable[[Mapping[str, Any]], TokenGrant]) -> AccessToken:
         with transaction.atomic():
             store = Store.objects.select_for_update().get(pk=self.store_id)
             token = _token_of(store)
             if _usable(token) and token != stale:
-                return token
+                return self._keep(token)
             credentials = decrypt_json(store.credentials_encrypted) if store.credentials_encrypted else {}
             granted = grant(credentials)
             fields = ["access_token_encrypted", "access_token_expires_at", "updated_at"]
@@ -60,7 +74,7 @@ class StoreTokens:
             store.access_token_encrypted = encrypt_json(granted.access_token.value)
             store.access_token_expires_at = granted.access_token.expires_at
             store.save(update_fields=fields)
-            return granted.access_token
+            return self._keep(granted.access_token)
 
 
 def store_credentials(store: Store) -> dict[str, Any]:

@@ -61,10 +61,11 @@ XLS_SIGNATURE = b"\xd0\xcf\x11\xe0"  # the old binary Excel format (OLE2)
 DELIMITERS = (",", ";", "\t")
 BLOCK_SIZE = 1 << 20
 # The fast path joins a row's cells with this separator; one search then finds a cell that starts with blank space
-# or the apostrophe of a formula escape, or ends with blank space. The separator inside a cell can only send a
-# plain row down the careful path, never the other way.
-_SEPARATOR = "\x1f"
-_CARE = re.compile(r"\x1f(?:[\s']|(?<=\s\x1f))")
+# or the apostrophe of a formula escape, or ends with blank space. NUL: no cell of the fast path holds one (a file
+# with a forbidden character takes the careful path), and it is not white space, so an empty cell sends no row
+# down the careful path (U+001F, the unit separator, is white space to str.isspace and to \s).
+_SEPARATOR = "\x00"
+_CARE = re.compile(r"\x00(?:[\s']|(?<=\s\x00))")
 # What str.strip() removes (Unicode has no blank space above U+3000, which tests/core/test_sheets.py checks), and
 # with the apostrophe, what sends a row whose first cell starts with it down the careful path.
 _BLANK = frozenset(character for character in map(chr, range(0x3001)) if character.isspace())
@@ -605,9 +606,10 @@ class Sheet:
         names = self.names
         width = len(names)
         csv_bytes = self._csv_bytes
-        # Most rows of a CSV file are full and plain, which a few searches in C prove; dict(zip()) then builds the
-        # row. Anything else (an empty or padded cell, a formula escape, a long row, a file with a forbidden
-        # character somewhere) takes the careful path, which looks at each cell.
+        # Most rows of a CSV file are plain, which a few searches in C prove; dict(zip()) then builds the row,
+        # leaving empty cells out (an order's second line repeats none of the order's columns). Anything else (an
+        # empty first cell, a padded cell, a formula escape, a long row, a file with a forbidden character
+        # somewhere) takes the careful path, which looks at each cell.
         is_fast = csv_bytes is not None and None not in names
         care = _CARE.search
         care_first = _CARE_FIRST
@@ -621,14 +623,17 @@ class Sheet:
                 if (
                     is_fast
                     and len(record) == width
-                    and "" not in record
+                    and record[0]
                     and record[0][0] not in care_first
-                    and record[-1][-1] not in blank
+                    and record[-1][-1:] not in blank
                     and len(joined := separator.join(record)) <= MAX_CELL_LENGTH
                     and not care(joined)
                     and not csv_bytes.may_hold_forbidden
                 ):
-                    row = dict(zip(names, record, strict=True))
+                    if "" in record:
+                        row = {name: value for name, value in zip(names, record, strict=True) if value}
+                    else:
+                        row = dict(zip(names, record, strict=True))
                 else:
                     row = self._row_with_care(row_number, record)
                     if row is None:

@@ -191,7 +191,9 @@ def _line_values(row: dict[str, Any], number: int, problems: _Rows) -> dict[str,
     }
 
 
-def _order_in(order_id: str, values: dict[str, Any], lines: list[dict[str, Any]], rows: list[dict]) -> OrderIn:
+def _order_in(
+    order_id: str, values: dict[str, Any], lines: list[dict[str, Any]], rows: list[dict], now: dt.datetime
+) -> OrderIn:
     shipping = values.get("shipping") or Decimal("0")
     tax = values.get("tax") or Decimal("0")
     discount = values.get("discount") or Decimal("0")
@@ -205,7 +207,7 @@ def _order_in(order_id: str, values: dict[str, Any], lines: list[dict[str, Any]]
         ordered_at=values["ordered_at"],
         # A spreadsheet says nothing of when it changed: equal data imported again is recognised as unchanged
         # by its content, and changed data applies.
-        channel_updated_at=timezone.now(),
+        channel_updated_at=now,
         lines=[
             LineIn(
                 channel_line_id=line["line_id"] or line["sku"],
@@ -296,7 +298,8 @@ def orders_from_sheet(*, source: SheetSource, zone: dt.tzinfo | None = None) -> 
         raise ValidationFailed.listing(_("The file"), [*failed.errors, *problems.errors]) from None
     if problems.errors:
         raise ValidationFailed.listing(_("The file"), problems.errors)
-    return [_order_in(order_id, values, lines, rows) for order_id, (values, _row, lines, rows) in orders.items()]
+    now = timezone.now()
+    return [_order_in(order_id, values, lines, rows, now) for order_id, (values, _row, lines, rows) in orders.items()]
 
 
 @transaction.atomic

@@ -107,6 +107,7 @@ from channels.adapters.base import (
     TokenGrant,
     Transient,
 )
+from channels.adapters.http import response_json
 from orders.inbound import AddressIn, LineIn, OrderIn
 
 DEFAULT_TIMEZONE = "America/Los_Angeles"
@@ -192,7 +193,7 @@ def throttle_wait(response: httpx.Response) -> float | None:
     ):
         return None
     try:
-        error = iop_error(json.loads(response.content))
+        error = iop_error(response_json(response))
     except ValueError:
         return None
     if error is None or (error.code not in THROTTLE_CODES and not error.sub_code.startswith("accesscontrol.limited")):
@@ -902,7 +903,7 @@ class AliExpressAdapter(ChannelAdapter):
                 status=response.status_code,
             )
         try:
-            body = json.loads(response.content)
+            body = response_json(response)
         except ValueError:
             raise BadResponse(_("AliExpress's answer to %(api)s is not JSON.") % {"api": api}) from None
         if not isinstance(body, dict):

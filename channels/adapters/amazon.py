@@ -83,7 +83,7 @@ from channels.adapters.base import (
     StoreConnection,
     TokenGrant,
 )
-from channels.adapters.http import ChannelHttp, Limit
+from channels.adapters.http import ChannelHttp, Limit, response_json
 from orders.inbound import AddressIn, LineIn, OrderIn
 
 ORDERS_PATH = "/orders/2026-01-01/orders"
@@ -749,7 +749,7 @@ def _carrier_key(name: str) -> str:
 
 def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -760,7 +760,7 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
 def _error_text(response: httpx.Response) -> str:
     """Amazon's ``{"errors": [{"code", "message", "details"}]}`` as one line, with its request id for support."""
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         body = None
     found = body.get("errors") if isinstance(body, dict) else None
@@ -779,7 +779,7 @@ def _error_text(response: httpx.Response) -> str:
 def _oauth_error(response: httpx.Response) -> str:
     """Login with Amazon's OAuth error (``error``, ``error_description``); never echoes what was sent."""
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("error"):

@@ -103,6 +103,7 @@ from channels.adapters.base import (
     TokenGrant,
     Transient,
 )
+from channels.adapters.http import response_json
 from orders.inbound import AddressIn, LineIn, OrderIn
 
 logger = logging.getLogger(__name__)
@@ -766,7 +767,7 @@ def _amount(parent: dict[str, Any], key: str, path: str, currency: str, *, requi
 
 def _json_or_none(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return response_json(response)
     except ValueError:
         return None
 

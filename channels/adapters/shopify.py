@@ -98,6 +98,7 @@ from channels.adapters.base import (
     TokenGrant,
     Transient,
 )
+from channels.adapters.http import response_json
 from orders.inbound import AddressIn, LineIn, OrderIn
 
 API_VERSION = "2026-04"
@@ -247,7 +248,7 @@ def throttle_wait(response: httpx.Response) -> float | None:
     if response.status_code != 200 or b"THROTTLED" not in response.content:
         return None
     try:
-        body = response.json()
+        body = response_json(response)
     except ValueError:
         return None
     errors = body.get("errors") if isinstance(body, dict) else None
@@ -935,7 +936,7 @@ def _iso(moment: datetime) -> str:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return response_json(response)
     except ValueError:
         return None
 

@@ -88,6 +88,7 @@ from channels.adapters.base import (
     TokenGrant,
     Transient,
 )
+from channels.adapters.http import response_json
 from orders.inbound import AddressIn, LineIn, OrderIn
 from orders.models import Order
 
@@ -632,7 +633,7 @@ class WishAdapter(ChannelAdapter):
 def _envelope(response: httpx.Response, operation: str) -> Mapping[str, Any]:
     """The ``{code, message, data}`` envelope every Wish answer has."""
     try:
-        envelope = response.json()
+        envelope = response_json(response)
     except ValueError:
         raise BadResponse(
             _("Wish answered %(operation)s with something that is not JSON (HTTP %(status)s).")
@@ -651,7 +652,7 @@ def _envelope(response: httpx.Response, operation: str) -> Mapping[str, Any]:
 def _error_of(response: httpx.Response) -> tuple[Any, str]:
     """Wish's error code and message, as well as they can be read."""
     try:
-        envelope = response.json()
+        envelope = response_json(response)
     except ValueError:
         return None, response.reason_phrase
     if not isinstance(envelope, Mapping):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import sys
 
 import openpyxl
@@ -384,6 +385,25 @@ def test_a_table_read_elsewhere_is_checked_and_numbered_the_same_way():
 
 
 # --- The shortcuts agree with the rules they stand for ------------------------------------------------------------
+
+
+def test_the_csv_fast_path_reads_rows_as_the_careful_path_does():
+    """CSV rows that look plain are built by dict(zip()) (empty cells left out); XLSX rows always cell by cell.
+    Rows of every mix of empty, padded, apostrophe and plain cells read the same from both."""
+    chooser = random.Random(11)
+    cells = ["CASE-1", "", " padded ", "'=1+1", "手机壳", "a b", "x ", " y", "'", "7"]
+    table = [["sku", "name", "declared_name_zh", "qty"]]
+    for _ in range(400):
+        row = [chooser.choice(cells) for _ in range(4)]
+        if not any(cell.strip() for cell in row):
+            row[0] = "CASE-9"
+        table.append(row)
+    text = "\n".join(",".join(row) for row in table) + "\n"
+
+    from_csv = rows(text.encode())
+
+    assert from_csv == rows(xlsx(table))
+    assert len(from_csv) == 400
 
 
 def test_no_blank_space_above_u3000_escapes_the_fast_paths_check():

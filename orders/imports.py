@@ -153,12 +153,17 @@ def _too_long(text: str, limit: int, label: str, cut: bool) -> str:
     raise _Refused(label, _("Longer than %(limit)s characters (%(length)s).") % {"limit": limit, "length": len(text)})
 
 
-def _texts(source: Any, fields: tuple[tuple[str, str, str, int | None, bool], ...], values: dict[str, Any]) -> None:
-    """``_text`` of many attributes of ``source`` into ``values``, inlined: an order has some twenty of them."""
-    for attribute, name, label, limit, cut in fields:
+def _texts(
+    source: Any, fields: tuple[tuple[str, str, int | None, bool], ...], values: dict[str, Any], prefix: str = ""
+) -> None:
+    """``_text`` of many attributes of ``source`` into ``values``, inlined (an import checks some twenty texts an
+    order and four a line, hundreds of thousands in all); an error's label is ``prefix`` + the attribute."""
+    for attribute, name, limit, cut in fields:
         value = getattr(source, attribute)
         text = value.strip() if type(value) is str and not _forbidden_search(value) else clean_text(value).strip()
-        values[name] = _too_long(text, limit, label, cut) if limit is not None and len(text) > limit else text
+        values[name] = (
+            _too_long(text, limit, prefix + attribute, cut) if limit is not None and len(text) > limit else text
+        )
 
 
 def _money(value: Any, label: str) -> Decimal:
@@ -185,9 +190,20 @@ def _time(value: Any, label: str, *, required: bool) -> datetime | None:
     return value
 
 
+# (attribute, field, max length, cut rather than refuse) of the texts of a line, an order and its address.
+_LINE_TEXTS = tuple(
+    (name, name, _MAX_LENGTH[OrderLine][name], name == "title")
+    for name in ("channel_line_id", "channel_sku", "channel_item_id", "title")
+)
+_ORDER_TEXTS = tuple((name, name, _MAX_LENGTH[Order][name], name == "buyer_note") for name in TEXT_FIELDS)
+_ADDRESS_TEXTS = tuple((source, target, _MAX_LENGTH[Order][target], False) for source, target in ADDRESS_FIELDS.items())
+
+
 def _line(line: LineIn, position: int) -> dict[str, Any]:
     where = f"lines[{position}]"
-    line_id = _text(line.channel_line_id, model=OrderLine, name="channel_line_id", label=f"{where}.channel_line_id")
+    texts: dict[str, Any] = {}
+    _texts(line, _LINE_TEXTS, texts, prefix=f"{where}.")
+    line_id = texts["channel_line_id"]
     if not line_id:
         raise _Refused(f"{where}.channel_line_id", _("Missing."))
     quantity = line.quantity
@@ -206,25 +222,12 @@ def _line(line: LineIn, position: int) -> dict[str, Any]:
             _("Must be a whole number (got %(value)s).") % {"value": repr(product_quantity)},
         )
     return {
-        "channel_line_id": line_id,
-        "channel_sku": _text(line.channel_sku, model=OrderLine, name="channel_sku", label=f"{where}.channel_sku"),
-        "channel_item_id": _text(
-            line.channel_item_id, model=OrderLine, name="channel_item_id", label=f"{where}.channel_item_id"
-        ),
-        "title": _text(line.title, model=OrderLine, name="title", label=f"{where}.title", cut=True),
+        **texts,
         "quantity": quantity,
         "unit_price": _money(line.unit_price, f"{where}.unit_price"),
         "product_id": line.product_id,
         "product_quantity": product_quantity if line.product_id is not None else None,
     }
-
-
-# (attribute, field, label in errors, max length, cut rather than refuse) of the order's texts.
-_ORDER_TEXTS = tuple((name, name, name, _MAX_LENGTH[Order][name], name == "buyer_note") for name in TEXT_FIELDS)
-_ADDRESS_TEXTS = tuple(
-    (source, target, f"address.{source}", _MAX_LENGTH[Order][target], False)
-    for source, target in ADDRESS_FIELDS.items()
-)
 
 
 def _checked(order: OrderIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -240,7 +243,7 @@ def _checked(order: OrderIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if values["currency"] and not _CURRENCY.fullmatch(values["currency"]):
         raise _Refused("currency", _("Not a currency code: %(value)s.") % {"value": repr(order.currency)})
     address = order.address or AddressIn()
-    _texts(address, _ADDRESS_TEXTS, values)
+    _texts(address, _ADDRESS_TEXTS, values, prefix="address.")
     values["ship_country"] = values["ship_country"].upper()
     if values["ship_country"] and not _COUNTRY.fullmatch(values["ship_country"]):
         raise _Refused("address.country", _("Not a country code: %(value)s.") % {"value": repr(address.country)})

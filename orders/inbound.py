@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class AddressIn:
     name: str = ""
     company: str = ""
@@ -30,7 +30,7 @@ class AddressIn:
     phone: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class LineIn:
     channel_line_id: str
     channel_sku: str
@@ -43,7 +43,7 @@ class LineIn:
     product_quantity: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderIn:
     channel_order_id: str
     status: str

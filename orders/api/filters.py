@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from core.api.filters import UtcMomentFilter
 from orders.models import Order, OrderLine
 from orders.selectors import open_holds
 
@@ -17,9 +18,9 @@ class OrderFilter(django_filters.FilterSet):
         method="filter_sku", help_text="Orders with a line of this channel SKU or of the product with this SKU."
     )
     channel_order_id = django_filters.CharFilter(help_text="The order's id in its store.")
-    ordered_after = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="gte")
-    ordered_before = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(
+    ordered_after = UtcMomentFilter(field_name="ordered_at", lookup_expr="gte")
+    ordered_before = UtcMomentFilter(field_name="ordered_at", lookup_expr="lt")
+    updated_after = UtcMomentFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Changed in Seabridge at or after this time."
     )
     held = django_filters.BooleanFilter(method="filter_held", help_text="Orders with (true) or without an open hold.")

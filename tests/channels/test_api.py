@@ -151,6 +151,23 @@ def test_orders_filter_by_store_status_country_sku_and_dates(admin_api):
     assert ids(held="false") == ["A-1"]
 
 
+def test_order_date_filters_take_any_zone_and_refuse_what_postgresql_cannot_hold(admin_api):
+    store = StoreFactory()
+    orders_upsert(store_id=store.pk, orders=[order_in("A-1")])  # ordered at T0, 2026-11-01 08:00 UTC
+
+    def get(**query):
+        return admin_api.get("/api/v1/orders/", query)
+
+    # The same instant with a zone offset wider than PostgreSQL's (15:59): compared in UTC.
+    assert [o["channel_order_id"] for o in get(ordered_after="2026-10-31T14:44:59-17:15").json()["results"]] == ["A-1"]
+    assert get(ordered_after="2026-10-31T14:45:01-17:15").json()["results"] == []
+    assert get(ordered_before="0140-09-21T02:00:24-17:15").json()["results"] == []
+    for value in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "not a date"):
+        response = get(ordered_before=value)
+        assert response.status_code == 400, value
+        assert response.json()["errors"][0]["field"] == "ordered_before"
+
+
 def test_confirm_shipment_records_once_and_the_order_ships(admin_api):
     store = StoreFactory(channel="amazon")
     product = ProductFactory(sku="SKU-A")

@@ -11,7 +11,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -194,7 +194,22 @@ class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
             self.admin_site.admin_view(self.import_orders_view),
             name="channels_store_import_orders",
         )
-        return [health, import_orders, *super().get_urls()]
+        template = path(
+            "import-orders/template.csv",
+            self.admin_site.admin_view(self.import_orders_template_view),
+            name="channels_store_import_orders_template",
+        )
+        return [health, import_orders, template, *super().get_urls()]
+
+    def import_orders_template_view(self, request):
+        """The order sheet's template, headers in the user's language (docs/orders.md)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        from orders.sheet_import import orders_template_csv
+
+        response = HttpResponse(orders_template_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="orders-template.csv"'
+        return response
 
     def import_orders_view(self, request, store_id: int):
         """A spreadsheet of orders into one store (docs/orders.md): all or nothing, every problem listed."""

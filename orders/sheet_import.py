@@ -97,6 +97,52 @@ class _Rows:
         self.errors.append(ErrorDetail(message=message, field=field, row=row, code=code))
 
 
+# The template's example: one order of two lines, every column filled where it makes sense.
+_TEMPLATE_EXAMPLE = (
+    {
+        "order_id": "WEB-1001",
+        "ordered_at": "2026-11-20 09:30",
+        "status": "awaiting_shipment",
+        "buyer_name": "Jane Roe",
+        "buyer_email": "jane@example.com",
+        "ship_name": "Jane Roe",
+        "ship_address1": "1 Main St",
+        "ship_address2": "Apt 4",
+        "ship_city": "Springfield",
+        "ship_state": "IL",
+        "ship_postcode": "62701",
+        "ship_country": "US",
+        "ship_phone": "+1 555 0100",
+        "currency": "USD",
+        "shipping": "4.99",
+        "requested_service": "Standard",
+        "note": "Leave at the door",
+        "line_id": "1",
+        "sku": "CASE-IP15-BLK",
+        "title": "Phone case, black",
+        "quantity": "2",
+        "unit_price": "9.90",
+    },
+    {"order_id": "WEB-1001", "line_id": "2", "sku": "CBL-USBC-1M", "title": "USB-C cable, 1 m", "quantity": "1"},
+)
+
+
+def orders_template_csv() -> str:
+    """A CSV template of the order sheet: the columns by their names in the active language (which the import
+    reads back in any language), and an example order of two lines. With a BOM, so Excel opens Chinese headers
+    right."""
+    import csv
+    import io
+
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    columns = ORDER_COLUMNS + LINE_COLUMNS
+    writer.writerow([str(model_field.verbose_name) for _key, model_field, _aliases, _required in columns])
+    for example in _TEMPLATE_EXAMPLE:
+        writer.writerow([example.get(key, "") for key, *_rest in columns])
+    return "\ufeff" + stream.getvalue()
+
+
 def _status_by_text() -> dict[str, str]:
     texts: dict[str, str] = {}
     for value, label in Order.Status.choices:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -91,6 +93,33 @@ def test_a_spreadsheet_is_imported_into_a_store_from_the_admin(client):
     assert page.status_code == 200
     assert "Row 2, quantity: Must be a whole number of at least 1" in page.content.decode()
     assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_downloaded_template_imports_as_it_is(client, language):
+    store = StoreFactory(channel="manual")
+    page = client.get(reverse("admin:channels_store_import_orders", args=[store.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    template_url = reverse("admin:channels_store_import_orders_template")
+    assert template_url in page.content.decode()
+
+    template = client.get(template_url, HTTP_ACCEPT_LANGUAGE=language)
+
+    assert template["Content-Type"].startswith("text/csv")
+    header = template.content.decode("utf-8-sig").splitlines()[0]
+    assert ("收件国家" in header or "国家" in header) if language == "zh-hans" else "country" in header.lower()
+    response = client.post(
+        reverse("admin:channels_store_import_orders", args=[store.pk]),
+        {"file": SimpleUploadedFile("orders-template.csv", template.content)},
+    )
+    assert response.status_code == 302
+    order = Order.objects.get(store=store)
+    assert (order.channel_order_id, order.ship_country, order.ship_city, order.shipping_total) == (
+        "WEB-1001",
+        "US",
+        "Springfield",
+        Decimal("4.9900"),
+    )
+    assert sorted(order.lines.values_list("channel_sku", "quantity")) == [("CASE-IP15-BLK", 2), ("CBL-USBC-1M", 1)]
 
 
 def test_order_pages_open_with_their_lines_holds_and_history(client):

@@ -274,7 +274,8 @@ def run(options: argparse.Namespace) -> int:
         ratio, stored_ratio = csv_median / baseline, csv_median / stored
         print(f"spreadsheet import ÷ (a) COPY of the file's rows into a plain table: {ratio:.2f}×")
         print(
-            f"spreadsheet import ÷ (e) COPY of the same orders, lines and events into their tables: {stored_ratio:.2f}× "
+            "spreadsheet import ÷ (e) COPY of the same orders, lines and events into their tables: "
+            f"{stored_ratio:.2f}× "
             f"(goal: within {GOAL_RATIO:g}×: {'met' if stored_ratio <= GOAL_RATIO else 'NOT met'})"
         )
         for problem in problems:

@@ -1,1 +1,248 @@
-"""Carriers, shipping methods, rate cards and shipments (see issues on shipping)."""
+"""Carriers, shipping methods (物流渠道) and their rate cards: what a parcel may go by and what it costs.
+
+A rate card prices a parcel of a method: its zones (countries, and postcode prefixes where a carrier prices parts
+of a country apart), and per zone, weight brackets priced per kilogram or by first weight and each additional
+unit (首重/续重), with a registration fee per parcel, a fuel surcharge on the freight, and a volumetric divisor
+(chargeable weight = max(actual, L×W×H ÷ divisor)). ``logistics.quotes`` does the arithmetic.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+from core.validators import validate_country, validate_currency
+
+MONEY = {"max_digits": 18, "decimal_places": 4}
+
+
+class Carrier(TimeStampedModel):
+    """A company that carries parcels (云途, 4PX, DHL Express...)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True, help_text=_("Short and stable, e.g. YUNEXPRESS."))
+    name = models.CharField(_("name"), max_length=100)
+    tracking_url = models.CharField(
+        _("tracking page"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_("Address of the carrier's tracking page, with {tracking} where the tracking number goes."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShippingMethod(TimeStampedModel):
+    """One product of a carrier that a parcel can be sent by (a 物流渠道), with what it accepts."""
+
+    class ServiceLevel(models.TextChoices):
+        ECONOMY = "economy", _("Economy")
+        STANDARD = "standard", _("Standard")
+        EXPEDITED = "expedited", _("Expedited")
+        EXPRESS = "express", _("Express")
+
+    class LabelSize(models.TextChoices):
+        SQUARE = "100x100", _("100 × 100 mm")
+        THERMAL = "100x150", _("100 × 150 mm (4 × 6 in)")
+        A6 = "a6", _("A6")
+        A4 = "a4", _("A4")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="methods", verbose_name=_("carrier"))
+    code = models.CharField(_("code"), max_length=32, unique=True, help_text=_("Short and stable, e.g. YT-STD."))
+    name = models.CharField(_("name"), max_length=100)
+    carrier_product_code = models.CharField(
+        _("carrier's product code"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("As the carrier's API names it."),
+    )
+    service_level = models.CharField(
+        _("service level"), max_length=16, choices=ServiceLevel.choices, default=ServiceLevel.STANDARD
+    )
+    label_size = models.CharField(_("label size"), max_length=8, choices=LabelSize.choices, default=LabelSize.THERMAL)
+    tracked = models.BooleanField(_("tracked"), default=True)
+    max_weight_g = models.PositiveIntegerField(_("heaviest parcel (g)"), null=True, blank=True)
+    max_length_mm = models.PositiveIntegerField(_("longest side (mm)"), null=True, blank=True)
+    max_dimensions_sum_mm = models.PositiveIntegerField(
+        _("largest length + width + height (mm)"), null=True, blank=True
+    )
+    countries = ArrayField(
+        models.CharField(max_length=2, validators=[validate_country]),
+        verbose_name=_("countries served"),
+        default=list,
+        blank=True,
+        help_text=_("ISO codes such as US GB DE; empty for everywhere its rate card prices."),
+    )
+    allows_battery = models.BooleanField(_("takes batteries"), default=False)
+    allows_liquid = models.BooleanField(_("takes liquids"), default=False)
+    transit_days_min = models.PositiveSmallIntegerField(_("transit days, fewest"), null=True, blank=True)
+    transit_days_max = models.PositiveSmallIntegerField(_("transit days, most"), null=True, blank=True)
+    marketplace_carrier_codes = models.JSONField(
+        _("carrier names for the marketplaces"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'The carrier as each marketplace expects it, e.g. {"amazon": "YunExpress", "ebay": "Yun Express"}.'
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("shipping method")
+        verbose_name_plural = _("shipping methods")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(transit_days_min__isnull=True)
+                | Q(transit_days_max__isnull=True)
+                | Q(transit_days_min__lte=models.F("transit_days_max")),
+                name="method_transit_days_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class RateCard(TimeStampedModel):
+    """The prices of a method, valid from a day; the card in force is the latest one valid that day."""
+
+    method = models.ForeignKey(
+        ShippingMethod, on_delete=models.CASCADE, related_name="rate_cards", verbose_name=_("shipping method")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency], default="CNY")
+    valid_from = models.DateField(_("valid from"), null=True, blank=True, help_text=_("Empty: valid from the start."))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Empty: valid until replaced."))
+    volumetric_divisor = models.PositiveIntegerField(
+        _("volumetric divisor (cm³ per kg)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1000), MaxValueValidator(20000)],
+        help_text=_("Usually 5000, 6000 or 8000; empty when the carrier charges actual weight only."),
+    )
+    weight_step_g = models.PositiveIntegerField(
+        _("weight rounded up to (g)"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text=_("The chargeable weight is rounded up to a multiple of this, e.g. 10 g, or 500 g for express."),
+    )
+    fuel_surcharge_percent = models.DecimalField(
+        _("fuel surcharge (%)"),
+        max_digits=7,
+        decimal_places=4,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("On the freight, not on the registration fee."),
+    )
+    registration_fee = models.DecimalField(
+        _("registration fee"), **MONEY, default=0, validators=[MinValueValidator(0)], help_text=_("Per parcel.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["method", "-valid_from", "pk"]
+        verbose_name = _("rate card")
+        verbose_name_plural = _("rate cards")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_from__lte=models.F("valid_to")),
+                name="ratecard_validity_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RateZone(models.Model):
+    """Where a rate card's prices apply: countries, or the parts of them whose postcodes start so."""
+
+    card = models.ForeignKey(RateCard, on_delete=models.CASCADE, related_name="zones", verbose_name=_("rate card"))
+    code = models.CharField(_("zone"), max_length=32)
+    countries = ArrayField(models.CharField(max_length=2, validators=[validate_country]), verbose_name=_("countries"))
+    postcode_prefixes = ArrayField(
+        models.CharField(max_length=16),
+        verbose_name=_("postcode prefixes"),
+        default=list,
+        blank=True,
+        help_text=_("Empty: the whole of its countries. A postcode takes the zone with its longest matching prefix."),
+    )
+
+    class Meta:
+        ordering = ["card", "code"]
+        verbose_name = _("rate zone")
+        verbose_name_plural = _("rate zones")
+        constraints = [models.UniqueConstraint(fields=["card", "code"], name="ratezone_card_code_unique")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RateBracket(models.Model):
+    """The price of a zone's parcels up to a weight: per kilogram, or a first weight and each unit after it."""
+
+    class Pricing(models.TextChoices):
+        PER_KG = "per_kg", _("Per kilogram")
+        FIRST_ADDITIONAL = "first_additional", _("First weight + each additional unit")
+
+    zone = models.ForeignKey(RateZone, on_delete=models.CASCADE, related_name="brackets", verbose_name=_("zone"))
+    max_weight_g = models.PositiveIntegerField(_("up to (g)"), validators=[MinValueValidator(1)])
+    pricing = models.CharField(_("pricing"), max_length=16, choices=Pricing.choices, default=Pricing.PER_KG)
+    price_per_kg = models.DecimalField(
+        _("price per kg"), **MONEY, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    first_weight_g = models.PositiveIntegerField(_("first weight (g)"), null=True, blank=True)
+    first_price = models.DecimalField(
+        _("first weight price"), **MONEY, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    additional_unit_g = models.PositiveIntegerField(
+        _("additional unit (g)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    additional_price = models.DecimalField(
+        _("price per additional unit"), **MONEY, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    registration_fee = models.DecimalField(
+        _("registration fee"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Per parcel in this bracket; empty: the rate card's."),
+    )
+
+    class Meta:
+        ordering = ["zone", "max_weight_g"]
+        verbose_name = _("weight bracket")
+        verbose_name_plural = _("weight brackets")
+        constraints = [
+            models.UniqueConstraint(fields=["zone", "max_weight_g"], name="ratebracket_zone_weight_unique"),
+            models.CheckConstraint(
+                condition=Q(pricing="per_kg", price_per_kg__isnull=False)
+                | Q(
+                    pricing="first_additional",
+                    first_weight_g__isnull=False,
+                    first_price__isnull=False,
+                    additional_unit_g__gt=0,
+                    additional_price__isnull=False,
+                ),
+                name="ratebracket_pricing_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"≤ {self.max_weight_g} g"

@@ -1,7 +1,5 @@
 """The admin's sidebar, in the order of a seller's day: orders, the warehouse floor, stock, purchasing, logistics,
 stores, then settings. Each app adds its pages to its group; a group shows only the pages the user may view.
-
-The groups of apps still to come (logistics) have no pages yet and are left out until they do.
 """
 
 from __future__ import annotations
@@ -84,6 +82,15 @@ NAVIGATION = [
         "items": [
             page(_("Suppliers"), "factory", "purchasing", "supplier"),
             page(_("Supplier products"), "sell", "purchasing", "supplierproduct"),
+        ],
+    },
+    {
+        "title": _("Logistics"),
+        "separator": True,
+        "items": [
+            page(_("Shipping methods"), "local_shipping", "logistics", "shippingmethod"),
+            page(_("Rate cards"), "request_quote", "logistics", "ratecard"),
+            page(_("Carriers"), "airport_shuttle", "logistics", "carrier"),
         ],
     },
     {

@@ -335,3 +335,119 @@ def spreadsheet_orders_csv() -> str:
             writer.writerow([order_id, when, name, address, city, state, postcode, country, currencies[country], sku,
                              quantity, price])  # fmt: skip
     return stream.getvalue()
+
+
+# --- Carriers, shipping methods and their rate cards (made-up prices in the shape of real ones) -------------------
+
+CARRIERS = (("YUNEXPRESS", "YunExpress 云途"), ("4PX", "4PX 递四方"), ("DHL", "DHL Express"))
+
+
+def _per_kg(up_to: int, price: str, registration: str | None = None) -> dict:
+    bracket = {"max_weight_g": up_to, "pricing": "per_kg", "price_per_kg": Decimal(price)}
+    if registration is not None:
+        bracket["registration_fee"] = Decimal(registration)
+    return bracket
+
+
+def _first_additional(up_to: int, first_g: int, first: str, unit_g: int, price: str) -> dict:
+    return {
+        "max_weight_g": up_to,
+        "pricing": "first_additional",
+        "first_weight_g": first_g,
+        "first_price": Decimal(first),
+        "additional_unit_g": unit_g,
+        "additional_price": Decimal(price),
+    }
+
+
+SHIPPING_METHODS = (
+    (
+        {
+            "carrier": "YUNEXPRESS",
+            "code": "YT-STD",
+            "name": "YunExpress Global Direct Standard 云途全球专线挂号（标快）",
+            "carrier_product_code": "THPHR",
+            "service_level": "standard",
+            "countries": ["US", "GB", "DE", "FR", "AU", "JP", "CA"],
+            "max_weight_g": 30000,
+            "max_length_mm": 1200,
+            "allows_battery": True,
+            "transit_days_min": 7,
+            "transit_days_max": 12,
+            "marketplace_carrier_codes": {"amazon": "YunExpress", "ebay": "YunExpress", "aliexpress": "OTHER"},
+        },
+        {
+            "name": "YT-STD 2026",
+            "currency": "CNY",
+            "volumetric_divisor": 8000,
+            "weight_step_g": 1,
+            "registration_fee": Decimal("18"),
+            "fuel_surcharge_percent": Decimal("0"),
+        },
+        [
+            {"code": "US", "countries": ["US"], "brackets": [_per_kg(450, "92"), _per_kg(30000, "86", "20")]},
+            {
+                "code": "US-W",
+                "countries": ["US"],
+                "postcode_prefixes": ["9"],
+                "brackets": [_per_kg(450, "88"), _per_kg(30000, "82", "20")],
+            },
+            {"code": "GB", "countries": ["GB"], "brackets": [_per_kg(30000, "63", "16")]},
+            {"code": "EU", "countries": ["DE", "FR"], "brackets": [_per_kg(30000, "70", "19")]},
+            {"code": "APAC", "countries": ["AU", "JP"], "brackets": [_per_kg(30000, "75", "17")]},
+        ],
+    ),
+    (
+        {
+            "carrier": "4PX",
+            "code": "4PX-ECO",
+            "name": "4PX Economy 递四方经济小包",
+            "carrier_product_code": "A1",
+            "service_level": "economy",
+            "tracked": False,
+            "countries": ["US", "GB", "DE", "FR"],
+            "max_weight_g": 2000,
+            "max_dimensions_sum_mm": 900,
+            "transit_days_min": 12,
+            "transit_days_max": 25,
+            "marketplace_carrier_codes": {"amazon": "4PX", "ebay": "4PX"},
+        },
+        {"name": "4PX-ECO 2026", "currency": "CNY", "weight_step_g": 10, "registration_fee": Decimal("0")},
+        [
+            {"code": "US", "countries": ["US"], "brackets": [_per_kg(2000, "75")]},
+            {"code": "EU", "countries": ["GB", "DE", "FR"], "brackets": [_per_kg(2000, "58")]},
+        ],
+    ),
+    (
+        {
+            "carrier": "DHL",
+            "code": "DHL-EXP",
+            "name": "DHL Express Worldwide",
+            "carrier_product_code": "P",
+            "service_level": "express",
+            "countries": [],
+            "max_weight_g": 70000,
+            "allows_battery": True,
+            "transit_days_min": 3,
+            "transit_days_max": 5,
+            "marketplace_carrier_codes": {"amazon": "DHL", "ebay": "DHL", "shopify": "DHL Express"},
+        },
+        {
+            "name": "DHL-EXP 2026",
+            "currency": "CNY",
+            "volumetric_divisor": 5000,
+            "weight_step_g": 500,
+            "fuel_surcharge_percent": Decimal("24.5"),
+            "registration_fee": Decimal("0"),
+        },
+        [
+            {"code": "Z6", "countries": ["US", "CA"], "brackets": [_first_additional(70000, 500, "260", 500, "62")]},
+            {
+                "code": "Z7",
+                "countries": ["GB", "DE", "FR"],
+                "brackets": [_first_additional(70000, 500, "240", 500, "55")],
+            },
+            {"code": "Z3", "countries": ["AU", "JP"], "brackets": [_first_additional(70000, 500, "190", 500, "40")]},
+        ],
+    ),
+)

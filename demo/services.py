@@ -25,6 +25,8 @@ from inventory.models import Bin, Product, Reservation, StockCount, StockMove, T
 from inventory.services import bin_create, bin_generate, product_create, warehouse_create
 from inventory.stock_services import stock_pick, stock_reserve, stock_ship
 from inventory.transfer_services import transfer_create, transfer_ship
+from logistics.models import Carrier, ShippingMethod
+from logistics.services import carrier_save, method_save, rate_card_save
 from purchasing.models import Supplier, SupplierProduct
 from purchasing.services import supplier_create, supplier_product_create
 
@@ -342,6 +344,7 @@ CREATED_KINDS = (
     "counts",
     "stores",
     "spreadsheet_orders",
+    "shipping_methods",
 )
 
 
@@ -370,7 +373,24 @@ def demo_data_load(*, password: str | None = None, simulators_url: str | None = 
     _transfer_ensure(warehouses, manager, created)
     _count_ensure(warehouses, manager, created)
     _stores_ensure(warehouses, simulators_url or simulators_default_url(), created)
+    _shipping_methods_ensure(created)
     return {kind: created[kind] for kind in CREATED_KINDS}
+
+
+# --- Shipping methods and rate cards -----------------------------------------------------------------------------
+
+
+def _shipping_methods_ensure(created: Counter) -> None:
+    """The demo's carriers, their methods and a rate card for each (catalogue.SHIPPING_METHODS), made once."""
+    carriers = {}
+    for code, name in catalogue.CARRIERS:
+        carriers[code] = Carrier.objects.filter(code=code).first() or carrier_save(data={"code": code, "name": name})
+    for method_data, card_data, zones in catalogue.SHIPPING_METHODS:
+        if ShippingMethod.objects.filter(code=method_data["code"]).exists():
+            continue
+        method = method_save(data={**method_data, "carrier": carriers[method_data["carrier"]]})
+        rate_card_save(data={**card_data, "method": method}, zones=zones)
+        created["shipping_methods"] += 1
 
 
 # --- Stores ----------------------------------------------------------------------------------------------------

@@ -93,9 +93,7 @@ class ShippingMethod(TimeStampedModel):
         _("carrier names for the marketplaces"),
         default=dict,
         blank=True,
-        help_text=_(
-            'The carrier as each marketplace expects it, e.g. {"amazon": "YunExpress", "ebay": "Yun Express"}.'
-        ),
+        help_text=_('The carrier as each marketplace expects it, e.g. {"amazon": "YunExpress", "ebay": "YunExpress"}.'),
     )
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -1,9 +1,11 @@
 """Routes of the orders API under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from orders.api.quotes import QuoteView
 from orders.api.views import OrderViewSet
 
 router = DefaultRouter()
 router.register("orders", OrderViewSet, basename="order")
-urlpatterns = router.urls
+urlpatterns = [path("quotes/", QuoteView.as_view(), name="quotes"), *router.urls]

@@ -31,7 +31,11 @@ def test_only_the_upload_endpoints_take_multipart(schema):
         for path, method, operation in operations(schema)
         if "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
     ]
-    uploads = [("post", "/api/v1/stock/import/"), ("post", "/api/v1/stores/{id}/import-orders/")]
+    uploads = [
+        ("post", "/api/v1/stock/import/"),
+        ("post", "/api/v1/stores/{id}/import-orders/"),
+        ("post", "/api/v1/rate-cards/{id}/import/"),
+    ]
     assert sorted(multipart) == sorted(uploads)
     bodies = {
         media

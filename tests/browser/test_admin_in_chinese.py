@@ -71,11 +71,13 @@ LATIN_TERMS = {
         "Wish",
         "AliExpress",
         "ASIN",
+        "ISO",  # ISO country and currency codes
     )
 }
 # Code names: the keys a marketplace's credentials use (access_token), a marketplace's codes (EBAY_US) and
 # Celery's dotted task names (channels.tasks.store_sync_scheduled). They are what the other side calls things.
-CODE_NAME = re.compile(r"\b[A-Za-z0-9]+(?:[_.][A-Za-z0-9]+)+\b")
+# and placeholders a person types as they are ({tracking}).
+CODE_NAME = re.compile(r"\b[A-Za-z0-9]+(?:[_.][A-Za-z0-9]+)+\b|\{[a-z_]+\}")
 # A word: letters, with the digits and apostrophes inside it ("3PL", "RE2", "don't").
 WORD = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9'’]*")
 
@@ -108,7 +110,7 @@ def data_vocabulary() -> set[str]:
     words: set[str] = set()
     user_model = get_user_model()
     for model in apps.get_models():
-        data_apps = {"core", "inventory", "purchasing", "demo", "channels", "orders", "django_celery_beat"}
+        data_apps = {"core", "inventory", "purchasing", "demo", "channels", "orders", "logistics", "django_celery_beat"}
         if model._meta.app_label not in data_apps and model is not user_model:
             continue
         fields = [

@@ -1,0 +1,142 @@
+"""Carriers, shipping methods, rate cards (with their zones and brackets) and quotes in the API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from logistics.models import Carrier, RateBracket, RateCard, RateZone, ShippingMethod
+
+
+class CarrierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Carrier
+        fields = ["id", "code", "name", "tracking_url", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class ShippingMethodSerializer(serializers.ModelSerializer):
+    countries = serializers.ListField(
+        child=serializers.CharField(max_length=2), required=False, help_text="ISO codes; empty for everywhere."
+    )
+    marketplace_carrier_codes = serializers.DictField(
+        child=serializers.CharField(max_length=100, allow_blank=True),
+        required=False,
+        help_text='The carrier as each marketplace expects it: {"amazon": "YunExpress", "ebay": "YunExpress"}.',
+    )
+
+    class Meta:
+        model = ShippingMethod
+        fields = [
+            "id",
+            "carrier",
+            "code",
+            "name",
+            "carrier_product_code",
+            "service_level",
+            "label_size",
+            "tracked",
+            "max_weight_g",
+            "max_length_mm",
+            "max_dimensions_sum_mm",
+            "countries",
+            "allows_battery",
+            "allows_liquid",
+            "transit_days_min",
+            "transit_days_max",
+            "marketplace_carrier_codes",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators = []  # the service checks (and names) what the table would refuse
+
+
+class RateBracketSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RateBracket
+        fields = [
+            "max_weight_g",
+            "pricing",
+            "price_per_kg",
+            "first_weight_g",
+            "first_price",
+            "additional_unit_g",
+            "additional_price",
+            "registration_fee",
+        ]
+        validators = []
+
+
+class RateZoneSerializer(serializers.ModelSerializer):
+    countries = serializers.ListField(child=serializers.CharField(max_length=2), min_length=1)
+    postcode_prefixes = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
+    brackets = RateBracketSerializer(many=True)
+
+    class Meta:
+        model = RateZone
+        fields = ["code", "countries", "postcode_prefixes", "brackets"]
+        validators = []
+
+
+class RateCardSerializer(serializers.ModelSerializer):
+    zones = RateZoneSerializer(
+        many=True, required=False, help_text="Given: they replace all of the card's zones and brackets."
+    )
+
+    class Meta:
+        model = RateCard
+        fields = [
+            "id",
+            "method",
+            "name",
+            "currency",
+            "valid_from",
+            "valid_to",
+            "volumetric_divisor",
+            "weight_step_g",
+            "fuel_surcharge_percent",
+            "registration_fee",
+            "is_active",
+            "zones",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators = []
+
+
+class RateCardImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV or XLSX, one row per weight bracket (docs/logistics.md).")
+
+
+class ParcelSerializer(serializers.Serializer):
+    country = serializers.CharField(max_length=2, min_length=2, help_text="ISO 3166 alpha-2.")
+    postcode = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    weight_g = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    length_mm = serializers.IntegerField(min_value=1, max_value=10_000, required=False, allow_null=True)
+    width_mm = serializers.IntegerField(min_value=1, max_value=10_000, required=False, allow_null=True)
+    height_mm = serializers.IntegerField(min_value=1, max_value=10_000, required=False, allow_null=True)
+    has_battery = serializers.BooleanField(required=False, default=False)
+    has_liquid = serializers.BooleanField(required=False, default=False)
+
+
+class QuoteSerializer(serializers.Serializer):
+    method = serializers.IntegerField(source="method.pk")
+    method_code = serializers.CharField(source="method.code")
+    method_name = serializers.CharField(source="method.name")
+    carrier = serializers.CharField(source="method.carrier.code")
+    service_level = serializers.CharField(source="method.service_level")
+    eligible = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="Why not, when not eligible.")
+    rate_card = serializers.CharField(source="card.name", default=None, allow_null=True)
+    zone = serializers.CharField()
+    currency = serializers.CharField()
+    actual_weight_g = serializers.IntegerField()
+    volumetric_weight_g = serializers.IntegerField(allow_null=True)
+    chargeable_weight_g = serializers.IntegerField()
+    freight = serializers.DecimalField(max_digits=18, decimal_places=2)
+    fuel_surcharge = serializers.DecimalField(max_digits=18, decimal_places=2)
+    registration_fee = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+    steps = serializers.ListField(child=serializers.CharField(), help_text="The arithmetic, one line a step.")

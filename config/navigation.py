@@ -50,6 +50,7 @@ NAVIGATION = [
         "items": [
             page(_("Orders"), "receipt", "orders", "order"),
             page(_("Holds"), "front_hand", "orders", "orderhold"),
+            page(_("Allocation rules"), "rule", "orders", "allocationrule"),
         ],
     },
     {

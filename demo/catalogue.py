@@ -451,3 +451,42 @@ SHIPPING_METHODS = (
         ],
     ),
 )
+
+
+# --- Allocation rules --------------------------------------------------------------------------------------------
+
+ALLOCATION_RULES = (
+    {
+        "name": "High value: check before shipping 高价值订单人工审核",
+        "priority": 10,
+        "conditions": [{"field": "order_total", "op": "gt", "value": "500"}],
+        "actions": [
+            {"type": "hold", "reason": "Order over 500: check the buyer first"},
+            {"type": "add_tag", "tag": "high-value"},
+        ],
+    },
+    {
+        "name": "US West Coast from Los Angeles 美西订单走洛杉矶仓",
+        "priority": 20,
+        "conditions": [
+            {"field": "country", "op": "in", "value": ["US"]},
+            {"field": "postcode", "op": "starts_with", "value": ["9", "83", "84", "85", "86", "87", "88", "89"]},
+        ],
+        "actions": [{"type": "set_warehouse", "warehouse": "LA"}],
+    },
+    {
+        "name": "Batteries by YunExpress 带电产品走云途",
+        "priority": 30,
+        "conditions": [{"field": "has_battery", "op": "is", "value": True}],
+        "actions": [{"type": "set_method", "method": "YT-STD"}],
+    },
+    {
+        "name": "Everything else: Shenzhen, cheapest method 其余订单深圳发货选最便宜渠道",
+        "priority": 100,
+        "conditions": [],
+        "actions": [
+            {"type": "set_warehouse", "warehouse": "SZ"},
+            {"type": "cheapest_method", "methods": ["YT-STD", "4PX-ECO", "DHL-EXP"]},
+        ],
+    },
+)

@@ -27,6 +27,8 @@ from inventory.stock_services import stock_pick, stock_reserve, stock_ship
 from inventory.transfer_services import transfer_create, transfer_ship
 from logistics.models import Carrier, ShippingMethod
 from logistics.services import carrier_save, method_save, rate_card_save
+from orders.allocation import rule_save
+from orders.models import AllocationRule
 from purchasing.models import Supplier, SupplierProduct
 from purchasing.services import supplier_create, supplier_product_create
 
@@ -345,6 +347,7 @@ CREATED_KINDS = (
     "stores",
     "spreadsheet_orders",
     "shipping_methods",
+    "allocation_rules",
 )
 
 
@@ -374,7 +377,16 @@ def demo_data_load(*, password: str | None = None, simulators_url: str | None = 
     _count_ensure(warehouses, manager, created)
     _stores_ensure(warehouses, simulators_url or simulators_default_url(), created)
     _shipping_methods_ensure(created)
+    _allocation_rules_ensure(created)
     return {kind: created[kind] for kind in CREATED_KINDS}
+
+
+def _allocation_rules_ensure(created: Counter) -> None:
+    """The demo's allocation rules (catalogue.ALLOCATION_RULES), made once; a rule a person changed is kept."""
+    for data in catalogue.ALLOCATION_RULES:
+        if not AllocationRule.objects.filter(name=data["name"]).exists():
+            rule_save(data=data)
+            created["allocation_rules"] += 1
 
 
 # --- Shipping methods and rate cards -----------------------------------------------------------------------------

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
-from core.errors import DomainError
+from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline
+from core.errors import DomainError, ValidationFailed, labelled
 from orders import services
-from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment
+from orders.models import AllocationRule, Order, OrderEvent, OrderHold, OrderLine, OrderShipment
+from orders.rules import rule_checked
 from orders.selectors import open_holds
 
 
@@ -185,3 +187,45 @@ class OrderHoldAdmin(ReadOnlyAdmin):
     list_filter = ["code", ("released_at", admin.EmptyFieldListFilter)]
     search_fields = ["=order__channel_order_id", "detail"]
     ordering = ["-id"]
+
+
+class AllocationRuleForm(forms.ModelForm):
+    """Conditions and actions are checked as the API checks them; each problem is shown with its place."""
+
+    class Meta:
+        model = AllocationRule
+        fields = ("name", "priority", "is_active", "match", "conditions", "actions", "stop", "note")
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["conditions"], cleaned["actions"] = rule_checked(
+                cleaned.get("conditions") or [], cleaned.get("actions"), cleaned.get("match", "all")
+            )
+        except ValidationFailed as failed:
+            raise forms.ValidationError([labelled(detail.field, detail.message) for detail in failed.errors]) from None
+        return cleaned
+
+
+@admin.register(AllocationRule)
+class AllocationRuleAdmin(ModelAdmin):
+    form = AllocationRuleForm
+    list_display = ("priority", "name", "match", "rule_summary", "stop", "is_active")
+    list_display_links = ("name",)
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    ordering = ("priority", "pk")
+
+    @admin.display(description=_("actions"))
+    def rule_summary(self, rule: AllocationRule) -> str:
+        return ", ".join(str(ACTION_LABELS.get(action.get("type"), action.get("type"))) for action in rule.actions)
+
+
+ACTION_LABELS = {
+    "set_warehouse": _("set warehouse"),
+    "set_method": _("set shipping method"),
+    "cheapest_method": _("cheapest method"),
+    "fastest_method": _("fastest method"),
+    "hold": _("hold"),
+    "add_tag": _("add tag"),
+}

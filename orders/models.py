@@ -271,3 +271,35 @@ class OrderShipmentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id} × {self.quantity}"
+
+
+class AllocationRule(TimeStampedModel):
+    """A seller's rule for choosing an order's warehouse and shipping method, holding it or tagging it.
+    Conditions and actions are data in a fixed vocabulary (``orders.rules``), checked when saved."""
+
+    class Match(models.TextChoices):
+        ALL = "all", _("All conditions")
+        ANY = "any", _("Any condition")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    priority = models.PositiveIntegerField(
+        _("priority"),
+        default=100,
+        help_text=_("Rules run from the lowest number; the first to choose a warehouse or a method wins."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    match = models.CharField(_("match"), max_length=3, choices=Match.choices, default=Match.ALL)
+    conditions = models.JSONField(
+        _("conditions"), default=list, blank=True, help_text=_("Each {field, op, value}; none: every order.")
+    )
+    actions = models.JSONField(_("actions"), default=list, help_text=_("Each {type, ...}, applied in order."))
+    stop = models.BooleanField(_("stop here"), default=False, help_text=_("When it matches, no later rule runs."))
+    note = models.TextField(_("note"), blank=True, default="")
+
+    class Meta:
+        ordering = ["priority", "pk"]
+        verbose_name = _("allocation rule")
+        verbose_name_plural = _("allocation rules")
+
+    def __str__(self) -> str:
+        return self.name

@@ -9,6 +9,7 @@ terms Chinese sellers write in Latin letters (SKU, API, CSV...).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 
@@ -116,12 +117,13 @@ def data_vocabulary() -> set[str]:
         fields = [
             field.name
             for field in model._meta.concrete_fields
-            if isinstance(field, models.CharField | models.TextField) and not field.choices
+            if isinstance(field, models.CharField | models.TextField | models.JSONField) and not field.choices
         ]
         for row in model.objects.values_list(*fields):
             for value in row:
-                if isinstance(value, str):
-                    words.update(word.lower() for word in WORD.findall(value))
+                # JSON (an allocation rule's conditions, a store's options) is shown as its text.
+                text = value if isinstance(value, str) else json.dumps(value, default=str) if value is not None else ""
+                words.update(word.lower() for word in WORD.findall(text))
     # The column keys of the import and export files, which the import page lists as the headers it reads.
     for model_admin in admin.site._registry.values():
         for resource_class in getattr(model_admin, "resource_classes", None) or []:

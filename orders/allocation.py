@@ -1,0 +1,125 @@
+"""Allocation rules in use: saving them checked, the facts of orders they read, and a preview of what a rule
+would do to orders before it is saved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+
+from core.errors import ErrorDetail, ValidationFailed
+from logistics.quotes import methods_for_quotes, quotes_for
+from orders.models import AllocationRule, Order, OrderLine
+from orders.parcels import order_parcel
+from orders.rules import Decision, OrderFacts, decide, rule_checked
+
+RULE_FIELDS = ("name", "priority", "is_active", "match", "stop", "note")
+PREVIEW_MOST = 500
+
+
+@transaction.atomic
+def rule_save(*, rule: AllocationRule | None = None, data: Mapping[str, Any]) -> AllocationRule:
+    rule = rule or AllocationRule()
+    for name in RULE_FIELDS:
+        if name in data:
+            setattr(rule, name, data[name])
+    conditions = data.get("conditions", rule.conditions)
+    actions = data.get("actions", rule.actions)
+    rule.conditions, rule.actions = rule_checked(conditions, actions, rule.match)
+    rule.full_clean(exclude=["conditions", "actions"], validate_unique=True)
+    rule.save()
+    return rule
+
+
+def order_facts(orders: Sequence[Order]) -> dict[int, OrderFacts]:
+    """The facts rules read, for many orders at once: two queries whatever their number (orders with their store,
+    then their lines with products)."""
+    lines = OrderLine.objects.filter(quantity__gt=0).select_related("product").order_by("pk")
+    loaded = Order.objects.filter(pk__in=[order.pk for order in orders]).select_related("store")
+    facts = {}
+    for order in loaded.prefetch_related(Prefetch("lines", queryset=lines)):
+        weight, skus, battery, liquid, count = 0, set(), False, False, 0
+        for line in order.lines.all():
+            count += 1
+            product = line.product
+            if product is None:
+                skus.add(line.channel_sku.upper())
+                continue
+            skus.add(product.sku)
+            weight += (product.weight_g or 0) * (line.product_quantity or 0)
+            battery = battery or product.contains_battery
+            liquid = liquid or product.contains_liquid
+        facts[order.pk] = OrderFacts(
+            order_id=order.pk,
+            store_id=order.store_id,
+            channel=order.store.channel,
+            country=order.ship_country,
+            region=order.ship_state,
+            postcode=order.ship_postcode,
+            total=order.total or Decimal(0),
+            line_count=count,
+            total_weight_g=weight,
+            skus=frozenset(skus),
+            has_battery=battery,
+            has_liquid=liquid,
+            requested_service=order.requested_service,
+            buyer=(order.buyer_name, order.buyer_email, order.ship_name),
+        )
+    return facts
+
+
+class _Unsaved:
+    """A rule as the preview runs it: checked, not saved."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.pk = None
+        self.name = str(data.get("name") or _("(this rule)"))
+        self.match = data.get("match", "all")
+        self.stop = bool(data.get("stop", False))
+        self.conditions, self.actions = rule_checked(data.get("conditions", []), data.get("actions"), self.match)
+
+
+def rule_preview(*, data: Mapping[str, Any], order_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """What the rule in ``data`` would do to each order (``order_ids``, else the latest 100 awaiting shipment):
+    whether it matches, and the result of each of its actions. Nothing is saved."""
+    rule = _Unsaved(data)
+    if order_ids is not None and len(order_ids) > PREVIEW_MOST:
+        raise ValidationFailed(
+            _("At most %(most)s orders at a time.") % {"most": PREVIEW_MOST},
+            errors=[ErrorDetail(_("At most %(most)s orders at a time.") % {"most": PREVIEW_MOST}, field="orders")],
+        )
+    if order_ids is None:
+        orders = list(Order.objects.filter(status=Order.Status.AWAITING_SHIPMENT).order_by("-ordered_at")[:100])
+    else:
+        orders = list(Order.objects.filter(pk__in=order_ids).order_by("pk"))
+    facts = order_facts(orders)
+    methods = None
+    results = []
+    for order in orders:
+
+        def quotes_of(order=order):
+            nonlocal methods
+            methods = methods if methods is not None else methods_for_quotes()
+            try:
+                return quotes_for(order_parcel(order), methods)
+            except ValidationFailed:
+                return []
+
+        decision: Decision = decide(facts[order.pk], [rule], quotes_of)
+        results.append(
+            {
+                "order": order.pk,
+                "channel_order_id": order.channel_order_id,
+                "matched": bool(decision.trail),
+                "warehouse": decision.warehouse,
+                "method": decision.method,
+                "holds": decision.holds,
+                "tags": decision.tags,
+                "trail": [step["result"] for step in decision.trail],
+            }
+        )
+    return results

@@ -51,6 +51,7 @@ NAVIGATION = [
             page(_("Orders"), "receipt", "orders", "order"),
             page(_("Holds"), "front_hand", "orders", "orderhold"),
             page(_("Allocation rules"), "rule", "orders", "allocationrule"),
+            page(_("Blacklist"), "block", "orders", "blacklist"),
         ],
     },
     {

@@ -455,7 +455,22 @@ SHIPPING_METHODS = (
 
 # --- Allocation rules --------------------------------------------------------------------------------------------
 
+BLACKLIST = (("email", "chargeback@example.com", "Two chargebacks in 2026"),)
+
 ALLOCATION_RULES = (
+    {
+        "name": "Blacklisted buyers: hold 黑名单买家挂起",
+        "priority": 5,
+        "conditions": [{"field": "blacklisted", "op": "is", "value": True}],
+        "actions": [{"type": "hold", "reason": "On the blacklist: check before shipping"}],
+        "stop": True,
+    },
+    {
+        "name": "Incomplete address: hold 地址不完整挂起",
+        "priority": 6,
+        "conditions": [{"field": "address_ok", "op": "is", "value": False}],
+        "actions": [{"type": "hold", "reason": "Address incomplete: fix it or ask the buyer"}],
+    },
     {
         "name": "High value: check before shipping 高价值订单人工审核",
         "priority": 10,

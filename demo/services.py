@@ -28,7 +28,8 @@ from inventory.transfer_services import transfer_create, transfer_ship
 from logistics.models import Carrier, ShippingMethod
 from logistics.services import carrier_save, method_save, rate_card_save
 from orders.allocation import rule_save
-from orders.models import AllocationRule
+from orders.models import AllocationRule, Blacklist
+from orders.services import blacklist_save
 from purchasing.models import Supplier, SupplierProduct
 from purchasing.services import supplier_create, supplier_product_create
 
@@ -383,6 +384,9 @@ def demo_data_load(*, password: str | None = None, simulators_url: str | None = 
 
 def _allocation_rules_ensure(created: Counter) -> None:
     """The demo's allocation rules (catalogue.ALLOCATION_RULES), made once; a rule a person changed is kept."""
+    for kind, value, reason in catalogue.BLACKLIST:
+        if not Blacklist.objects.filter(kind=kind, value=value).exists():
+            blacklist_save(data={"kind": kind, "value": value, "reason": reason})
     for data in catalogue.ALLOCATION_RULES:
         if not AllocationRule.objects.filter(name=data["name"]).exists():
             rule_save(data=data)

@@ -15,10 +15,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, ServiceErrorsAdminMixin
 from core.errors import DomainError, ValidationFailed, labelled
+from core.models import adopt_saved
 from orders import services
-from orders.models import AllocationRule, Order, OrderEvent, OrderHold, OrderLine, OrderShipment
+from orders.models import AllocationRule, Blacklist, Order, OrderEvent, OrderHold, OrderLine, OrderShipment
 from orders.rules import rule_checked
 from orders.selectors import open_holds
 
@@ -229,3 +230,15 @@ ACTION_LABELS = {
     "hold": _("hold"),
     "add_tag": _("add tag"),
 }
+
+
+@admin.register(Blacklist)
+class BlacklistAdmin(ServiceErrorsAdminMixin, ModelAdmin):
+    list_display = ("kind", "value", "reason", "is_active", "created_at")
+    list_filter = ("kind", "is_active")
+    search_fields = ("value", "reason")
+    fields = ("kind", "value", "reason", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        saved = services.blacklist_save(entry=obj if change else None, data=form.cleaned_data)
+        adopt_saved(obj, saved)

@@ -9,10 +9,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.db.models.functions import Lower, Trim
 from django.utils.translation import gettext as _
 
 from core.errors import ErrorDetail, ValidationFailed
 from logistics.quotes import methods_for_quotes, quotes_for
+from orders.checks import address_problems, blacklist_hits, email_normalised
 from orders.models import AllocationRule, Order, OrderLine
 from orders.parcels import order_parcel
 from orders.rules import Decision, OrderFacts, decide, rule_checked
@@ -36,12 +38,15 @@ def rule_save(*, rule: AllocationRule | None = None, data: Mapping[str, Any]) ->
 
 
 def order_facts(orders: Sequence[Order]) -> dict[int, OrderFacts]:
-    """The facts rules read, for many orders at once: two queries whatever their number (orders with their store,
-    then their lines with products)."""
+    """The facts rules read, for many orders at once: four queries whatever their number (orders with their
+    store, their lines with products, blacklist entries, the buyers' earlier orders)."""
     lines = OrderLine.objects.filter(quantity__gt=0).select_related("product").order_by("pk")
     loaded = Order.objects.filter(pk__in=[order.pk for order in orders]).select_related("store")
+    loaded = list(loaded.prefetch_related(Prefetch("lines", queryset=lines)))
+    hits = blacklist_hits(loaded)
+    earlier = _earlier_orders(loaded)
     facts = {}
-    for order in loaded.prefetch_related(Prefetch("lines", queryset=lines)):
+    for order in loaded:
         weight, skus, battery, liquid, count = 0, set(), False, False, 0
         for line in order.lines.all():
             count += 1
@@ -68,8 +73,30 @@ def order_facts(orders: Sequence[Order]) -> dict[int, OrderFacts]:
             has_liquid=liquid,
             requested_service=order.requested_service,
             buyer=(order.buyer_name, order.buyer_email, order.ship_name),
+            address_problems=tuple(address_problems(order)),
+            blacklisted=bool(hits.get(order.pk)),
+            buyer_orders=earlier.get(order.pk, 0),
         )
     return facts
+
+
+def _earlier_orders(orders: Sequence[Order]) -> dict[int, int]:
+    """How many orders each order's buyer (by e-mail, in any store) placed before it: one query."""
+    emails = {email_normalised(order.buyer_email) for order in orders if order.buyer_email}
+    if not emails:
+        return {}
+    placed: dict[str, list] = {}
+    for email, ordered_at in (
+        Order.objects.annotate(email=Lower(Trim("buyer_email")))
+        .filter(email__in=emails)
+        .values_list("email", "ordered_at")
+    ):
+        placed.setdefault(email, []).append(ordered_at)
+    return {
+        order.pk: sum(1 for moment in placed.get(email_normalised(order.buyer_email), []) if moment < order.ordered_at)
+        for order in orders
+        if order.buyer_email
+    }
 
 
 class _Unsaved:

@@ -303,3 +303,32 @@ class AllocationRule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Blacklist(TimeStampedModel):
+    """A buyer, e-mail, phone or address whose orders a person must look at first (allocation rules hold them
+    with the condition ``blacklisted``). Values are kept normalised, as ``orders.checks`` compares them."""
+
+    class Kind(models.TextChoices):
+        BUYER = "buyer", _("Buyer or recipient name")
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+        ADDRESS = "address", _("Address (street, postcode, country)")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    value = models.CharField(
+        _("value"),
+        max_length=300,
+        help_text=_("For an address: the country code, a colon, then street and postcode (US:1 main st 62701)."),
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True, default="")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        verbose_name = _("blacklist entry")
+        verbose_name_plural = _("blacklist")
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="blacklist_kind_value_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"

@@ -24,6 +24,9 @@ has_liquid             is                                            true or fal
 requested_service      in, not_in, contains                          texts (case ignored)
 buyer                  in, not_in, contains                          names or e-mails (case ignored)
 tag                    any_of, none_of                               tags
+address_ok             is                                            true or false (``orders.checks``)
+blacklisted            is                                            true or false (the blacklist)
+buyer_orders           gt, gte, lt, lte, eq                          the buyer's earlier orders (by e-mail)
 =====================  ===========================================  =========================================
 
 Actions, each ``{"type", ...}``: ``set_warehouse`` (``warehouse``: a code), ``set_method`` (``method``: a code),
@@ -62,6 +65,9 @@ FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     "requested_service": (("in", "not_in", "contains"), "texts"),
     "buyer": (("in", "not_in", "contains"), "texts"),
     "tag": (("any_of", "none_of"), "texts"),
+    "address_ok": (("is",), "flag"),
+    "blacklisted": (("is",), "flag"),
+    "buyer_orders": (COMPARE, "count"),
 }
 ACTIONS: dict[str, tuple[str, str]] = {
     "set_warehouse": ("warehouse", "code"),
@@ -262,6 +268,13 @@ class OrderFacts:
     requested_service: str
     buyer: tuple[str, ...]
     tags: frozenset[str] = frozenset()
+    address_problems: tuple[str, ...] = ()
+    blacklisted: bool = False
+    buyer_orders: int = 0
+
+    @property
+    def address_ok(self) -> bool:
+        return not self.address_problems
 
 
 @dataclass
@@ -285,10 +298,10 @@ def _compare(left: Any, op: str, right: Any) -> bool:
 
 def condition_holds(facts: OrderFacts, condition: Mapping[str, Any]) -> bool:
     name, op, value = condition["field"], condition["op"], condition["value"]
-    if name in ("order_total", "line_count", "total_weight_g"):
+    if name in ("order_total", "line_count", "total_weight_g", "buyer_orders"):
         actual = facts.total if name == "order_total" else getattr(facts, name)
         return _compare(actual, op, Decimal(value) if name == "order_total" else value)
-    if name in ("has_battery", "has_liquid"):
+    if name in ("has_battery", "has_liquid", "address_ok", "blacklisted"):
         return getattr(facts, name) is value
     if name == "postcode":
         code = facts.postcode.replace(" ", "").upper()

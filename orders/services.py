@@ -3,9 +3,10 @@ answered when told of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.limits import quantity_problem
 from core.status import status_lock, status_transition
-from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment, OrderShipmentLine
+from orders.models import Blacklist, Order, OrderEvent, OrderHold, OrderLine, OrderShipment, OrderShipmentLine
 from orders.status import ORDER_STATUS, TO_SHIP
 
 Status = Order.Status
@@ -329,3 +330,30 @@ def order_shipment_store_retry(*, shipment: OrderShipment, user=None) -> OrderSh
     shipment.save(update_fields=["store_status", "store_attempts", "store_next_attempt_at"])
     transaction.on_commit(lambda: shipment_recorded.send(sender=OrderShipment, shipment_id=shipment.pk))
     return shipment
+
+
+# --- Blacklist --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def blacklist_save(*, entry: Blacklist | None = None, data: Mapping[str, Any]) -> Blacklist:
+    """Add or change an entry; its value is kept normalised for its kind (``orders.checks.blacklist_value``)."""
+    from orders.checks import blacklist_value
+
+    entry = entry or Blacklist()
+    for name in ("kind", "reason", "is_active"):
+        if name in data:
+            setattr(entry, name, data[name])
+    if "value" in data or "kind" in data:
+        raw = data.get("value", entry.value)
+        entry.value = blacklist_value(entry.kind, raw)
+        if not entry.value:
+            raise ValidationFailed(
+                _("Nothing to match in %(value)s.") % {"value": repr(raw)},
+                errors=[ErrorDetail(_("Nothing to match (an address is COUNTRY: street postcode)."), field="value")],
+            )
+    if Blacklist.objects.filter(kind=entry.kind, value=entry.value).exclude(pk=entry.pk).exists():
+        raise Conflict(_("%(value)s is on the blacklist already.") % {"value": entry.value}, code="duplicate")
+    entry.full_clean(validate_unique=False)
+    entry.save()
+    return entry

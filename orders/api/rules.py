@@ -1,4 +1,4 @@
-"""Allocation rules in the API, and the preview of an unsaved rule on orders."""
+"""Allocation rules in the API, the preview of an unsaved rule on orders, and the blacklist."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orders.allocation import rule_preview, rule_save
-from orders.models import AllocationRule
+from orders.models import AllocationRule, Blacklist
+from orders.services import blacklist_save
 
 RULES_HELP = "See docs/allocation.md for the fields, operators and actions."
 
@@ -106,3 +107,43 @@ class AllocationRuleViewSet(
         data = dict(asked.validated_data)
         orders = data.pop("orders", None)
         return Response(RulePreviewResultSerializer(rule_preview(data=data, order_ids=orders), many=True).data)
+
+
+class BlacklistSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Blacklist
+        fields = ["id", "kind", "value", "reason", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        validators = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the blacklist"),
+    create=extend_schema(
+        summary="Add to the blacklist",
+        description="A buyer or recipient name, an e-mail, a phone, or an address given as `COUNTRY: street "
+        "postcode`. The value is kept normalised (case, spaces, punctuation, the phone's digits); allocation rules "
+        "hold matching orders with the condition `blacklisted`.",
+    ),
+    partial_update=extend_schema(summary="Change a blacklist entry"),
+    destroy=extend_schema(summary="Remove a blacklist entry"),
+)
+class BlacklistViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = BlacklistSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filterset_fields = ["kind", "is_active"]
+    search_fields = ["value", "reason"]
+    queryset = Blacklist.objects.order_by("kind", "value")
+
+    def perform_create(self, serializer):
+        serializer.instance = blacklist_save(data=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = blacklist_save(entry=serializer.instance, data=serializer.validated_data)

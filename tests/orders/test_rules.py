@@ -213,3 +213,17 @@ def test_a_rule_is_saved_normalised_and_the_preview_shows_what_it_would_do_with_
     # 300 g: CHEAP 0.3 kg × 80 = 24 + 2.40 fuel + 18 = 44.40; DEAR 150 + 15 + 18 = 183.
     assert cheapest.json()[0]["trail"] == ["Cheapest of CHEAP, DEAR: CHEAP at 44.40 CNY."]
     assert AllocationRule.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_second_rule_of_the_same_name_is_refused_and_a_change_is_checked_too(admin_api):
+    rule = {"name": "tag all", "actions": [{"type": "add_tag", "tag": "x"}]}
+    first = admin_api.post("/api/v1/allocation-rules/", rule, format="json")
+    assert first.status_code == 201
+    second = admin_api.post("/api/v1/allocation-rules/", rule, format="json")
+    assert second.status_code == 400 and second.json()["errors"][0]["field"] == "name"
+    changed = admin_api.patch(
+        f"/api/v1/allocation-rules/{first.json()['id']}/", {"actions": [{"type": "add_tag"}]}, format="json"
+    )
+    assert changed.status_code == 400 and changed.json()["errors"][0]["field"] == "actions[0].tag"
+    assert AllocationRule.objects.get().actions == [{"type": "add_tag", "tag": "x"}]

@@ -32,6 +32,7 @@ from channels.adapters.http import ChannelHttp
 from channels.simulators.aliexpress import AliExpressSimulator
 from channels.simulators.base import SimulatorServer
 from orders.inbound import OrderIn
+from tests.channels.timeouts import PATIENT
 
 CREDENTIALS = {
     "app_key": "sim-app-key",
@@ -75,7 +76,7 @@ def server(switchboard, sim):
 class Store:
     """An adapter on the simulator, with what a test looks at: the sleeps asked for and the token store."""
 
-    def __init__(self, server, *, credentials=None, options=None, timeout=0.5, max_attempts=5):
+    def __init__(self, server, *, credentials=None, options=None, timeout=PATIENT, max_attempts=5):
         self.waits: list[float] = []
         self.tokens = MemoryTokens(credentials or CREDENTIALS)
         self.http = ChannelHttp(backoff_base=0.001, timeout=timeout, max_attempts=max_attempts, sleep=self.waits.append)

@@ -33,6 +33,7 @@ from channels.adapters.http import ChannelHttp
 from channels.simulators.amazon import ALREADY_FULFILLED, ORDERS_PATH, TOKEN_PATH, AmazonSimulator, errors
 from channels.simulators.base import SimulatorServer
 from orders.inbound import AddressIn, LineIn, OrderIn
+from tests.channels.timeouts import IMPATIENT, PATIENT
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SINCE = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def waits() -> list[float]:
 
 @pytest.fixture
 def http(waits):
-    client = ChannelHttp(backoff_base=0.001, timeout=0.5, sleep=waits.append)
+    client = ChannelHttp(backoff_base=0.001, timeout=PATIENT, sleep=waits.append)
     yield client
     client.close()
 
@@ -359,7 +360,7 @@ def test_a_window_ending_less_than_two_minutes_ago_is_waited_for(sim, server, to
         waits.append(seconds)
         sim.advance(seconds)
 
-    with ChannelHttp(backoff_base=0.001, timeout=0.5, sleep=sleep) as http:
+    with ChannelHttp(backoff_base=0.001, timeout=PATIENT, sleep=sleep) as http:
         adapter = make_adapter(server, http, tokens)
         adapter.clock = lambda: sim.now
         orders = collect(adapter, since=NOW - timedelta(hours=1), until=NOW - timedelta(seconds=20))
@@ -707,7 +708,7 @@ def test_searches_are_paced_at_the_published_rate_after_the_burst(sim, server, t
         waits.append(seconds)
         elapsed[0] += seconds
 
-    with ChannelHttp(backoff_base=0.001, timeout=0.5, sleep=sleep, clock=lambda: elapsed[0]) as http:
+    with ChannelHttp(backoff_base=0.001, timeout=PATIENT, sleep=sleep, clock=lambda: elapsed[0]) as http:
         assert len(collect(make_adapter(server, http, tokens))) == 22
 
     # A burst of 20, then one search every 1/0.0056 s (179 s), as the model's usage plan says.
@@ -808,6 +809,7 @@ def test_a_confirmation_whose_answer_is_lost_is_sent_again_safely(sim, adapter):
     line_id = first_item(sim, order_id)
     # Amazon acts on the first request, but its answer comes after the client gave up.
     sim.fault("/orders/v0/", delay=0.7, passthrough=True, times=1)
+    adapter.http.client.timeout = httpx.Timeout(IMPATIENT)  # give up before the slow answer comes
 
     result = adapter.shipment_confirm(shipment(order_id, line_id))
 
@@ -897,7 +899,7 @@ def test_stock_is_merged_into_fulfillment_availability_as_the_model_says(sim, se
     sku = "LAMP/01 #3"
     sim.listing_add(sku, product_type="LAMP", quantity=2)
     transport = RecordingTransport()
-    with ChannelHttp(backoff_base=0.001, timeout=0.5, transport=transport) as http:
+    with ChannelHttp(backoff_base=0.001, timeout=PATIENT, transport=transport) as http:
         adapter = make_adapter(server, http, tokens)
 
         results = adapter.stock_push([StockOut(sku, 7, options={"product_type": "LAMP"})])

@@ -34,6 +34,7 @@ from channels.adapters.http import ChannelHttp
 from channels.simulators.base import SimulatorServer
 from channels.simulators.ebay import TOKEN_PATH, EbaySimulator, ebay_time
 from orders.inbound import AddressIn, LineIn, OrderIn
+from tests.channels.timeouts import PATIENT
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 ORDERS_PATH = "/sell/fulfillment/v1/order"
@@ -73,7 +74,7 @@ def server(served, sim):
 class Rig:
     """An adapter wired to a served simulator, with the sleeps ChannelHttp asked for collected, not slept."""
 
-    def __init__(self, server, sim, *, options=None, credentials=None, max_attempts=4, timeout=0.5):
+    def __init__(self, server, sim, *, options=None, credentials=None, max_attempts=4, timeout=PATIENT):
         self.sim = sim
         self.waits: list[float] = []
         self.credentials = credentials or {

@@ -47,6 +47,7 @@ from channels.simulators.shopify import (
     schema_fields_set_aside,
 )
 from orders.inbound import AddressIn, LineIn, OrderIn
+from tests.channels.timeouts import IMPATIENT, PATIENT
 
 API = "/admin/api/2026-04/graphql.json"
 TOKEN_PATH = "/admin/oauth/access_token"
@@ -90,7 +91,7 @@ def sim(server) -> ShopifySimulator:
 class Store:
     """An adapter on the simulator, with the sleeps it asked for collected instead of slept."""
 
-    def __init__(self, server, *, credentials=None, options=None, max_attempts=3, timeout=0.5, token=None):
+    def __init__(self, server, *, credentials=None, options=None, max_attempts=3, timeout=PATIENT, token=None):
         self.waits: list[float] = []
         self.http = ChannelHttp(backoff_base=0.001, timeout=timeout, max_attempts=max_attempts, sleep=self.waits.append)
         self.tokens = MemoryTokens(credentials or {"access_token": "shpat_simulated_token"}, token=token)
@@ -112,6 +113,12 @@ class Store:
 @pytest.fixture
 def store(server, sim) -> Store:
     return Store(server, options={"location_id": sim.default_location})
+
+
+@pytest.fixture
+def impatient(server, sim) -> Store:
+    """A store whose calls give up after 0.3 s, for the simulator's slow answers (0.6 s and more)."""
+    return Store(server, options={"location_id": sim.default_location}, timeout=IMPATIENT)
 
 
 def add(sim, *lines, **kwargs) -> str:
@@ -535,11 +542,11 @@ def test_a_server_error_in_the_middle_of_paging_stops_the_scan(sim, store):
     assert raised.value.status == 500
 
 
-def test_a_query_that_times_out_is_asked_again(sim, store):
+def test_a_query_that_times_out_is_asked_again(sim, impatient):
     add(sim, ("A", 1, "2.00"))
     sim.fault(API, delay=0.8, times=1)
 
-    assert len(store.orders()) == 1
+    assert len(impatient.orders()) == 1
     assert len(sim.requests_to(API)) == 2
 
 
@@ -763,25 +770,25 @@ def test_one_parcel_for_lines_at_two_shopify_locations_is_refused(sim, store):
     assert store.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1})).reference
 
 
-def test_a_confirmation_that_times_out_is_looked_up_not_sent_again(sim, store):
+def test_a_confirmation_that_times_out_is_looked_up_not_sent_again(sim, impatient):
     order_gid = add(sim, ("MUG", 1, "12.50"))
     # The fulfilment is made, but its answer comes after the client gave up.
     sim.fault(API, delay=0.8, passthrough=True, after=1, times=1)
 
     with pytest.raises(Transient):
-        store.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
+        impatient.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
     deadline = time.monotonic() + 3
     while not sim.fulfillments_created and time.monotonic() < deadline:
         time.sleep(0.02)
 
-    again = store.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
+    again = impatient.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
 
     assert again.already_confirmed
     assert len(sim.fulfillments_created) == 1
     assert len(graphql_requests(sim, "SeabridgeFulfilmentCreate")) == 1
 
 
-def test_a_confirmation_whose_answer_is_lost_is_found_by_looking(sim, store):
+def test_a_confirmation_whose_answer_is_lost_is_found_by_looking(sim, impatient):
     order_gid = add(sim, ("MUG", 1, "12.50"))
     sim.fault(API, delay=0.6, passthrough=True, after=1, times=1)
 
@@ -793,7 +800,7 @@ def test_a_confirmation_whose_answer_is_lost_is_found_by_looking(sim, store):
     sim.on_operation("SeabridgeFulfilmentContext", lambda s: None)  # the first read goes through as is
     sim.on_operation("SeabridgeFulfilmentContext", wait_for_the_fulfilment)
 
-    result = store.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
+    result = impatient.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
 
     [created] = sim.fulfillments_created
     assert result.reference == gid("Fulfillment", created.id) and not result.already_confirmed
@@ -845,11 +852,11 @@ def test_stock_is_set_with_the_exact_mutation_and_refusals_per_item(sim, store):
     assert [(s["inventory_item_id"], s["quantity"]) for s in sim.stock_sets] == [(mug, 12), (cup, 7)]
 
 
-def test_stock_sent_again_after_a_time_out_is_applied_once(sim, store):
+def test_stock_sent_again_after_a_time_out_is_applied_once(sim, impatient):
     mug = sim.inventory_item_add("MUG", available=3)
     sim.fault(API, delay=0.7, passthrough=True, times=1)
 
-    [result] = store.adapter.stock_push([StockOut("MUG", 9, listing_variant_id=mug)])
+    [result] = impatient.adapter.stock_push([StockOut("MUG", 9, listing_variant_id=mug)])
     time.sleep(0.4)  # the first request, answered late, finishes
 
     assert result.ok

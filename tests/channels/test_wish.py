@@ -30,6 +30,7 @@ from channels.adapters.wish import WishAdapter, reset_seconds, wish_time
 from channels.simulators.base import SimulatorServer
 from channels.simulators.wish import DELETE, WishSimulator
 from orders.inbound import OrderIn
+from tests.channels.timeouts import PATIENT
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 PAYMENT = "order_payment.general_payment_details"
@@ -61,7 +62,7 @@ class Store:
         credentials: dict[str, str] | None = None,
         options: dict | None = None,
         max_attempts: int = 3,
-        timeout: float = 0.5,
+        timeout: float = PATIENT,
     ) -> tuple[WishAdapter, list[float]]:
         waits: list[float] = []
         http = ChannelHttp(backoff_base=0.001, timeout=timeout, sleep=waits.append, max_attempts=max_attempts)

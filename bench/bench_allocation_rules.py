@@ -56,16 +56,23 @@ def rules_make(count: int, skus: list[str]) -> list[dict]:
         lambda: {"type": "set_method", "method": chooser.choice(["YT", "EC", "EX"])},
     ]
     rare_hold = {"type": "hold", "reason": "check"}
-    rules = []
-    for number in range(count - 1):
+    rules = [
+        {
+            "name": "blacklisted: hold",
+            "priority": 0,
+            "conditions": [{"field": "blacklisted", "op": "is", "value": True}],
+            "actions": [rare_hold],
+            "stop": True,
+        }
+    ]
+    for number in range(1, count - 1):
         rules.append(
             {
                 "name": f"rule {number:03d}",
                 "priority": number,
                 "match": chooser.choice(["all", "all", "any"]),
                 "conditions": [chooser.choice(conditions)() for _ in range(chooser.randint(1, 3))],
-                "actions": [chooser.choice(actions)() for _ in range(chooser.randint(1, 2))]
-                + ([rare_hold] if number % 25 == 0 else []),
+                "actions": [chooser.choice(actions)() for _ in range(chooser.randint(1, 2))],
             }
         )
     rules.append(
@@ -106,6 +113,11 @@ def data_make(orders: int, rules: int) -> list[int]:
         rate_card_save(data={"method": method, "name": code, "currency": "CNY"}, zones=[{**zone, "brackets": brackets}])
     for rule in rules_make(rules, skus):
         rule_save(data=rule)
+    from orders.models import Blacklist
+
+    Blacklist.objects.bulk_create(
+        [Blacklist(kind="email", value=f"buyer{n}@example.com", reason="bench") for n in range(0, 4000, 400)]
+    )
     store = store_create(channel="manual", name="Bench store")
     made = []
     for number in range(orders):

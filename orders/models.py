@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower, Trim
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
@@ -79,6 +80,8 @@ class Order(TimeStampedModel):
         indexes = [
             models.Index(fields=["store", "-ordered_at"], name="order_store_ordered_idx"),
             models.Index(fields=["status", "-ordered_at"], name="order_status_ordered_idx"),
+            # A buyer's earlier orders, by e-mail as rules compare it (orders.allocation).
+            models.Index(Lower(Trim("buyer_email")), "ordered_at", name="order_buyer_email_idx"),
         ]
 
     def __str__(self) -> str:

@@ -81,6 +81,9 @@ class Fault:
     method: str | None = None
     after: int = 0
     passthrough: bool = False  # delay, then answer normally
+    # With passthrough: act at once, then hold the answer back for ``delay`` (the platform did it; the client, gone
+    # by then, does not know).
+    acts_first: bool = False
 
 
 class Simulator:
@@ -139,21 +142,29 @@ class Simulator:
         with self.lock:
             self.requests.append(request)
         fault = self._take_fault(request)
+        acted: Response | None = None
+        if fault is not None and fault.passthrough and fault.acts_first:
+            acted = self._handled(request)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
-        if fault is not None and not fault.passthrough:
+        if acted is not None:
+            response = acted
+        elif fault is not None and not fault.passthrough:
             response = Response(fault.status, fault.body, dict(fault.headers))
         else:
-            try:
-                response = self.handle(request)
-            except Exception as exc:
-                response = Response(500, {"error": f"simulator error: {exc!r}"})
+            response = self._handled(request)
         payload, content_type = response.encoded()
         status = f"{response.status} {HTTPStatus(response.status).phrase}"
         response_headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
         response_headers += [(k, v) for k, v in response.headers.items() if k.lower() not in {"content-type"}]
         start_response(status, response_headers)
         return [payload]
+
+    def _handled(self, request: Request) -> Response:
+        try:
+            return self.handle(request)
+        except Exception as exc:
+            return Response(500, {"error": f"simulator error: {exc!r}"})
 
     def handle(self, request: Request) -> Response:
         raise NotImplementedError

@@ -32,7 +32,7 @@ from channels.adapters.http import ChannelHttp
 from channels.simulators.aliexpress import AliExpressSimulator
 from channels.simulators.base import SimulatorServer
 from orders.inbound import OrderIn
-from tests.channels.timeouts import PATIENT
+from tests.channels.timeouts import IMPATIENT, PATIENT, SLOW
 
 CREDENTIALS = {
     "app_key": "sim-app-key",
@@ -609,8 +609,8 @@ def test_a_500_in_the_middle_of_paging_stops_the_iteration(sim, server):
 
 
 def test_a_time_out_is_retried_then_transient(sim, server):
-    sim.fault("/sync", delay=0.6, times=2)
-    slow = Store(server, timeout=0.2, max_attempts=2)
+    sim.fault("/sync", delay=SLOW, times=2)
+    slow = Store(server, timeout=IMPATIENT, max_attempts=2)
 
     with pytest.raises(Transient, match="no complete answer"):
         slow.orders(sim)
@@ -716,13 +716,13 @@ def test_a_duplicate_refusal_after_a_stale_check_is_already_confirmed(sim, store
 
 def test_a_fulfil_that_timed_out_is_not_sent_again(sim, server):
     order_id = sim.add_order(lines=[one_line()])
-    slow = Store(server, timeout=0.3)
+    slow = Store(server, timeout=IMPATIENT)
     [order] = slow.orders(sim)
-    sim.fault("/sync", method="POST", delay=0.5, passthrough=True, after=1)  # the check passes; the fulfil is slow
+    sim.fault("/sync", method="POST", delay=SLOW, passthrough=True, after=1)  # the check passes; the fulfil is slow
 
     with pytest.raises(Transient, match="no complete answer"):
         slow.adapter.shipment_confirm(shipment_of(order))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + SLOW + 5
     while not sim.confirmed(order_id) and time.monotonic() < deadline:  # the platform acts on it meanwhile
         time.sleep(0.05)
     retried = slow.adapter.shipment_confirm(shipment_of(order))

@@ -33,7 +33,7 @@ from channels.adapters.http import ChannelHttp
 from channels.simulators.amazon import ALREADY_FULFILLED, ORDERS_PATH, TOKEN_PATH, AmazonSimulator, errors
 from channels.simulators.base import SimulatorServer
 from orders.inbound import AddressIn, LineIn, OrderIn
-from tests.channels.timeouts import IMPATIENT, PATIENT
+from tests.channels.timeouts import IMPATIENT, PATIENT, SLOW
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SINCE = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
@@ -737,12 +737,12 @@ def test_a_server_error_in_the_middle_of_the_pages_makes_the_iteration_raise(sim
 
 def test_a_time_out_is_retried_and_one_that_lasts_is_transient(sim, server, tokens):
     add_orders(sim, 1)
-    with ChannelHttp(backoff_base=0.001, timeout=0.2, max_attempts=2, sleep=lambda seconds: None) as http:
+    with ChannelHttp(backoff_base=0.001, timeout=IMPATIENT, max_attempts=2, sleep=lambda seconds: None) as http:
         adapter = make_adapter(server, http, tokens)
-        sim.fault(ORDERS_PATH, delay=0.4, times=1)
+        sim.fault(ORDERS_PATH, delay=SLOW, times=1)
         assert len(collect(adapter)) == 1
 
-        sim.fault(ORDERS_PATH, delay=0.4, times=2)
+        sim.fault(ORDERS_PATH, delay=SLOW, times=2)
         with pytest.raises(Transient):
             collect(adapter)
 
@@ -808,7 +808,7 @@ def test_a_confirmation_whose_answer_is_lost_is_sent_again_safely(sim, adapter):
     order_id = sim.order_add()
     line_id = first_item(sim, order_id)
     # Amazon acts on the first request, but its answer comes after the client gave up.
-    sim.fault("/orders/v0/", delay=0.7, passthrough=True, times=1)
+    sim.fault("/orders/v0/", delay=SLOW, passthrough=True, times=1)
     adapter.http.client.timeout = httpx.Timeout(IMPATIENT)  # give up before the slow answer comes
 
     result = adapter.shipment_confirm(shipment(order_id, line_id))

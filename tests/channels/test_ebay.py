@@ -34,7 +34,7 @@ from channels.adapters.http import ChannelHttp
 from channels.simulators.base import SimulatorServer
 from channels.simulators.ebay import TOKEN_PATH, EbaySimulator, ebay_time
 from orders.inbound import AddressIn, LineIn, OrderIn
-from tests.channels.timeouts import PATIENT
+from tests.channels.timeouts import IMPATIENT, PATIENT, SLOW
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 ORDERS_PATH = "/sell/fulfillment/v1/order"
@@ -743,8 +743,8 @@ def test_a_server_error_in_the_middle_of_paging_makes_the_iteration_raise(server
 
 def test_a_page_that_times_out_is_asked_again(server, sim):
     made = add_orders(sim, 5, first_created=NOW - timedelta(days=3), modified=NOW - timedelta(hours=2))
-    sim.fault(ORDERS_PATH, delay=0.8, passthrough=True, after=1)
-    rig = Rig(server, sim, options={"page_size": 3}, timeout=0.3)
+    sim.fault(ORDERS_PATH, delay=SLOW, passthrough=True, after=1)
+    rig = Rig(server, sim, options={"page_size": 3}, timeout=IMPATIENT)
 
     results = rig.read(NOW - timedelta(days=1), NOW)
 
@@ -898,13 +898,13 @@ def test_an_unclear_answer_is_checked_before_anything_is_sent_again(server, sim)
 
 
 def test_a_confirmation_that_timed_out_is_never_sent_twice(server, sim):
-    rig = Rig(server, sim, timeout=0.3)
+    rig = Rig(server, sim, timeout=IMPATIENT)
     order = sim.add_order(order_id="10-50505-50505")
-    sim.fault(ORDERS_PATH + "/10-50505-50505/shipping_fulfillment", method="POST", delay=0.8, passthrough=True)
+    sim.fault(ORDERS_PATH + "/10-50505-50505/shipping_fulfillment", method="POST", delay=SLOW, passthrough=True)
 
     with pytest.raises(Transient, match="no complete answer"):
         rig.adapter.shipment_confirm(_shipment(order))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + SLOW + 5
     while not sim.fulfillments("10-50505-50505") and time.monotonic() < deadline:
         time.sleep(0.02)  # eBay finishes the request the adapter gave up on
     again = rig.adapter.shipment_confirm(_shipment(order))
@@ -1021,9 +1021,9 @@ def test_a_batch_of_25_is_one_call_and_answered_200(server, sim):
 
 
 def test_a_stock_update_that_timed_out_is_sent_again_since_it_sets_rather_than_adds(server, sim):
-    rig = Rig(server, sim, timeout=0.3)
+    rig = Rig(server, sim, timeout=IMPATIENT)
     sim.add_listing("SB-MUG-BLU", quantity=3)
-    sim.fault("/sell/inventory/v1/", delay=0.8, passthrough=True)
+    sim.fault("/sell/inventory/v1/", delay=SLOW, passthrough=True)
 
     assert rig.adapter.stock_push([StockOut("SB-MUG-BLU", 8)]) == [StockResult("SB-MUG-BLU", ok=True)]
     assert sim.quantities == {"SB-MUG-BLU": 8}

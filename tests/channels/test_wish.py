@@ -30,7 +30,7 @@ from channels.adapters.wish import WishAdapter, reset_seconds, wish_time
 from channels.simulators.base import SimulatorServer
 from channels.simulators.wish import DELETE, WishSimulator
 from orders.inbound import OrderIn
-from tests.channels.timeouts import PATIENT
+from tests.channels.timeouts import IMPATIENT, PATIENT, SLOW
 
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 PAYMENT = "order_payment.general_payment_details"
@@ -263,14 +263,14 @@ def test_a_server_error_in_the_middle_of_paging_raises(store):
 
 def test_a_time_out_is_retried_and_a_lasting_one_raises(store):
     ids = orders_at(store.sim, 1)
-    store.sim.fault("/api/v3/orders", delay=0.5, times=1)
-    adapter, waits = store.adapter(timeout=0.2)
+    store.sim.fault("/api/v3/orders", delay=SLOW, times=1)
+    adapter, waits = store.adapter(timeout=IMPATIENT)
 
     assert ids_of(adapter.orders_changed(**WINDOW)) == ids
     assert len(waits) == 1
 
-    store.sim.fault("/api/v3/orders", delay=0.5, times=2)
-    adapter, _waits = store.adapter(timeout=0.2, max_attempts=2)
+    store.sim.fault("/api/v3/orders", delay=SLOW, times=2)
+    adapter, _waits = store.adapter(timeout=IMPATIENT, max_attempts=2)
     with pytest.raises(Transient) as raised:
         list(adapter.orders_changed(**WINDOW))
     assert "no complete answer" in raised.value.message
@@ -690,11 +690,11 @@ def test_a_re_released_order_is_told_again(store):
     assert store.sim.order(order_id)["state"] == "SHIPPED"
 
 
-@pytest.mark.parametrize("lost", [{}, {"delay": 0.5}], ids=["502-after-acting", "time-out-after-acting"])
+@pytest.mark.parametrize("lost", [{}, {"delay": SLOW}], ids=["502-after-acting", "time-out-after-acting"])
 def test_an_unclear_answer_is_checked_on_the_order_not_sent_again(store, lost):
     order_id = store.sim.order_add(sku="LOST")
     store.sim.answer_lose(f"/api/v3/orders/{order_id}/tracking", **lost)
-    adapter, _waits = store.adapter(options={"shipping_providers": {"yunexpress": "YunExpress"}}, timeout=0.25)
+    adapter, _waits = store.adapter(options={"shipping_providers": {"yunexpress": "YunExpress"}}, timeout=IMPATIENT)
 
     result = adapter.shipment_confirm(shipment(order_id))
 

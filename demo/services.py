@@ -464,10 +464,12 @@ def _stores_ensure(warehouses: dict[str, Warehouse], simulators_url: str, create
 
 def demo_stores_sync() -> list[str]:
     """Queue an orders sync of each demo store that has never synced, so `make run` shows their orders within a
-    minute instead of at the schedule's first turn (the worker started with the server runs them)."""
-    names = [platform.name for platform in PLATFORMS]
+    minute instead of at the schedule's first turn (the worker started with the server runs them); the store that
+    cannot reach its platform too, so that its failure shows on the health page at once."""
+    names = [platform.name for platform in PLATFORMS] + [catalogue.UNREACHABLE_STORE]
     queued = []
     for store in Store.objects.filter(name__in=names, is_active=True, orders_synced_to__isnull=True).order_by("name"):
-        sync_request(store=store, kind=SyncRun.Kind.ORDERS, trigger=SyncRun.Trigger.SCHEDULE)
-        queued.append(store.name)
+        _run, queued_now = sync_request(store=store, kind=SyncRun.Kind.ORDERS, trigger=SyncRun.Trigger.SCHEDULE)
+        if queued_now:
+            queued.append(store.name)
     return queued

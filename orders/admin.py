@@ -11,6 +11,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -115,7 +116,7 @@ class OrderAdmin(ReadOnlyAdmin):
     date_hierarchy = "ordered_at"
     show_full_result_count = False
     inlines = [OrderLineInline, OrderHoldInline, OrderShipmentInline, OrderEventInline]
-    actions = ["release_holds"]
+    actions = ["release_holds", "try_rules"]
     fieldsets = [
         (None, {"fields": ["store", "channel_order_id", "status", "channel_status", "requested_service"]}),
         (_("Buyer"), {"fields": ["buyer_name", "buyer_email", "buyer_note"]}),
@@ -159,6 +160,26 @@ class OrderAdmin(ReadOnlyAdmin):
     @admin.display(description=_("total"), ordering="total")
     def total_with_currency(self, order: Order) -> str:
         return format_html("{} {}", money_text(order.total), order.currency)
+
+    def has_try_rules_permission(self, request) -> bool:
+        return request.user.has_perm("orders.view_allocationrule")
+
+    @admin.action(description=_("Show what the allocation rules would decide"), permissions=["try_rules"])
+    def try_rules(self, request, queryset):
+        from orders.allocation import PREVIEW_MOST, rules_preview
+
+        orders = list(queryset.order_by("-ordered_at", "-id")[:PREVIEW_MOST])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("What the allocation rules would decide"),
+            "opts": self.opts,
+            "rows": [
+                {**row, "why": [f"{name}: {step}" for name, step in zip(row["rules"], row["trail"], strict=True)]}
+                for row in rules_preview(orders)
+            ],
+            "shown": len(orders),
+        }
+        return TemplateResponse(request, "admin/orders/order/rules_preview.html", context)
 
     @admin.action(
         description=_("Release the holds a person has dealt with (cancelled or changed after shipment)"),

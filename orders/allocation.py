@@ -123,6 +123,17 @@ def rule_preview(*, data: Mapping[str, Any], order_ids: Sequence[int] | None = N
         orders = list(Order.objects.filter(status=Order.Status.AWAITING_SHIPMENT).order_by("-ordered_at")[:100])
     else:
         orders = list(Order.objects.filter(pk__in=order_ids).order_by("pk"))
+    return _decisions(orders, [rule])
+
+
+def rules_preview(orders: Sequence[Order]) -> list[dict[str, Any]]:
+    """What the active rules, in priority order, would decide for each order, with the rule behind each step.
+    Nothing is saved."""
+    rules = list(AllocationRule.objects.filter(is_active=True).order_by("priority", "pk"))
+    return _decisions(list(orders), rules)
+
+
+def _decisions(orders: list[Order], rules: list[Any]) -> list[dict[str, Any]]:
     facts = order_facts(orders)
     methods = None
     results = []
@@ -136,7 +147,7 @@ def rule_preview(*, data: Mapping[str, Any], order_ids: Sequence[int] | None = N
             except ValidationFailed:
                 return []
 
-        decision: Decision = decide(facts[order.pk], [rule], quotes_of)
+        decision: Decision = decide(facts[order.pk], rules, quotes_of)
         results.append(
             {
                 "order": order.pk,
@@ -147,6 +158,7 @@ def rule_preview(*, data: Mapping[str, Any], order_ids: Sequence[int] | None = N
                 "holds": decision.holds,
                 "tags": decision.tags,
                 "trail": [step["result"] for step in decision.trail],
+                "rules": [step["name"] for step in decision.trail],
             }
         )
     return results

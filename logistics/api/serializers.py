@@ -5,12 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from logistics.models import Carrier, RateBracket, RateCard, RateZone, ShippingMethod
+from logistics.services import BRACKET_FIELDS, CARD_FIELDS, CARRIER_FIELDS, METHOD_FIELDS
 
 
 class CarrierSerializer(serializers.ModelSerializer):
     class Meta:
         model = Carrier
-        fields = ["id", "code", "name", "tracking_url", "is_active", "created_at", "updated_at"]
+        fields = ["id", *CARRIER_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -26,28 +27,7 @@ class ShippingMethodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ShippingMethod
-        fields = [
-            "id",
-            "carrier",
-            "code",
-            "name",
-            "carrier_product_code",
-            "service_level",
-            "label_size",
-            "tracked",
-            "max_weight_g",
-            "max_length_mm",
-            "max_dimensions_sum_mm",
-            "countries",
-            "allows_battery",
-            "allows_liquid",
-            "transit_days_min",
-            "transit_days_max",
-            "marketplace_carrier_codes",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *METHOD_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         validators = []  # the service checks (and names) what the table would refuse
 
@@ -55,16 +35,7 @@ class ShippingMethodSerializer(serializers.ModelSerializer):
 class RateBracketSerializer(serializers.ModelSerializer):
     class Meta:
         model = RateBracket
-        fields = [
-            "max_weight_g",
-            "pricing",
-            "price_per_kg",
-            "first_weight_g",
-            "first_price",
-            "additional_unit_g",
-            "additional_price",
-            "registration_fee",
-        ]
+        fields = list(BRACKET_FIELDS)
         validators = []
 
 
@@ -86,22 +57,7 @@ class RateCardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RateCard
-        fields = [
-            "id",
-            "method",
-            "name",
-            "currency",
-            "valid_from",
-            "valid_to",
-            "volumetric_divisor",
-            "weight_step_g",
-            "fuel_surcharge_percent",
-            "registration_fee",
-            "is_active",
-            "zones",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *CARD_FIELDS, "zones", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         validators = []
 

@@ -63,6 +63,7 @@ class RulePreviewResultSerializer(serializers.Serializer):
     holds = serializers.ListField(child=serializers.CharField())
     tags = serializers.ListField(child=serializers.CharField())
     trail = serializers.ListField(child=serializers.CharField(), help_text="What each action did, in order.")
+    rules = serializers.ListField(child=serializers.CharField(), help_text="The rule of each step of the trail.")
 
 
 @extend_schema_view(

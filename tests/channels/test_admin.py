@@ -130,3 +130,33 @@ def test_order_pages_open_with_their_lines_holds_and_history(client):
     assert listing.status_code == 200 and "A-1" in listing.content.decode()
     page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert page.status_code == 200 and "UNKNOWN" in page.content.decode()
+
+
+def test_the_order_list_shows_what_the_allocation_rules_would_decide_and_why(client):
+    from orders.allocation import rule_save
+    from tests.inventory.factories import WarehouseFactory
+
+    WarehouseFactory(code="LA")
+    rule_save(
+        data={
+            "name": "West coast from LA",
+            "conditions": [{"field": "postcode", "op": "starts_with", "value": ["6"]}],
+            "actions": [{"type": "set_warehouse", "warehouse": "LA"}, {"type": "hold", "reason": "Check first"}],
+        }
+    )
+    store = StoreFactory()
+    orders_upsert(store_id=store.pk, orders=[order_in("W-1"), order_in("W-2", address=None)])
+    ids = list(Order.objects.values_list("pk", flat=True))
+
+    page = client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "try_rules", "_selected_action": ids},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "West coast from LA: Warehouse LA." in text
+    assert "West coast from LA: Held: Check first" in text
+    assert "No rule matches." in text
+    assert Order.objects.filter(pk__in=ids).count() == 2  # nothing changed

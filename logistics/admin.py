@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ModelAdmin, TabularInline
+from core.errors import DomainError
+from core.resources import detail_line
 from logistics.models import Carrier, RateBracket, RateCard, RateZone, ShippingMethod
+from logistics.rate_sheet import rate_card_csv, rate_card_import
 
 
 @admin.register(Carrier)
@@ -55,6 +65,10 @@ class RateZoneInline(TabularInline):
     show_change_link = True
 
 
+class RateSheetForm(forms.Form):
+    file = forms.FileField(label=_("file"), help_text=_("CSV or XLSX, one row per weight bracket (docs/logistics.md)."))
+
+
 @admin.register(RateCard)
 class RateCardAdmin(ModelAdmin):
     list_display = ("name", "method", "currency", "valid_from", "valid_to", "is_active")
@@ -62,6 +76,78 @@ class RateCardAdmin(ModelAdmin):
     search_fields = ("name", "method__code", "method__name")
     list_select_related = ("method",)
     inlines = (RateZoneInline,)
+    readonly_fields = ("sheet",)
+
+    @admin.display(description=_("spreadsheet"))
+    def sheet(self, card: RateCard) -> str:
+        if not card.pk:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:logistics_ratecard_import", args=[card.pk]),
+            gettext("Import zones and brackets"),
+            reverse("admin:logistics_ratecard_export", args=[card.pk]),
+            gettext("Download as CSV"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:card_id>/import/",
+                self.admin_site.admin_view(self.import_view),
+                name="logistics_ratecard_import",
+            ),
+            path(
+                "<int:card_id>/export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="logistics_ratecard_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _card(self, request, card_id: int) -> RateCard:
+        card = self.get_object(request, str(card_id))
+        if card is None:
+            raise Http404
+        return card
+
+    def import_view(self, request, card_id: int):
+        """The card's zones and brackets from a spreadsheet: all or nothing, every problem listed by row."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        card = self._card(request, card_id)
+        form = RateSheetForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                rate_card_import(card=card, source=form.cleaned_data["file"])
+            except DomainError as error:
+                problems = [error.message, *(detail_line(detail) for detail in error.errors)]
+            else:
+                self.message_user(
+                    request,
+                    gettext("Rate card %(card)s: %(zones)s zones imported.")
+                    % {"card": card.name, "zones": card.zones.count()},
+                    level=messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:logistics_ratecard_change", args=[card.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import zones and brackets into %(card)s") % {"card": card.name},
+            "opts": self.opts,
+            "card": card,
+            "form": form,
+            "problems": problems,
+        }
+        return TemplateResponse(request, "admin/logistics/ratecard/import.html", context)
+
+    def export_view(self, request, card_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        card = self._card(request, card_id)
+        response = HttpResponse(rate_card_csv(card), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="rate-card-{card.pk}.csv"'
+        return response
 
 
 class RateBracketInline(TabularInline):

@@ -900,13 +900,14 @@ def test_an_unclear_answer_is_checked_before_anything_is_sent_again(server, sim)
 def test_a_confirmation_that_timed_out_is_never_sent_twice(server, sim):
     rig = Rig(server, sim, timeout=IMPATIENT)
     order = sim.add_order(order_id="10-50505-50505")
+    # eBay makes the fulfillment only after the adapter gave up (and looked for it in vain).
     sim.fault(ORDERS_PATH + "/10-50505-50505/shipping_fulfillment", method="POST", delay=SLOW, passthrough=True)
 
     with pytest.raises(Transient, match="no complete answer"):
         rig.adapter.shipment_confirm(_shipment(order))
     deadline = time.monotonic() + SLOW + 5
     while not sim.fulfillments("10-50505-50505") and time.monotonic() < deadline:
-        time.sleep(0.02)  # eBay finishes the request the adapter gave up on
+        time.sleep(0.02)  # polling what the simulator shows, until eBay has made it
     again = rig.adapter.shipment_confirm(_shipment(order))
 
     assert again.already_confirmed is True

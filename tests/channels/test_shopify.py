@@ -772,14 +772,14 @@ def test_one_parcel_for_lines_at_two_shopify_locations_is_refused(sim, store):
 
 def test_a_confirmation_that_times_out_is_looked_up_not_sent_again(sim, impatient):
     order_gid = add(sim, ("MUG", 1, "12.50"))
-    # The fulfilment is made, but its answer comes after the client gave up.
+    # The fulfilment is made only after the client gave up (and looked for it in vain).
     sim.fault(API, delay=SLOW, passthrough=True, after=1, times=1)
 
     with pytest.raises(Transient):
         impatient.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
     deadline = time.monotonic() + SLOW + 3
     while not sim.fulfillments_created and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.02)  # polling what the simulator shows, until Shopify has made it
 
     again = impatient.adapter.shipment_confirm(shipment(order_gid, sim, {0: 1}))
 
@@ -847,10 +847,11 @@ def test_stock_is_set_with_the_exact_mutation_and_refusals_per_item(sim, store):
 
 def test_stock_sent_again_after_a_time_out_is_applied_once(sim, impatient):
     mug = sim.inventory_item_add("MUG", available=3)
-    sim.fault(API, delay=SLOW, passthrough=True, times=1)
+    # Shopify applies the first request at once and answers it after the client gave up; the second, with the
+    # same idempotency key, must not apply it again.
+    sim.fault(API, delay=SLOW, passthrough=True, acts_first=True, times=1)
 
     [result] = impatient.adapter.stock_push([StockOut("MUG", 9, listing_variant_id=mug)])
-    time.sleep(0.4)  # the first request, answered late, finishes
 
     assert result.ok
     first, second = graphql_requests(sim, "SeabridgeStockSet")

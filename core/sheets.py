@@ -98,6 +98,17 @@ def in_every_language(text: str | Promise) -> tuple[str, ...]:
     return tuple(texts)
 
 
+def choice_by_text(choices, aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """Each text a cell may give for a choice (its value, its label in every language, ``aliases``), as
+    ``header_key`` compares texts, → the choice's value. Call it when the sheet is read (see in_every_language)."""
+    texts = {header_key(text): value for text, value in (aliases or {}).items()}
+    for value, label in choices:
+        texts[header_key(value)] = value
+        for text in in_every_language(label):
+            texts[header_key(text)] = value
+    return texts
+
+
 @dataclass(frozen=True)
 class SheetColumn:
     """One column an import reads: its name in the row dicts and the header texts that mean it.

@@ -19,7 +19,15 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from core.errors import ErrorDetail, ValidationFailed
-from core.sheets import ROW_KEY, SheetColumn, SheetLayout, SheetSource, header_key, in_every_language, sheet_open
+from core.sheets import (
+    ROW_KEY,
+    SheetColumn,
+    SheetLayout,
+    SheetSource,
+    choice_by_text,
+    header_key,
+    sheet_open,
+)
 from core.spreadsheet import escape_formula
 from logistics.models import RateBracket, RateCard, RateZone
 from logistics.services import rate_card_zones_replace
@@ -64,12 +72,7 @@ PRICING_ALIASES = {
 
 
 def _pricing_by_text() -> dict[str, str]:
-    texts = {header_key(text): value for text, value in PRICING_ALIASES.items()}
-    for value, label in RateBracket.Pricing.choices:
-        texts[header_key(value)] = value
-        for text in in_every_language(label):
-            texts[header_key(text)] = value
-    return texts
+    return choice_by_text(RateBracket.Pricing.choices, PRICING_ALIASES)
 
 
 def _number(value: Any, key: str, row: int, errors: list[ErrorDetail]) -> Any:

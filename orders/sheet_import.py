@@ -24,7 +24,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ErrorDetail, ValidationFailed
-from core.sheets import ROW_KEY, SheetColumn, SheetLayout, SheetSource, header_key, in_every_language, sheet_open
+from core.sheets import (
+    ROW_KEY,
+    SheetColumn,
+    SheetLayout,
+    SheetSource,
+    choice_by_text,
+    header_key,
+    sheet_open,
+)
 from orders.imports import UpsertResult, orders_upsert
 from orders.inbound import AddressIn, LineIn, OrderIn
 from orders.models import Order, OrderLine
@@ -144,12 +152,7 @@ def orders_template_csv() -> str:
 
 
 def _status_by_text() -> dict[str, str]:
-    texts: dict[str, str] = {}
-    for value, label in Order.Status.choices:
-        texts[header_key(value)] = value
-        for text in in_every_language(label):
-            texts[header_key(text)] = value
-    return texts
+    return choice_by_text(Order.Status.choices)
 
 
 def _time(value: Any, zone: dt.tzinfo) -> dt.datetime | None:

@@ -70,7 +70,14 @@ class Store(TimeStampedModel):
         blank=True,
         related_name="stores",
         verbose_name=_("warehouses"),
-        help_text=_("The warehouses whose available stock this store is shown."),
+        help_text=_(
+            "The warehouses whose available stock this store is shown, and that may ship its orders (none: any)."
+        ),
+    )
+    split_orders = models.BooleanField(
+        _("split orders across warehouses"),
+        default=False,
+        help_text=_("When no one warehouse can fill an order, ship it in parcels from several rather than wait."),
     )
     stock_buffer = models.PositiveIntegerField(
         _("stock buffer"), default=0, help_text=_("Units held back from what the store is shown.")

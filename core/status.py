@@ -257,7 +257,14 @@ def status_lock(*, machine: StatusMachine[DocumentT], document: DocumentT) -> Do
 
 
 def _event_write(
-    machine: StatusMachine, *, document: models.Model, from_status: str, to_status: str, user, note: str
+    machine: StatusMachine,
+    *,
+    document: models.Model,
+    from_status: str,
+    to_status: str,
+    user,
+    note: str,
+    event_fields: Mapping[str, Any] | None = None,
 ) -> StatusEvent:
     return machine.event_model.objects.create(
         **{machine.event_document_field: document},
@@ -265,6 +272,7 @@ def _event_write(
         to_status=to_status,
         note=note_cut(note),
         user=user,
+        **(event_fields or {}),
     )
 
 
@@ -277,10 +285,12 @@ def status_transition(
     user: AbstractBaseUser | None = None,
     note: str = "",
     changes: Mapping[str, Any] | None = None,
+    event_fields: Mapping[str, Any] | None = None,
 ) -> DocumentT:
     """The one way a document's status changes: lock, check the map, save, write the event; returns the document.
 
-    ``changes`` are other fields saved with the status (shipped_at, approved_by, ...). The refusal is a
+    ``changes`` are other fields saved with the status (shipped_at, approved_by, ...); ``event_fields`` are the
+    event model's own fields besides the common ones (an order event's ``details``). The refusal is a
     Conflict with code ``invalid_transition`` that names the document and where it can go instead. Runs in
     the caller's transaction, so if the caller fails later neither the status nor the event is kept.
     """
@@ -294,7 +304,15 @@ def status_transition(
     for name, value in changes.items():
         setattr(locked, name, value)
     locked.save(update_fields=[machine.status_field, *changes, *machine.touched_fields])
-    _event_write(machine, document=locked, from_status=from_status, to_status=to_status, user=user, note=note)
+    _event_write(
+        machine,
+        document=locked,
+        from_status=from_status,
+        to_status=to_status,
+        user=user,
+        note=note,
+        event_fields=event_fields,
+    )
     return locked
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import ErrorDetail, ValidationFailed
 from logistics.quotes import methods_for_quotes, quotes_for
-from orders.checks import address_problems, blacklist_hits, email_normalised
+from orders.checks import address_problems, blacklist_hits, country_mismatch, email_normalised
 from orders.models import AllocationRule, Order, OrderLine
 from orders.parcels import order_parcel
 from orders.rules import Decision, OrderFacts, decide, rule_checked
@@ -37,16 +37,22 @@ def rule_save(*, rule: AllocationRule | None = None, data: Mapping[str, Any]) ->
     return rule
 
 
-def order_facts(orders: Sequence[Order]) -> dict[int, OrderFacts]:
-    """The facts rules read, for many orders at once: four queries whatever their number (orders with their
-    store, their lines with products, blacklist entries, the buyers' earlier orders)."""
+def orders_with_lines(order_ids: Sequence[int]) -> list[Order]:
+    """Orders with their store and their lines still in them (with products): two queries."""
     lines = OrderLine.objects.filter(quantity__gt=0).select_related("product").order_by("pk")
-    loaded = Order.objects.filter(pk__in=[order.pk for order in orders]).select_related("store")
-    loaded = list(loaded.prefetch_related(Prefetch("lines", queryset=lines)))
-    hits = blacklist_hits(loaded)
-    earlier = _earlier_orders(loaded)
+    loaded = Order.objects.filter(pk__in=list(order_ids)).select_related("store").order_by("pk")
+    return list(loaded.prefetch_related(Prefetch("lines", queryset=lines), "store__warehouses"))
+
+
+def order_facts(orders: Sequence[Order], *, loaded: bool = False) -> dict[int, OrderFacts]:
+    """The facts rules read, for many orders at once: four queries whatever their number (orders with their
+    store, their lines with products, blacklist entries, the buyers' earlier orders); two when ``loaded`` says
+    the orders come from ``orders_with_lines``."""
+    with_lines = list(orders) if loaded else orders_with_lines([order.pk for order in orders])
+    hits = blacklist_hits(with_lines)
+    earlier = _earlier_orders(with_lines)
     facts = {}
-    for order in loaded:
+    for order in with_lines:
         weight, skus, battery, liquid, count = 0, set(), False, False, 0
         for line in order.lines.all():
             count += 1
@@ -76,6 +82,8 @@ def order_facts(orders: Sequence[Order]) -> dict[int, OrderFacts]:
             address_problems=tuple(address_problems(order)),
             blacklisted=bool(hits.get(order.pk)),
             buyer_orders=earlier.get(order.pk, 0),
+            tags=frozenset(order.tags or ()),
+            country_mismatch=country_mismatch(order),
         )
     return facts
 

@@ -109,3 +109,34 @@ def blacklist_value(kind: str, value: str) -> str:
         country, _colon, rest = (value or "").partition(":")
         return address_normalised(rest, "", country.strip()) if rest.strip() else ""
     return (value or "").strip().casefold()
+
+
+def billing_country(order: Order) -> str:
+    """The buyer's billing (or registration) country when the store sends one: Shopify's ``billing_address``,
+    eBay's ``buyer.buyerRegistrationAddress``; empty when unknown (Amazon, Wish, AliExpress do not say)."""
+    raw = order.raw if isinstance(order.raw, dict) else {}
+    places = (
+        raw.get("billing_address"),
+        (raw.get("buyer") or {}).get("buyerRegistrationAddress") if isinstance(raw.get("buyer"), dict) else None,
+    )
+    for place in places:
+        if isinstance(place, dict):
+            code = place.get("country_code") or place.get("countryCode") or ""
+            if isinstance(code, str) and len(code.strip()) == 2:
+                return code.strip().upper()
+    return ""
+
+
+def country_mismatch(order: Order) -> bool:
+    """Whether the buyer's billing country is known and is not the country the order ships to (a risk sign)."""
+    billing = billing_country(order)
+    return bool(billing and order.ship_country and billing != order.ship_country.upper())
+
+
+def merge_key(order: Order) -> str:
+    """Orders with the same key go to the same buyer at the same address: they may be merged into one parcel."""
+    buyer = email_normalised(order.buyer_email) or " ".join(order.ship_name.casefold().split())
+    if not buyer:
+        return ""
+    street = f"{order.ship_address1} {order.ship_address2}"
+    return f"{buyer}|{address_normalised(street, order.ship_postcode, order.ship_country)}"

@@ -35,9 +35,11 @@ from django.utils.translation import gettext as _
 from core.jsontext import json_may_hold_nul, json_text
 from core.limits import QUANTITY_MAX
 from core.text import FORBIDDEN_CHARACTERS
+from orders.fulfilment import orders_settle
 from orders.inbound import AddressIn, LineIn, OrderIn
 from orders.models import Order, OrderEvent, OrderHold, OrderLine
-from orders.status import NOT_SHIPPED, ORDER_STATUS, TO_SHIP
+from orders.status import IN_PROCESS, NOT_SHIPPED, ORDER_STATUS, RESERVED, TO_SHIP
+from orders.tasks import allocation_queue
 
 Status = Order.Status
 BATCH = 1000
@@ -347,6 +349,9 @@ class _Batch:
         self.events: list[_EventRow] = []
         self.holds: list[_HoldRow] = []
         self.released_hold_ids: list[int] = []
+        # Saved orders to bring in line with their holds and news once written (orders.fulfilment.orders_settle).
+        self.settle_ids: set[int] = set()
+        self.reopen_ids: set[int] = set()
 
     def hold(self, order: Any, code: str, detail: str) -> None:
         self.holds.append(_HoldRow(order=order, code=code, detail=detail[:255]))
@@ -404,6 +409,17 @@ LINE_COLUMNS = (
 )
 
 
+# Columns an import never sets: what allocation decides later.
+_ORDER_DEFAULTS = {
+    "warehouse_id": None,
+    "shipping_method_id": None,
+    "warehouse_by_hand_id": None,
+    "method_by_hand_id": None,
+    "tags": "[]",
+    "decision": "{}",
+}
+
+
 def _json(value: Any) -> str:
     return json_text(value)
 
@@ -420,6 +436,8 @@ def _order_row(order: _NewOrder, store_id: int, now: datetime) -> tuple:
             row.append(store_id)
         elif column == "raw":
             row.append(_json(values["raw"]))
+        elif column in _ORDER_DEFAULTS:
+            row.append(_ORDER_DEFAULTS[column])
         else:
             row.append(values[column])
     return tuple(row)
@@ -532,6 +550,7 @@ def _existing_order(
     user = batch.user
     previous_status = order.status
     events_before, lines_changed_before, raw_before = len(batch.events), len(batch.changed_lines), order.raw
+    holds_before = len(batch.holds)
     changed: dict[str, list[Any]] = {}
     if order.status == Status.CANCELLED:
         allowed = {"channel_status", "channel_updated_at", "raw"}
@@ -573,6 +592,10 @@ def _existing_order(
     if target != order.status:
         if after_shipment and target == Status.CANCELLED:
             _hold_once(batch, order, open_holds, OrderHold.Code.CANCELLED_AFTER_SHIPMENT, values["channel_status"])
+        elif order.status in IN_PROCESS and target in (Status.AWAITING_SHIPMENT, Status.PENDING):
+            pass  # the store still waits for the parcel: no news for an order Seabridge is working on
+        elif order.status in (Status.PICKING, Status.PACKED) and target != Status.CANCELLED:
+            watched_changes.append("status")  # shipped by someone else while the floor works on it
         elif target in ORDER_STATUS.allowed(order.status):
             order.status = target
             batch.changed_fields.add("status")
@@ -607,6 +630,12 @@ def _existing_order(
 
     if order.status != previous_status:
         batch.events.append(_event(order, OrderEvent.Kind.STATUS, from_status=previous_status, user=user))
+    if previous_status in IN_PROCESS or order.status != previous_status or len(batch.holds) > holds_before:
+        batch.settle_ids.add(order.pk)
+        if previous_status in RESERVED | {Status.AWAITING_STOCK} and (
+            "lines" in changed or any(name.startswith("ship_") or name == "requested_service" for name in changed)
+        ):
+            batch.reopen_ids.add(order.pk)
     if changed:
         batch.events.append(_event(order, OrderEvent.Kind.CHANGED, details=changed, user=user))
     material = (
@@ -714,3 +743,9 @@ def _upsert_batch(
             result.held += 1
         result.imported_ids.append(values["channel_order_id"])
     batch.write()
+    if batch.settle_ids:
+        orders_settle(
+            order_ids=batch.settle_ids, user=user, reopen=batch.reopen_ids, note=_("What the store sent changed it.")
+        )
+    if result.created or batch.settle_ids:
+        transaction.on_commit(allocation_queue)

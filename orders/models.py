@@ -23,9 +23,17 @@ MONEY = {"max_digits": 18, "decimal_places": 4}
 class Order(TimeStampedModel):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending payment")
-        AWAITING_SHIPMENT = "awaiting_shipment", _("Awaiting shipment")
+        # "New": paid, to be allocated. The value keeps the marketplaces' word (what the store says of it).
+        AWAITING_SHIPMENT = "awaiting_shipment", _("New, to allocate")
+        ON_HOLD = "on_hold", _("On hold")
+        AWAITING_STOCK = "awaiting_stock", _("Awaiting stock")
+        ALLOCATED = "allocated", _("Allocated")
+        PICKING = "picking", _("Picking")
+        PACKED = "packed", _("Packed")
         PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
         SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        RETURNED = "returned", _("Returned")
         CANCELLED = "cancelled", _("Cancelled")
 
     store = models.ForeignKey(
@@ -69,6 +77,49 @@ class Order(TimeStampedModel):
     )
     buyer_note = models.TextField(_("buyer note"), blank=True, default="")
     raw = models.JSONField(_("as received"), default=dict, blank=True, help_text=_("The order as the store sent it."))
+    # What allocation decided (orders.fulfilment), and what a person fixed by hand, which rules do not override.
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("warehouse"),
+        help_text=_("Where it ships from (the first parcel's when split across warehouses)."),
+    )
+    shipping_method = models.ForeignKey(
+        "logistics.ShippingMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("shipping method"),
+    )
+    warehouse_by_hand = models.ForeignKey(
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("warehouse set by hand"),
+        help_text=_("A person's choice: rules and routing keep to it."),
+    )
+    method_by_hand = models.ForeignKey(
+        "logistics.ShippingMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipping method set by hand"),
+        help_text=_("A person's choice: rules keep to it."),
+    )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    decision = models.JSONField(
+        _("why"),
+        default=dict,
+        blank=True,
+        help_text=_("What the allocation rules and routing decided, step by step, the last time it ran."),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -140,6 +191,11 @@ class OrderEvent(StatusEvent):
         MAPPED = "mapped", _("SKU mapped")
         SHIPPED = "shipped", _("Shipment recorded")
         STORE_TOLD = "store_told", _("Store told of a shipment")
+        MERGED = "merged", _("Merged with other orders")
+        SPLIT = "split", _("Split into parcels")
+        PARCELS_UNDONE = "parcels_undone", _("Merge or split undone")
+        SET_BY_HAND = "set_by_hand", _("Warehouse or method set by hand")
+        TAGGED = "tagged", _("Tagged")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("order"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.STATUS)
@@ -155,9 +211,13 @@ class OrderHold(models.Model):
 
     class Code(models.TextChoices):
         UNMAPPED_SKU = "unmapped_sku", _("SKU not mapped to a product")
-        CANCELLED_AFTER_SHIPMENT = "cancelled_after_shipment", _("Cancelled by the store after shipment")
-        CHANGED_AFTER_SHIPMENT = "changed_after_shipment", _("Changed by the store after shipment")
+        # "After shipment" names the codes; they apply from the moment picking begins.
+        CANCELLED_AFTER_SHIPMENT = "cancelled_after_shipment", _("Cancelled by the store after picking began")
+        CHANGED_AFTER_SHIPMENT = "changed_after_shipment", _("Changed by the store after picking began")
         CANCEL_REQUESTED = "cancel_requested", _("The buyer asked to cancel")
+        RULE = "rule", _("Held by an allocation rule")
+        MANUAL = "manual", _("Held by a person")
+        NO_METHOD = "no_method", _("No shipping method can take it")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds", verbose_name=_("order"))
     code = models.CharField(_("reason"), max_length=32, choices=Code.choices)
@@ -166,7 +226,7 @@ class OrderHold(models.Model):
         max_length=255,
         blank=True,
         default="",
-        help_text=_("The SKU, what the store changed, or what it says of the buyer's request to cancel."),
+        help_text=_("The SKU, what the store changed, the buyer's request, or the reason given by a rule or a person."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
@@ -335,3 +395,79 @@ class Blacklist(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+
+class Parcel(TimeStampedModel):
+    """What leaves the warehouse as one package: lines of one order, of several orders merged (same buyer, same
+    address), or part of an order split by lines, quantities or warehouses. Stock is reserved under its number
+    in its warehouse; each order in it keeps its own store, so each store is told the tracking of its order."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("warehouse"),
+        help_text=_("Empty until it is allocated."),
+    )
+    shipping_method = models.ForeignKey(
+        "logistics.ShippingMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        verbose_name=_("shipping method"),
+    )
+    reserved_at = models.DateTimeField(
+        _("stock reserved at"), null=True, blank=True, help_text=_("Empty while its stock is not reserved.")
+    )
+    made_by = models.CharField(
+        _("made by"),
+        max_length=16,
+        choices=[
+            ("allocation", _("Allocation")),
+            ("merge", _("Merge")),
+            ("split", _("Split")),
+        ],
+        default="allocation",
+    )
+
+    class Meta:
+        verbose_name = _("parcel")
+        verbose_name_plural = _("parcels")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reserved_at__isnull=True) | Q(warehouse__isnull=False),
+                name="parcel_reserved_has_warehouse",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ParcelLine(models.Model):
+    """``quantity`` of an order line (in the store's units) goes in a parcel."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="lines", verbose_name=_("parcel"))
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="parcel_lines", verbose_name=_("order"))
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="parcel_lines", verbose_name=_("order line")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = _("parcel line")
+        verbose_name_plural = _("parcel lines")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parcel", "line"], name="parcelline_parcel_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="parcelline_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["order"], name="parcelline_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.parcel_id}: {self.line_id} × {self.quantity}"

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.utils.translation import gettext as _
 
 from core.errors import ErrorDetail, ValidationFailed
 from logistics.quotes import ParcelIn
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 
-def order_parcel(order: Order) -> ParcelIn:
+def order_parcel(order: Order, lines: Iterable[OrderLine] | None = None) -> ParcelIn:
     """The parcel of ``order``'s lines still in it: products' weights × quantities, the sum of their volumes (so
     the volumetric weight of items packed together), the longest side of any item, batteries and liquids.
-    ValidationFailed names what is missing: an unmapped SKU, a product without a weight, the country."""
+    ValidationFailed names what is missing: an unmapped SKU, a product without a weight, the country.
+    ``lines`` (with their products) when the caller has them already; else they are read."""
     errors: list[ErrorDetail] = []
     weight = volume = longest = 0
     volume_known = True
     battery = liquid = False
-    for line in order.lines.filter(quantity__gt=0).select_related("product").order_by("pk"):
+    if lines is None:
+        lines = order.lines.filter(quantity__gt=0).select_related("product").order_by("pk")
+    for line in lines:
+        if line.quantity <= 0:
+            continue
         product = line.product
         if product is None:
             errors.append(

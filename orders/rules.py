@@ -26,6 +26,9 @@ buyer                  in, not_in, contains                          names or e-
 tag                    any_of, none_of                               tags
 address_ok             is                                            true or false (``orders.checks``)
 blacklisted            is                                            true or false (the blacklist)
+country_mismatch       is                                            true or false: the buyer's billing country
+                                                                     (when the store gives it) is not the
+                                                                     country shipped to
 buyer_orders           gt, gte, lt, lte, eq                          the buyer's earlier orders (by e-mail)
 =====================  ===========================================  =========================================
 
@@ -67,6 +70,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     "tag": (("any_of", "none_of"), "texts"),
     "address_ok": (("is",), "flag"),
     "blacklisted": (("is",), "flag"),
+    "country_mismatch": (("is",), "flag"),
     "buyer_orders": (COMPARE, "count"),
 }
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -271,6 +275,7 @@ class OrderFacts:
     address_problems: tuple[str, ...] = ()
     blacklisted: bool = False
     buyer_orders: int = 0
+    country_mismatch: bool = False
 
     @property
     def address_ok(self) -> bool:
@@ -301,7 +306,7 @@ def condition_holds(facts: OrderFacts, condition: Mapping[str, Any]) -> bool:
     if name in ("order_total", "line_count", "total_weight_g", "buyer_orders"):
         actual = facts.total if name == "order_total" else getattr(facts, name)
         return _compare(actual, op, Decimal(value) if name == "order_total" else value)
-    if name in ("has_battery", "has_liquid", "address_ok", "blacklisted"):
+    if name in ("has_battery", "has_liquid", "address_ok", "blacklisted", "country_mismatch"):
         return getattr(facts, name) is value
     if name == "postcode":
         code = facts.postcode.replace(" ", "").upper()
@@ -399,8 +404,9 @@ def decide(facts: OrderFacts, rules: Iterable[Any], quotes_of=None) -> Decision:
     order) on one order. ``quotes_of()`` gives the order's quotes, asked for only by a cheapest or fastest action.
     The trail names, for each action of each matching rule, what it did."""
     decision = Decision()
+    had = facts.tags
     for rule in rules:
-        facts.tags = frozenset(decision.tags)  # a tag condition reads the tags earlier rules gave
+        facts.tags = had | frozenset(decision.tags)  # a tag condition reads the tags earlier rules gave too
         if not rule_matches(facts, rule.match, rule.conditions):
             continue
         for action in rule.actions:
@@ -408,4 +414,5 @@ def decide(facts: OrderFacts, rules: Iterable[Any], quotes_of=None) -> Decision:
             decision.trail.append({"rule": rule.pk, "name": rule.name, "action": action["type"], "result": result})
         if rule.stop:
             break
+    facts.tags = had
     return decision

@@ -17,10 +17,23 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.limits import quantity_problem
 from core.status import status_lock, status_transition
+from orders.fulfilment import orders_settle
 from orders.models import Blacklist, Order, OrderEvent, OrderHold, OrderLine, OrderShipment, OrderShipmentLine
 from orders.status import ORDER_STATUS, TO_SHIP
+from orders.tasks import allocation_queue
 
 Status = Order.Status
+# A shipment may be recorded for an order still to ship that no hold stops.
+SHIPPABLE = frozenset(
+    {
+        Status.AWAITING_SHIPMENT,
+        Status.AWAITING_STOCK,
+        Status.ALLOCATED,
+        Status.PICKING,
+        Status.PACKED,
+        Status.PARTIALLY_SHIPPED,
+    }
+)
 
 # Sent (on commit) when a shipment is recorded whose store must be told; channels listens and tells it.
 shipment_recorded = Signal()
@@ -97,6 +110,14 @@ def order_lines_map(*, store_id: int, channel_sku: str, product_id: int | None, 
             for order in to_hold
         ]
     OrderEvent.objects.bulk_create(events)
+    # Lines now point at another product (or none): allocated orders are allocated again.
+    orders_settle(
+        order_ids=list(orders),
+        reopen=list(orders),
+        user=user,
+        note=_("The mapping of SKU %(sku)s changed.") % {"sku": channel_sku},
+    )
+    transaction.on_commit(allocation_queue)
     return len(orders)
 
 
@@ -123,6 +144,8 @@ def order_hold_release(*, hold: OrderHold, user=None) -> OrderHold:
         details={"code": hold.code, "detail": hold.detail},
         user=user,
     )
+    orders_settle(order_ids=[hold.order_id], user=user, note=_("Hold released."))
+    transaction.on_commit(allocation_queue)
     return hold
 
 
@@ -204,9 +227,9 @@ def order_shipment_record(
     existing = order.shipments.filter(tracking_number=tracking_number).first()
     if existing is not None:
         return existing, False
-    if order.status not in {Status.AWAITING_SHIPMENT, Status.PARTIALLY_SHIPPED}:
+    if order.status not in SHIPPABLE:
         raise Conflict(
-            _("Order %(order)s is %(status)s; only an order awaiting shipment can ship.")
+            _("Order %(order)s is %(status)s; only an order not yet shipped (and not on hold) can ship.")
             % {"order": order.channel_order_id, "status": ORDER_STATUS.status_label(order.status)},
             code="invalid_transition",
         )
@@ -234,6 +257,7 @@ def order_shipment_record(
     order = status_transition(
         machine=ORDER_STATUS, document=order, to_status=to_status, user=user, note=tracking_number
     )
+    orders_settle(order_ids=[order.pk], user=user)
     OrderEvent.objects.create(
         order=order,
         kind=OrderEvent.Kind.SHIPPED,

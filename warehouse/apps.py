@@ -6,3 +6,6 @@ class WarehouseConfig(AppConfig):
     verbose_name = _("Warehouse floor")
     name = "warehouse"
     label = "warehouse"
+
+    def ready(self) -> None:
+        from warehouse import receivers  # noqa: F401 (connects the receiver of orders' order_cancelled)

@@ -1,0 +1,1071 @@
+"""Allocation: every new order gets a warehouse, a shipping method and its stock reserved in parcels, or waits
+with a reason (on hold, awaiting stock); and what people do to orders before picking (hold, release, cancel,
+merge, split, undo, set the warehouse or the method by hand).
+
+The run (``orders_allocate``) takes new orders and those awaiting stock, by ship-by date then oldest first, in
+batches. Each batch locks its orders (skipping rows another run or an import holds: they are taken next time),
+reads their facts once (``orders.allocation.order_facts``), runs the active rules (``orders.rules.decide``), and
+routes each parcel when no rule or person fixed the warehouse:
+
+1. the store's warehouses (all active ones when it names none; never FBA), those in the destination country first
+   (overseas stock), then by the warehouse's priority;
+2. the first that can fill the whole parcel from its available stock (sellable − reserved);
+3. none can: when the store allows split orders and the warehouses together can fill it, one parcel per
+   warehouse; otherwise the order waits as awaiting stock and a later run (every minute) tries again.
+
+Stock is reserved through ``inventory.stock_services.stock_reserve`` under the parcel's number, so the run is
+safe to repeat (an allocated order is not taken again) and safe beside imports and people (rows are locked,
+stock is checked under the balance locks). Every status change goes through ``orders.status.ORDER_STATUS`` with
+an event whose details hold the trail: which rule chose what, and how routing chose the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.status import next_id, status_check, status_transition
+from inventory.errors import InsufficientStock
+from inventory.models import BundleComponent, InventoryBalance, Product, Reservation, StockMove, Warehouse
+from inventory.stock_services import stock_release, stock_reserve
+from logistics.models import ShippingMethod
+from logistics.quotes import methods_for_quotes, quotes_for
+from orders.allocation import order_facts, orders_with_lines
+from orders.checks import merge_key
+from orders.models import AllocationRule, Order, OrderEvent, OrderHold, OrderLine, Parcel, ParcelLine
+from orders.parcels import order_parcel
+from orders.rules import Decision, decide
+from orders.status import NOT_PICKED, ORDER_STATUS
+
+logger = logging.getLogger(__name__)
+Status = Order.Status
+
+BATCH = 200
+# Sent in the transaction that cancels an order whose goods were picked: ``picked`` lists, per parcel, the
+# units out of their bins (warehouse_id, product_id, quantity, reference, from_bin_id). The warehouse floor
+# makes put-back tasks of them; logistics (the labels issue) voids the parcel's label.
+order_cancelled = Signal()
+
+
+def parcel_number(pk: int) -> str:
+    return f"PCL{pk:08d}"
+
+
+# --- what a parcel needs -----------------------------------------------------------------------------------------
+
+
+def _components(product_ids: Iterable[int]) -> dict[int, list[tuple[Product, int]]]:
+    """The components of the bundles among ``product_ids`` (one query)."""
+    found: dict[int, list[tuple[Product, int]]] = defaultdict(list)
+    rows = BundleComponent.objects.filter(bundle_id__in=list(product_ids)).select_related("component")
+    for row in rows.order_by("bundle_id", "pk"):
+        found[row.bundle_id].append((row.component, row.quantity))
+    return found
+
+
+def _units(line: OrderLine, quantity: int) -> int:
+    """Units of the line's product in ``quantity`` of the store's units (the mapping may sell packs)."""
+    return (line.product_quantity or 0) * quantity // line.quantity if line.quantity else 0
+
+
+def _needs(
+    parcel_lines: Iterable[tuple[OrderLine, int]], components: Mapping[int, list[tuple[Product, int]]]
+) -> dict[int, tuple[Product, int]]:
+    """Product id → (product, units) for stock: bundles stand for their components."""
+    needs: dict[int, tuple[Product, int]] = {}
+    for line, quantity in parcel_lines:
+        product, units = line.product, _units(line, quantity)
+        if product is None or units <= 0:
+            continue
+        parts = components.get(product.pk) if product.is_bundle else None
+        for part, each in parts or [(product, 1)]:
+            previous = needs.get(part.pk, (part, 0))[1]
+            needs[part.pk] = (part, previous + units * each)
+    return needs
+
+
+# --- the run -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AllocationResult:
+    allocated: int = 0
+    awaiting_stock: int = 0
+    held: int = 0
+    skipped: int = 0
+    parcels: int = 0
+    seconds_reserving: float = 0.0
+    seconds_total: float = 0.0
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "allocated": self.allocated,
+            "awaiting_stock": self.awaiting_stock,
+            "held": self.held,
+            "skipped": self.skipped,
+            "parcels": self.parcels,
+        }
+
+
+@dataclass
+class _Context:
+    """What a run loads once: rules, warehouses, shipping methods with their rate cards."""
+
+    rules: list[AllocationRule]
+    warehouses: dict[str, Warehouse]
+    methods: dict[str, ShippingMethod]
+    quote_methods: list[ShippingMethod] | None = None
+    user: Any = None
+
+    @classmethod
+    def load(cls, user=None) -> _Context:
+        return cls(
+            rules=list(AllocationRule.objects.filter(is_active=True).order_by("priority", "pk")),
+            warehouses={w.code: w for w in Warehouse.objects.filter(is_active=True).order_by("priority", "code")},
+            methods={m.code: m for m in ShippingMethod.objects.select_related("carrier")},
+            user=user,
+        )
+
+    def warehouse_by_id(self, pk: int) -> Warehouse:
+        found = next((w for w in self.warehouses.values() if w.pk == pk), None)
+        return found or Warehouse.objects.get(pk=pk)
+
+    def method_by_id(self, pk: int) -> ShippingMethod:
+        return next(m for m in self.methods.values() if m.pk == pk)
+
+    def quotes(self, order: Order) -> list:
+        if self.quote_methods is None:
+            self.quote_methods = methods_for_quotes()
+        try:
+            return quotes_for(order_parcel(order, order.lines.all()), self.quote_methods)
+        except ValidationFailed:
+            return []
+
+
+def _candidate_ids(order_ids: Sequence[int] | None) -> list[int]:
+    """New orders and those awaiting stock, the most urgent first: by the store's ship-by date, then oldest."""
+    queryset = Order.objects.filter(status__in=[Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK])
+    if order_ids is not None:
+        queryset = queryset.filter(pk__in=list(order_ids))
+    ordering = (F("ship_by").asc(nulls_last=True), "ordered_at", "pk")
+    return list(queryset.order_by(*ordering).values_list("pk", flat=True))
+
+
+def orders_allocate(*, order_ids: Sequence[int] | None = None, user=None, batch_size: int = BATCH) -> AllocationResult:
+    """Allocate new orders and retry those awaiting stock (``order_ids``: only these). Each batch is one
+    transaction; orders locked elsewhere are left for the next run."""
+    started = time.perf_counter()
+    result = AllocationResult()
+    context = _Context.load(user)
+    candidates = _candidate_ids(order_ids)
+    for start in range(0, len(candidates), batch_size):
+        with transaction.atomic():
+            _allocate_batch(candidates[start : start + batch_size], context, result)
+    result.seconds_total = time.perf_counter() - started
+    return result
+
+
+def _allocate_batch(ids: list[int], context: _Context, result: AllocationResult) -> None:
+    locked = set(
+        Order.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=ids, status__in=[Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK])
+        .values_list("pk", flat=True)
+    )
+    result.skipped += len(ids) - len(locked)
+    if not locked:
+        return
+    held = set(
+        OrderHold.objects.filter(order_id__in=locked, released_at__isnull=True).values_list("order_id", flat=True)
+    )
+    for order_id in sorted(held):
+        _to_status(Order(pk=order_id), Status.ON_HOLD, context.user, _("Open holds: a person must look at it."))
+        result.held += 1
+    orders = orders_with_lines(sorted(locked - held))
+    if not orders:
+        return
+    by_id = {order.pk: order for order in orders}
+    facts = order_facts(orders, loaded=True)
+    decisions = {
+        order.pk: decide(facts[order.pk], context.rules, lambda order=order: context.quotes(order)) for order in orders
+    }
+
+    # Holds a rule gave: the order waits for a person.
+    rule_holds = [(order, reason) for order in orders for reason in decisions[order.pk].holds]
+    if rule_holds:
+        open_now = set(
+            OrderHold.objects.filter(
+                order_id__in=[order.pk for order, _reason in rule_holds],
+                code=OrderHold.Code.RULE,
+                released_at__isnull=True,
+            ).values_list("order_id", "detail")
+        )
+        released_before = set(
+            OrderHold.objects.filter(
+                order_id__in=[order.pk for order, _reason in rule_holds],
+                code=OrderHold.Code.RULE,
+                released_at__isnull=False,
+            ).values_list("order_id", "detail")
+        )
+        for order, reason in rule_holds:
+            key = (order.pk, reason[:255])
+            if key in released_before:
+                continue  # a person released this very hold: the rule does not hold the order again
+            if key not in open_now:
+                OrderHold.objects.create(order=order, code=OrderHold.Code.RULE, detail=reason[:255])
+                open_now.add(key)
+    holding = {order_id for order_id, _detail in open_now} if rule_holds else set()
+    for order in orders:
+        if order.pk in holding:
+            decision = decisions[order.pk]
+            _to_status(
+                order,
+                Status.ON_HOLD,
+                context.user,
+                "; ".join(decision.holds),
+                changes={"decision": _decision_record(decision, []), "tags": _tags(order, decision)},
+            )
+            result.held += 1
+
+    todo = [order for order in orders if order.pk not in holding]
+    if not todo:
+        return
+    parcels = _parcels_of(todo)
+    groups = _groups(todo, parcels, by_id)
+    product_ids = {line.product_id for order in todo for line in order.lines.all() if line.product_id}
+    product_ids |= {line.line.product_id for rows in parcels.values() for line in rows if line.line.product_id}
+    components = _components(product_ids)
+    needed_products = set(product_ids) | {part.pk for parts in components.values() for part, _each in parts}
+    available = _available(needed_products)
+
+    for group in groups:
+        _allocate_group(group, parcels, decisions, components, available, context, result)
+
+
+def _tags(order: Order, decision: Decision) -> list[str]:
+    tags = list(order.tags or [])
+    for tag in decision.tags:
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _decision_record(decision: Decision, routing: list[str], **extra: Any) -> dict[str, Any]:
+    return {
+        "decided_at": timezone.now().isoformat(),
+        "rules": decision.trail,
+        "routing": routing,
+        **extra,
+    }
+
+
+def _to_status(
+    order: Order, to_status: str, user, note: str, *, changes: Mapping[str, Any] | None = None, details=None
+) -> Order:
+    return status_transition(
+        machine=ORDER_STATUS,
+        document=order,
+        to_status=to_status,
+        user=user,
+        note=note,
+        changes=changes,
+        event_fields={"details": details} if details else None,
+    )
+
+
+def _parcels_of(orders: Sequence[Order]) -> dict[int, list[ParcelLine]]:
+    """Unreserved parcels made by a person (merge or split) holding lines of ``orders``: parcel id → its lines."""
+    rows = (
+        ParcelLine.objects.filter(parcel__reserved_at__isnull=True, parcel__lines__order__in=list(orders))
+        .select_related("parcel", "line__product")
+        .distinct()
+        .order_by("parcel_id", "pk")
+    )
+    found: dict[int, list[ParcelLine]] = defaultdict(list)
+    for row in rows:
+        found[row.parcel_id].append(row)
+    return found
+
+
+@dataclass
+class _Group:
+    """Orders allocated together: one order, or orders merged into one parcel."""
+
+    orders: list[Order]
+    parcel_ids: list[int] = field(default_factory=list)
+    waiting_for: list[str] = field(default_factory=list)
+
+    @property
+    def leader(self) -> Order:
+        return self.orders[0]
+
+
+def _groups(todo: list[Order], parcels: dict[int, list[ParcelLine]], by_id: dict[int, Order]) -> list[_Group]:
+    parcel_orders = {pid: {row.order_id for row in rows} for pid, rows in parcels.items()}
+    seen: set[int] = set()
+    groups = []
+    for order in todo:
+        if order.pk in seen:
+            continue
+        members, pids, frontier = {order.pk}, set(), [order.pk]
+        while frontier:
+            current = frontier.pop()
+            for pid, owners in parcel_orders.items():
+                if current in owners and pid not in pids:
+                    pids.add(pid)
+                    for other in owners - members:
+                        members.add(other)
+                        frontier.append(other)
+        seen |= members
+        missing = [pk for pk in members if pk not in by_id]
+        group = _Group(orders=[by_id[pk] for pk in sorted(members) if pk in by_id], parcel_ids=sorted(pids))
+        if missing:
+            group.waiting_for = [
+                str(number)
+                for number in Order.objects.filter(pk__in=missing).values_list("channel_order_id", flat=True)
+            ]
+        groups.append(group)
+    return groups
+
+
+def _available(product_ids: set[int]) -> dict[tuple[int, int], int]:
+    """(product id, warehouse id) → sellable − reserved now (one query). Read without locks: reserving checks
+    again under the balance locks, so a stale figure costs a retry, never an oversell."""
+    rows = InventoryBalance.objects.filter(product_id__in=product_ids).values_list(
+        "product_id", "warehouse_id", "sellable", "reserved"
+    )
+    return {(product, warehouse): sellable - reserved for product, warehouse, sellable, reserved in rows}
+
+
+def _candidates(order: Order, context: _Context, fixed: Warehouse | None) -> list[Warehouse]:
+    if fixed is not None:
+        return [fixed]
+    allowed = [w for w in order.store.warehouses.all() if w.is_active] if order.store_id else []
+    pool = allowed or list(context.warehouses.values())
+    pool = [w for w in pool if w.kind != Warehouse.Kind.FBA]
+    country = (order.ship_country or "").upper()
+    return sorted(pool, key=lambda w: (w.country != country, w.priority, w.code))
+
+
+def _fills(needs: Mapping[int, tuple[Product, int]], warehouse: Warehouse, available) -> bool:
+    return all(available.get((pid, warehouse.pk), 0) >= units for pid, (_product, units) in needs.items())
+
+
+def _shortage_text(needs: Mapping[int, tuple[Product, int]], warehouses: list[Warehouse], available) -> str:
+    parts = []
+    for pid, (product, units) in sorted(needs.items(), key=lambda item: item[1][0].sku):
+        have = ", ".join(f"{w.code} {max(available.get((pid, w.pk), 0), 0)}" for w in warehouses)
+        parts.append(_("%(sku)s needs %(units)s (%(have)s)") % {"sku": product.sku, "units": units, "have": have})
+    return "; ".join(parts)
+
+
+def _route(
+    needs: dict[int, tuple[Product, int]],
+    candidates: list[Warehouse],
+    available: dict[tuple[int, int], int],
+    *,
+    country: str,
+    split: bool,
+) -> tuple[list[tuple[Warehouse, dict[int, tuple[Product, int]]]], list[str]]:
+    """Where the units come from: [(warehouse, needs)] (several when split), or [] when they must wait; and the
+    steps of the choice, in words."""
+    steps: list[str] = []
+    if not candidates:
+        steps.append(_("No active warehouse may ship this store's orders."))
+        return [], steps
+    local = [w.code for w in candidates if w.country == country]
+    if local and len(candidates) > 1:
+        steps.append(_("Warehouses in the destination country first: %(codes)s.") % {"codes": ", ".join(local)})
+    for warehouse in candidates:
+        if _fills(needs, warehouse, available):
+            steps.append(_("%(code)s can fill it all.") % {"code": warehouse.code})
+            return [(warehouse, needs)], steps
+    if split and len(candidates) > 1:
+        plan: dict[int, dict[int, tuple[Product, int]]] = defaultdict(dict)
+        left = dict(available)
+        possible = True
+        for pid, (product, units) in needs.items():
+            wanted = units
+            for warehouse in candidates:
+                take = min(wanted, max(left.get((pid, warehouse.pk), 0), 0))
+                if take:
+                    plan[warehouse.pk][pid] = (product, take)
+                    left[(pid, warehouse.pk)] = left.get((pid, warehouse.pk), 0) - take
+                    wanted -= take
+                if not wanted:
+                    break
+            if wanted:
+                possible = False
+                break
+        if possible:
+            chosen = [(w, plan[w.pk]) for w in candidates if plan.get(w.pk)]
+            steps.append(
+                _("No one warehouse can fill it; the store allows split orders: %(count)s parcels, from %(codes)s.")
+                % {"count": len(chosen), "codes": ", ".join(w.code for w, _needs in chosen)}
+            )
+            return chosen, steps
+    steps.append(
+        _("No warehouse can fill it (%(short)s): it waits for stock.")
+        % {"short": _shortage_text(needs, candidates, available)}
+    )
+    return [], steps
+
+
+def _method_for(group: _Group, decision: Decision, context: _Context, steps: list[str]) -> ShippingMethod | None:
+    leader = group.leader
+    if leader.method_by_hand_id:
+        method = context.method_by_id(leader.method_by_hand_id)
+        steps.append(_("Shipping method %(code)s, set by hand.") % {"code": method.code})
+        return method
+    if decision.method:
+        method = context.methods.get(decision.method)
+        if method is None or not method.is_active:
+            steps.append(_("Shipping method %(code)s is not active.") % {"code": decision.method})
+            return None
+        return method
+    quotes = [quote for quote in context.quotes(leader) if quote.eligible]
+    if not quotes:
+        steps.append(_("No rule chose a shipping method and none can take this parcel."))
+        return None
+    best = min(quotes, key=lambda quote: (quote.total, quote.method.code))
+    steps.append(
+        _("No rule chose a shipping method: the cheapest that can take it, %(code)s at %(total)s %(currency)s.")
+        % {"code": best.method.code, "total": best.total, "currency": best.currency}
+    )
+    return best.method
+
+
+def _allocate_group(
+    group: _Group,
+    parcels: dict[int, list[ParcelLine]],
+    decisions: dict[int, Decision],
+    components,
+    available: dict[tuple[int, int], int],
+    context: _Context,
+    result: AllocationResult,
+) -> None:
+    leader = group.leader
+    decision = decisions[leader.pk]
+    routing: list[str] = []
+    if group.waiting_for:
+        # A merged order is held or busy: the parcel waits for it (each run looks again).
+        result.skipped += len(group.orders)
+        return
+    # What goes in which parcel: a person's parcels, else one parcel of all lines.
+    if group.parcel_ids:
+        planned = [(pid, [(row.line, row.quantity) for row in parcels[pid]]) for pid in group.parcel_ids]
+    else:
+        planned = [(None, [(line, line.quantity) for line in leader.lines.all() if line.quantity > 0])]
+
+    fixed: Warehouse | None = None
+    if leader.warehouse_by_hand_id:
+        fixed = context.warehouse_by_id(leader.warehouse_by_hand_id)
+        routing.append(_("Warehouse %(code)s, set by hand.") % {"code": fixed.code})
+    elif decision.warehouse:
+        fixed = context.warehouses.get(decision.warehouse)
+        if fixed is None:
+            routing.append(_("Warehouse %(code)s is not active.") % {"code": decision.warehouse})
+            _wait(group, decision, routing, context, result, Status.AWAITING_STOCK)
+            return
+
+    method = _method_for(group, decision, context, routing)
+    if method is None:
+        hold_detail = _("No shipping method can take it.")
+        for order in group.orders:
+            OrderHold.objects.get_or_create(order=order, code=OrderHold.Code.NO_METHOD, detail="", released_at=None)
+        _wait(group, decision, routing, context, result, Status.ON_HOLD, note=hold_detail)
+        return
+
+    candidates = _candidates(leader, context, fixed)
+    split = bool(getattr(leader.store, "split_orders", False))
+    routes: list[tuple[int | None, Warehouse, dict[int, tuple[Product, int]], list]] = []
+    for pid, lines in planned:
+        needs = _needs(lines, components)
+        chosen, steps = _route(needs, candidates, available, country=(leader.ship_country or "").upper(), split=split)
+        routing.extend(steps)
+        if not chosen:
+            _wait(group, decision, routing, context, result, Status.AWAITING_STOCK)
+            return
+        for index, (warehouse, part) in enumerate(chosen):
+            # The person's parcel keeps its number for the first warehouse; more warehouses make more parcels.
+            routes.append((pid if index == 0 else None, warehouse, part, lines))
+
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            made = _parcels_reserve(group, routes, method, context)
+    except InsufficientStock as short:
+        # Another writer took the stock since it was read: wait, and the next run tries again.
+        result.seconds_reserving += time.perf_counter() - started
+        routing.append(_("Stock went while reserving (%(message)s): it waits for stock.") % {"message": short})
+        _wait(group, decision, routing, context, result, Status.AWAITING_STOCK)
+        return
+    result.seconds_reserving += time.perf_counter() - started
+    for _pid, warehouse, part, _source in routes:
+        for pid_key, (_product, units) in part.items():
+            available[(pid_key, warehouse.pk)] = available.get((pid_key, warehouse.pk), 0) - units
+    result.parcels += len(made)
+    record = _decision_record(
+        decision,
+        routing,
+        warehouse=made[0].warehouse.code,
+        method=method.code,
+        parcels=[parcel.number for parcel in made],
+    )
+    note = f"{made[0].warehouse.code} · {method.code}" + (f" · {len(made)} " + _("parcels") if len(made) > 1 else "")
+    for order in group.orders:
+        _to_status(
+            order,
+            Status.ALLOCATED,
+            context.user,
+            note,
+            changes={
+                "warehouse": made[0].warehouse,
+                "shipping_method": method,
+                "decision": record,
+                "tags": _tags(order, decisions.get(order.pk, decision)),
+            },
+            details={"parcels": record["parcels"], "rules": decision.trail, "routing": routing},
+        )
+        result.allocated += 1
+
+
+def _wait(
+    group: _Group,
+    decision: Decision,
+    routing: list[str],
+    context: _Context,
+    result: AllocationResult,
+    to_status: str,
+    note: str = "",
+) -> None:
+    record = _decision_record(decision, routing)
+    for order in group.orders:
+        if order.status == to_status:
+            # Still waiting: say why now, without a new event each run.
+            Order.objects.filter(pk=order.pk).update(decision=record, updated_at=timezone.now())
+        else:
+            _to_status(
+                order,
+                to_status,
+                context.user,
+                note or (routing[-1] if routing else ""),
+                changes={"decision": record, "tags": _tags(order, decision)},
+                details={"rules": decision.trail, "routing": routing},
+            )
+        if to_status == Status.ON_HOLD:
+            result.held += 1
+        else:
+            result.awaiting_stock += 1
+
+
+def _parcels_reserve(group: _Group, routes, method: ShippingMethod, context: _Context) -> list[Parcel]:
+    """Make (or reuse) the parcels of ``routes`` and reserve their stock; all or nothing."""
+    now = timezone.now()
+    made: list[Parcel] = []
+    for pid, warehouse, part, source in routes:
+        if pid is not None:
+            parcel = Parcel.objects.select_for_update().get(pk=pid)
+            parcel.warehouse, parcel.shipping_method, parcel.reserved_at = warehouse, method, now
+            parcel.save(update_fields=["warehouse", "shipping_method", "reserved_at", "updated_at"])
+            if any(route[0] is None and route[3] is source for route in routes):
+                # The person's parcel itself is split across warehouses: it keeps what its first one sends.
+                kept = _lines_for_part(parcel, source, part)
+                parcel.lines.all().delete()
+                ParcelLine.objects.bulk_create(kept)
+        else:
+            pk = next_id(Parcel)
+            parcel = Parcel.objects.create(
+                pk=pk,
+                number=parcel_number(pk),
+                warehouse=warehouse,
+                shipping_method=method,
+                reserved_at=now,
+                made_by="split" if len(routes) > 1 else "allocation",
+            )
+            ParcelLine.objects.bulk_create(_lines_for_part(parcel, source, part))
+        stock_reserve(
+            warehouse=warehouse,
+            lines=[(product, units) for product, units in part.values()],
+            reference=parcel.number,
+            user=context.user,
+        )
+        made.append(parcel)
+    return made
+
+
+def _lines_for_part(parcel: Parcel, source: list[tuple[OrderLine, int]], part) -> list[ParcelLine]:
+    """The order lines whose products ``part`` takes (a split across warehouses splits by product; a bundle goes
+    where its components go)."""
+    rows = []
+    for line, quantity in source:
+        if line.product_id is None:
+            continue
+        if line.product_id in part or (line.product.is_bundle and any(pid in part for pid in _bundle_parts(line))):
+            units_here = part.get(line.product_id, (None, None))[1]
+            share = quantity
+            if units_here is not None and line.product_quantity:
+                per_unit = line.product_quantity // line.quantity or 1
+                share = min(quantity, max(units_here // per_unit, 1))
+            rows.append(ParcelLine(parcel=parcel, order_id=line.order_id, line=line, quantity=share))
+    return rows
+
+
+def _bundle_parts(line: OrderLine) -> list[int]:
+    return list(BundleComponent.objects.filter(bundle_id=line.product_id).values_list("component_id", flat=True))
+
+
+# --- giving back what a parcel holds --------------------------------------------------------------------------------
+
+
+def _parcels_unreserve(parcels: Iterable[Parcel], user, *, keep_made_by_person: bool = True) -> list[int]:
+    """Release the reserved stock of ``parcels``; delete those allocation made (a person's merge or split stays
+    as a grouping, unreserved). Returns the ids of the orders they held."""
+    order_ids: set[int] = set()
+    for parcel in parcels:
+        order_ids |= set(parcel.lines.values_list("order_id", flat=True))
+        if parcel.reserved_at is not None and parcel.warehouse_id is not None:
+            stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
+        if keep_made_by_person and parcel.made_by in ("merge", "split"):
+            parcel.reserved_at = None
+            parcel.warehouse = None
+            parcel.save(update_fields=["reserved_at", "warehouse", "updated_at"])
+        else:
+            parcel.delete()
+    return sorted(order_ids)
+
+
+def _order_parcels(order_ids: Iterable[int]) -> list[Parcel]:
+    return list(
+        Parcel.objects.select_for_update(of=("self",))
+        .filter(pk__in=ParcelLine.objects.filter(order_id__in=list(order_ids)).values("parcel_id"))
+        .select_related("warehouse")
+        .order_by("pk")
+    )
+
+
+def _others_back_to_new(order_ids: Iterable[int], skip: set[int], user, note: str) -> None:
+    for order in Order.objects.filter(pk__in=list(order_ids), status__in=[Status.ALLOCATED, Status.AWAITING_STOCK]):
+        if order.pk not in skip:
+            _to_status(order, Status.AWAITING_SHIPMENT, user, note)
+
+
+@transaction.atomic
+def orders_settle(*, order_ids: Iterable[int], user=None, reopen: Iterable[int] = (), note: str = "") -> None:
+    """Bring orders in line with their holds and the store's news, after an import or a person changed them:
+    held orders wait on hold (their stock given back); an allocated order the store changed (``reopen``) is
+    allocated afresh; an order whose holds are all released is new again; one the store cancelled or shipped
+    gives back what its parcels reserved."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return
+    reopen = set(reopen)
+    orders = list(Order.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
+    held = set(OrderHold.objects.filter(order_id__in=ids, released_at__isnull=True).values_list("order_id", flat=True))
+    for order in orders:
+        if order.status == Status.CANCELLED:
+            reserved = [p for p in _order_parcels([order.pk]) if p.reserved_at is not None]
+            if reserved:
+                others = _parcels_unreserve(reserved, user, keep_made_by_person=False)
+                _others_back_to_new(others, {order.pk}, user, note or _("A merged order left the parcel."))
+        elif order.status in (Status.SHIPPED, Status.PARTIALLY_SHIPPED):
+            # Shipped outside the floor's steps (recorded by hand, or by the store): what is still reserved for
+            # its parcels goes back; the parcels stay as the record of what was planned.
+            for parcel in _order_parcels([order.pk]):
+                if (
+                    parcel.warehouse_id
+                    and Reservation.objects.filter(reference=parcel.number, quantity_reserved__gt=0).exists()
+                ):
+                    stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
+        elif order.status in (Status.ALLOCATED, Status.AWAITING_STOCK) and (order.pk in held or order.pk in reopen):
+            others = _parcels_unreserve(_order_parcels([order.pk]), user)
+            target = Status.ON_HOLD if order.pk in held else Status.AWAITING_SHIPMENT
+            _to_status(order, target, user, note or _("Changed in the store: allocated again."))
+            _others_back_to_new(others, {order.pk}, user, note or _("A merged order changed."))
+        elif order.status == Status.AWAITING_SHIPMENT and order.pk in held:
+            _to_status(order, Status.ON_HOLD, user, note or _("Held."))
+        elif order.status == Status.ON_HOLD and order.pk not in held:
+            _to_status(order, Status.AWAITING_SHIPMENT, user, note or _("Every hold released."))
+
+
+# --- what people do -------------------------------------------------------------------------------------------------
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
+
+
+def _refuse_unless(order: Order, statuses: Iterable[str], action: str) -> None:
+    if order.status not in statuses:
+        raise Conflict(
+            _("Order %(order)s is %(status)s; it cannot be %(action)s now.")
+            % {"order": order.channel_order_id, "status": ORDER_STATUS.status_label(order.status), "action": action},
+            code="invalid_transition",
+            order=order.channel_order_id,
+            status=order.status,
+        )
+
+
+@transaction.atomic
+def order_hold(*, order: Order, reason: str, user=None) -> Order:
+    """A person holds an order before picking, with a reason; stock reserved for it is given back."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(
+            _("Say why the order is held."), errors=[ErrorDetail(_("Required."), field="reason", code="required")]
+        )
+    order = _locked(order)
+    _refuse_unless(order, NOT_PICKED | {Status.PENDING}, _("held"))
+    OrderHold.objects.get_or_create(order=order, code=OrderHold.Code.MANUAL, detail=reason[:255], released_at=None)
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.HELD,
+        from_status=order.status,
+        to_status=order.status,
+        details={"code": OrderHold.Code.MANUAL, "detail": reason[:255]},
+        user=user,
+    )
+    orders_settle(order_ids=[order.pk], user=user, note=reason)
+    return Order.objects.get(pk=order.pk)
+
+
+@transaction.atomic
+def order_release(*, order: Order, user=None, note: str = "") -> Order:
+    """A person releases every hold of an order a person may release (an unmapped SKU is released by mapping it);
+    the order is new again and allocated at once."""
+    order = _locked(order)
+    holds = list(order.holds.select_for_update().filter(released_at__isnull=True).order_by("pk"))
+    if not holds:
+        raise Conflict(
+            _("Order %(order)s has no open hold.") % {"order": order.channel_order_id}, code="nothing_to_release"
+        )
+    unmapped = [hold.detail for hold in holds if hold.code == OrderHold.Code.UNMAPPED_SKU]
+    if unmapped:
+        raise Conflict(
+            _("Map SKU %(sku)s to a product: that releases the hold by itself.") % {"sku": ", ".join(unmapped)},
+            code="hold_needs_mapping",
+        )
+    now = timezone.now()
+    OrderHold.objects.filter(pk__in=[hold.pk for hold in holds]).update(released_at=now, released_by=user)
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                kind=OrderEvent.Kind.RELEASED,
+                from_status=order.status,
+                to_status=order.status,
+                note=note[:255],
+                details={"code": hold.code, "detail": hold.detail},
+                user=user,
+            )
+            for hold in holds
+        ]
+    )
+    orders_settle(order_ids=[order.pk], user=user, note=note or _("Released by hand."))
+    order.refresh_from_db()
+    if order.status == Status.AWAITING_SHIPMENT:
+        orders_allocate(order_ids=[order.pk], user=user)
+        order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str = "", user=None) -> Order:
+    """Cancel an order in Seabridge (the store is not told: cancel it there too). Before picking, its reserved
+    stock is given back; after picking began, the picked units are announced (``order_cancelled``) so the floor
+    gets a task to put them back and logistics voids the label."""
+    order = _locked(order)
+    if order.status == Status.CANCELLED:
+        return order
+    status_check(machine=ORDER_STATUS, document=order, to_status=Status.CANCELLED)
+    parcels = _order_parcels([order.pk])
+    picked: list[dict[str, Any]] = []
+    others: list[int] = []
+    if order.status in (Status.PICKING, Status.PACKED):
+        for parcel in parcels:
+            if parcel.warehouse_id is None:
+                continue
+            for reservation in Reservation.objects.filter(reference=parcel.number, quantity_picked__gt=0):
+                move = (
+                    StockMove.objects.filter(reference=parcel.number, product_id=reservation.product_id)
+                    .filter(reason=StockMove.Reason.PICK)
+                    .order_by("-pk")
+                    .first()
+                )
+                picked.append(
+                    {
+                        "warehouse_id": reservation.warehouse_id,
+                        "product_id": reservation.product_id,
+                        "quantity": reservation.quantity_picked,
+                        "reference": parcel.number,
+                        "from_bin_id": move.to_bin_id if move is not None else None,
+                    }
+                )
+            if Reservation.objects.filter(reference=parcel.number, quantity_reserved__gt=0).exists():
+                stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
+    else:
+        others = _parcels_unreserve(parcels, user, keep_made_by_person=False)
+    order = _to_status(order, Status.CANCELLED, user, reason or _("Cancelled by hand."))
+    _others_back_to_new(others, {order.pk}, user, _("A merged order was cancelled."))
+    order_cancelled.send(sender=Order, order=order, picked=picked, parcels=[p.number for p in parcels], user=user)
+    return order
+
+
+def _merge_refusal(orders: list[Order]) -> None:
+    errors = []
+    for order in orders:
+        if order.status not in NOT_PICKED:
+            errors.append(
+                ErrorDetail(
+                    _("Order %(order)s is %(status)s; only orders not yet picked can be merged.")
+                    % {"order": order.channel_order_id, "status": ORDER_STATUS.status_label(order.status)},
+                    field="orders",
+                    code="invalid_transition",
+                )
+            )
+    keys = {merge_key(order) for order in orders}
+    if "" in keys or len(keys) > 1:
+        errors.append(
+            ErrorDetail(
+                _("Only orders of the same buyer to the same address can be merged."), field="orders", code="invalid"
+            )
+        )
+    if errors:
+        raise ValidationFailed.listing(_("The merge"), errors)
+
+
+@transaction.atomic
+def orders_merge(*, orders: Sequence[Order], user=None) -> Parcel:
+    """Merge orders of one buyer to one address, none picked yet, into one parcel, and allocate it. Each order
+    stays as its store sent it, so each store is told the parcel's tracking for its own order."""
+    ids = sorted({order.pk for order in orders})
+    if len(ids) < 2:
+        raise ValidationFailed(
+            _("Choose at least two orders to merge."),
+            errors=[ErrorDetail(_("At least two orders."), field="orders", code="min_length")],
+        )
+    locked = list(Order.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
+    if len(locked) != len(ids):
+        raise ValidationFailed(
+            _("Some of the orders do not exist."), errors=[ErrorDetail(_("Unknown order."), field="orders")]
+        )
+    _merge_refusal(locked)
+    _parcels_unreserve(_order_parcels(ids), user, keep_made_by_person=False)
+    pk = next_id(Parcel)
+    parcel = Parcel.objects.create(pk=pk, number=parcel_number(pk), made_by="merge")
+    rows = [
+        ParcelLine(parcel=parcel, order_id=line.order_id, line=line, quantity=line.quantity)
+        for line in OrderLine.objects.filter(order_id__in=ids, quantity__gt=0).order_by("order_id", "pk")
+    ]
+    ParcelLine.objects.bulk_create(rows)
+    numbers = [order.channel_order_id for order in locked]
+    for order in locked:
+        if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
+            _to_status(order, Status.AWAITING_SHIPMENT, user, _("Merged: allocated again as one parcel."))
+        OrderEvent.objects.create(
+            order=order,
+            kind=OrderEvent.Kind.MERGED,
+            from_status=order.status,
+            to_status=order.status,
+            details={"parcel": parcel.number, "orders": numbers},
+            user=user,
+        )
+    orders_allocate(order_ids=ids, user=user)
+    parcel.refresh_from_db()
+    return parcel
+
+
+@dataclass(frozen=True)
+class SplitLineIn:
+    line_id: int
+    quantity: int
+
+
+@transaction.atomic
+def order_split(*, order: Order, parcels: Sequence[Sequence[SplitLineIn]], user=None) -> list[Parcel]:
+    """Split an order not yet picked into parcels: each a list of (line, quantity in the store's units). What no
+    parcel names goes into one more parcel. The parcels are allocated at once, each on its own."""
+    order = _locked(order)
+    _refuse_unless(order, NOT_PICKED, _("split"))
+    lines = {line.pk: line for line in order.lines.filter(quantity__gt=0).order_by("pk")}
+    left = {pk: line.quantity for pk, line in lines.items()}
+    errors: list[ErrorDetail] = []
+    groups: list[list[tuple[OrderLine, int]]] = []
+    for index, rows in enumerate(parcels):
+        group = []
+        if not rows:
+            errors.append(ErrorDetail(_("A parcel needs at least one line."), field=f"parcels[{index}]"))
+        for position, row in enumerate(rows):
+            where = f"parcels[{index}][{position}]"
+            line = lines.get(row.line_id)
+            if line is None:
+                errors.append(ErrorDetail(_("Not a line of this order."), field=f"{where}.line", code="invalid"))
+                continue
+            if not isinstance(row.quantity, int) or row.quantity < 1 or row.quantity > left[line.pk]:
+                errors.append(
+                    ErrorDetail(
+                        _("Between 1 and %(left)s.") % {"left": left[line.pk]},
+                        field=f"{where}.quantity",
+                        code="invalid",
+                    )
+                )
+                continue
+            left[line.pk] -= row.quantity
+            group.append((line, row.quantity))
+        groups.append(group)
+    rest = [(lines[pk], quantity) for pk, quantity in left.items() if quantity > 0]
+    if rest:
+        groups.append(rest)
+    if not errors and len([group for group in groups if group]) < 2:
+        errors.append(ErrorDetail(_("A split makes at least two parcels."), field="parcels", code="min_length"))
+    if errors:
+        raise ValidationFailed.listing(_("The split"), errors)
+    others = _parcels_unreserve(_order_parcels([order.pk]), user, keep_made_by_person=False)
+    _others_back_to_new(others, {order.pk}, user, _("A merged order was split."))
+    made = []
+    for group in groups:
+        pk = next_id(Parcel)
+        parcel = Parcel.objects.create(pk=pk, number=parcel_number(pk), made_by="split")
+        ParcelLine.objects.bulk_create(
+            [ParcelLine(parcel=parcel, order=order, line=line, quantity=quantity) for line, quantity in group]
+        )
+        made.append(parcel)
+    if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
+        _to_status(order, Status.AWAITING_SHIPMENT, user, _("Split: each parcel allocated again."))
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.SPLIT,
+        from_status=order.status,
+        to_status=order.status,
+        details={
+            "parcels": {
+                parcel.number: {line.channel_line_id: quantity for line, quantity in group}
+                for parcel, group in zip(made, groups, strict=True)
+            }
+        },
+        user=user,
+    )
+    orders_allocate(order_ids=[order.pk], user=user)
+    return list(Parcel.objects.filter(pk__in=[parcel.pk for parcel in made]).order_by("pk"))
+
+
+@transaction.atomic
+def order_parcels_undo(*, order: Order, user=None) -> Order:
+    """Undo a merge or split of an order not yet picked: its parcels (and the other orders of a merged one) go
+    back to one parcel per order, allocated afresh."""
+    order = _locked(order)
+    _refuse_unless(order, NOT_PICKED, _("unmerged or unsplit"))
+    parcels = _order_parcels([order.pk])
+    if not any(parcel.made_by in ("merge", "split") for parcel in parcels):
+        raise Conflict(
+            _("Order %(order)s is neither merged nor split.") % {"order": order.channel_order_id},
+            code="nothing_to_undo",
+        )
+    members = sorted({order.pk, *ParcelLine.objects.filter(parcel__in=parcels).values_list("order_id", flat=True)})
+    locked = list(Order.objects.select_for_update(of=("self",)).filter(pk__in=members).order_by("pk"))
+    for member in locked:
+        _refuse_unless(member, NOT_PICKED, _("unmerged or unsplit"))
+    _parcels_unreserve(parcels, user, keep_made_by_person=False)
+    for member in locked:
+        if member.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
+            _to_status(member, Status.AWAITING_SHIPMENT, user, _("Merge or split undone."))
+        OrderEvent.objects.create(
+            order=member,
+            kind=OrderEvent.Kind.PARCELS_UNDONE,
+            from_status=member.status,
+            to_status=member.status,
+            details={"parcels": [parcel.number for parcel in parcels]},
+            user=user,
+        )
+    orders_allocate(order_ids=members, user=user)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_set_by_hand(
+    *, order: Order, warehouse: Warehouse | None = None, method: ShippingMethod | None = None, user=None
+) -> Order:
+    """A person fixes the warehouse and/or the shipping method of an order not yet picked (None leaves it as it
+    is); rules and routing keep to it, and the order is allocated again at once."""
+    order = _locked(order)
+    _refuse_unless(order, NOT_PICKED, _("changed"))
+    if warehouse is None and method is None:
+        raise ValidationFailed(
+            _("Give a warehouse or a shipping method."),
+            errors=[ErrorDetail(_("Give a warehouse or a shipping method."), field="warehouse", code="required")],
+        )
+    changes = {}
+    if warehouse is not None:
+        if not warehouse.is_active:
+            raise ValidationFailed(
+                _("Warehouse %(code)s is not active.") % {"code": warehouse.code},
+                errors=[ErrorDetail(_("Not active."), field="warehouse", code="invalid")],
+            )
+        order.warehouse_by_hand = warehouse
+        changes["warehouse"] = warehouse.code
+    if method is not None:
+        if not method.is_active:
+            raise ValidationFailed(
+                _("Shipping method %(code)s is not active.") % {"code": method.code},
+                errors=[ErrorDetail(_("Not active."), field="shipping_method", code="invalid")],
+            )
+        order.method_by_hand = method
+        changes["shipping_method"] = method.code
+    order.save(update_fields=["warehouse_by_hand", "method_by_hand", "updated_at"])
+    if method is not None:
+        # A method chosen by a person answers "no shipping method can take it".
+        no_method = order.holds.filter(code=OrderHold.Code.NO_METHOD, released_at__isnull=True)
+        if no_method.update(released_at=timezone.now(), released_by=user):
+            orders_settle(order_ids=[order.pk], user=user, note=_("Shipping method set by hand."))
+            order.refresh_from_db()
+    OrderEvent.objects.create(
+        order=order,
+        kind=OrderEvent.Kind.SET_BY_HAND,
+        from_status=order.status,
+        to_status=order.status,
+        details=changes,
+        user=user,
+    )
+    if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
+        others = _parcels_unreserve(_order_parcels([order.pk]), user)
+        _to_status(order, Status.AWAITING_SHIPMENT, user, _("Set by hand: allocated again."))
+        _others_back_to_new(others, {order.pk}, user, _("A merged order was changed by hand."))
+    if Order.objects.filter(pk=order.pk, status=Status.AWAITING_SHIPMENT).exists():
+        orders_allocate(order_ids=[order.pk], user=user)
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_picking_start(*, order: Order, user=None, note: str = "") -> Order:
+    """The floor began picking an allocated order (the warehouse issue's waves call this)."""
+    return _to_status(order, Status.PICKING, user, note)
+
+
+@transaction.atomic
+def order_packed(*, order: Order, user=None, note: str = "") -> Order:
+    return _to_status(order, Status.PACKED, user, note)
+
+
+def merge_suggestions(*, limit: int = 200) -> list[list[Order]]:
+    """Groups of orders not yet picked nor merged, of one buyer to one address (by normalised e-mail or name,
+    street, postcode and country): what a person may merge."""
+    candidates = Order.objects.filter(status__in=NOT_PICKED).exclude(Q(parcel_lines__parcel__made_by="merge"))
+    groups: dict[str, list[Order]] = defaultdict(list)
+    for order in candidates.order_by("ordered_at", "pk").iterator(chunk_size=2000):
+        key = merge_key(order)
+        if key:
+            groups[key].append(order)
+    found = [orders for orders in groups.values() if len(orders) > 1]
+    return found[:limit]

@@ -39,6 +39,7 @@ STORE_FIELDS = [
     "sync_interval_minutes",
     "import_from",
     "warehouses",
+    "split_orders",
     "stock_buffer",
     "stock_percent",
     "push_stock",
@@ -120,7 +121,7 @@ class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
         (None, {"fields": ["channel", "name", "marketplace_id", "is_active"]}),
         (_("Connection"), {"fields": ["api_base_url", "auth_url", "credentials", "credentials_names", "options"]}),
         (_("Orders"), {"fields": ["import_from", "sync_interval_minutes", "orders_synced_to"]}),
-        (_("Stock"), {"fields": ["warehouses", "stock_buffer", "stock_percent", "push_stock"]}),
+        (_("Stock"), {"fields": ["warehouses", "split_orders", "stock_buffer", "stock_percent", "push_stock"]}),
         (
             _("Health"),
             {

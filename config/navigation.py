@@ -50,6 +50,7 @@ NAVIGATION = [
         "items": [
             page(_("Orders"), "receipt", "orders", "order"),
             page(_("Holds"), "front_hand", "orders", "orderhold"),
+            page(_("Parcels"), "package_2", "orders", "parcel"),
             page(_("Allocation rules"), "rule", "orders", "allocationrule"),
             page(_("Blacklist"), "block", "orders", "blacklist"),
         ],
@@ -62,6 +63,7 @@ NAVIGATION = [
             page(_("Bins"), "grid_view", "inventory", "bin"),
             page(_("Stock counts"), "fact_check", "inventory", "stockcount"),
             page(_("Transfers"), "local_shipping", "inventory", "transfer"),
+            page(_("Put-back tasks"), "move_to_inbox", "warehouse", "putbacktask"),
         ],
     },
     {

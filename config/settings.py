@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.Order.Status",
         "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
         "OrderHoldCodeEnum": "orders.models.OrderHold.Code",
+        "ParcelMadeByEnum": "orders.models.Parcel.MadeBy",
         "ShipmentStoreStatusEnum": "orders.models.OrderShipment.StoreStatus",
         "ChannelEnum": "channels.models.Channel",
         "SyncRunKindEnum": "channels.models.SyncRun.Kind",

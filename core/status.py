@@ -10,7 +10,7 @@ the creation event, and ``status_check`` lets a service refuse before it does it
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connection, models, transaction
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import Conflict, words_join
+from core.jsontext import json_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -333,8 +335,94 @@ def status_start(
     return _event_write(machine, document=document, from_status="", to_status=to_status, user=user, note=note)
 
 
+@dataclass
+class StatusMove:
+    """One document of ``status_transitions_apply``: where it goes, why, and what else changes with it."""
+
+    document: models.Model
+    to_status: str
+    note: str = ""
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    event_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def status_transitions_apply(
+    *, machine: StatusMachine[DocumentT], moves: Sequence[StatusMove], user: AbstractBaseUser | None = None
+) -> None:
+    """``status_transition`` for many documents at once, for batch work (an allocation run): the same map, the
+    same events, in two statements. The caller must hold the documents' row locks (``select_for_update``) and
+    pass them as read under those locks; the whole batch is refused if one move is not allowed."""
+    if not moves:
+        return
+    for move in moves:
+        if machine.status_field in move.changes:
+            raise ValueError(f"Give the new status as to_status, not in changes ({machine.status_field!r}).")
+        status_check(machine=machine, document=move.document, to_status=move.to_status)
+    events = []
+    fields: set[str] = {machine.status_field, *machine.touched_fields}
+    now = timezone.now()
+    for move in moves:
+        document = move.document
+        from_status = getattr(document, machine.status_field)
+        setattr(document, machine.status_field, move.to_status)
+        for name, value in move.changes.items():
+            setattr(document, name, value)
+            fields.add(name)
+        if "updated_at" in machine.touched_fields:
+            document.updated_at = now
+        events.append(
+            machine.event_model(
+                **{machine.event_document_field: document},
+                from_status=from_status,
+                to_status=move.to_status,
+                note=note_cut(move.note),
+                user=user,
+                **move.event_fields,
+            )
+        )
+    rows_update(machine.model, [move.document for move in moves], sorted(fields))
+    machine.event_model.objects.bulk_create(events)
+
+
+def rows_update(model: type[models.Model], documents: Sequence[models.Model], names: Sequence[str]) -> None:
+    """Save ``names`` of many rows in one ``UPDATE ... FROM unnest(...)``: what ``bulk_update`` does, without
+    building a CASE per row and field (seconds for a few thousand rows of an allocation run)."""
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    arrays, casts, sets = [[document.pk for document in documents]], [f"%s::{model._meta.pk.db_type(connection)}[]"], []
+    for position, model_field in enumerate(fields, start=1):
+        values = [getattr(document, model_field.attname) for document in documents]
+        if isinstance(model_field, models.JSONField):
+            arrays.append([json_text(value) for value in values])
+            casts.append("%s::text[]")
+            sets.append(f"{quote(model_field.column)} = row.c{position}::jsonb")
+        else:
+            arrays.append([model_field.get_db_prep_save(value, connection) for value in values])
+            casts.append(f"%s::{model_field.db_type(connection)}[]")
+            sets.append(f"{quote(model_field.column)} = row.c{position}")
+    columns = ", ".join(["id", *(f"c{position}" for position in range(1, len(fields) + 1))])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(model._meta.db_table)} AS target SET {', '.join(sets)} "  # noqa: S608 - names from the model
+            f"FROM unnest({', '.join(casts)}) AS row({columns}) WHERE target.{quote(model._meta.pk.column)} = row.id",
+            arrays,
+        )
+
+
 def next_id(model: type[models.Model]) -> int:
     """Take the next primary key up front so a document number built from it goes into the same INSERT."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [model._meta.db_table])
         return cursor.fetchone()[0]
+
+
+def next_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` primary keys of ``model`` taken from its sequence in one query (numbers for a batch of rows)."""
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return [row[0] for row in cursor.fetchall()]

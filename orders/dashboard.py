@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from core.dashboard import ORDERS, Figure, Section, dashboard_register
 from orders.models import Order, OrderHold
 from orders.selectors import open_holds
-from orders.status import NOT_SHIPPED
+from orders.status import TO_SHIP
 
 
 def _orders(**filters) -> str:
@@ -27,9 +27,12 @@ def orders_sections(request: HttpRequest) -> list[Section]:
         return []
     end_of_today = timezone.localtime().replace(hour=23, minute=59, second=59) + timedelta(seconds=1)
     held = Exists(open_holds().filter(order=OuterRef("pk")))
-    figures = Order.objects.filter(status__in=NOT_SHIPPED).aggregate(
-        to_ship=Count("pk", filter=Q(status=Order.Status.AWAITING_SHIPMENT)),
-        due=Count("pk", filter=Q(status=Order.Status.AWAITING_SHIPMENT, ship_by__lt=end_of_today)),
+    Status = Order.Status
+    figures = Order.objects.filter(status__in=TO_SHIP).aggregate(
+        new=Count("pk", filter=Q(status=Status.AWAITING_SHIPMENT)),
+        awaiting_stock=Count("pk", filter=Q(status=Status.AWAITING_STOCK)),
+        allocated=Count("pk", filter=Q(status=Status.ALLOCATED)),
+        due=Count("pk", filter=Q(ship_by__lt=end_of_today) & ~Q(status=Status.PENDING)),
     )
     by_reason = dict(
         OrderHold.objects.filter(released_at__isnull=True)
@@ -43,9 +46,19 @@ def orders_sections(request: HttpRequest) -> list[Section]:
             title=_("Orders"),
             figures=[
                 Figure(
-                    label=_("Awaiting shipment"),
-                    value=figures["to_ship"],
-                    link=_orders(status__exact=Order.Status.AWAITING_SHIPMENT),
+                    label=_("New, to allocate"),
+                    value=figures["new"],
+                    link=_orders(status__exact=Status.AWAITING_SHIPMENT),
+                ),
+                Figure(
+                    label=_("Awaiting stock"),
+                    value=figures["awaiting_stock"],
+                    link=_orders(status__exact=Status.AWAITING_STOCK),
+                ),
+                Figure(
+                    label=_("Allocated, to pick"),
+                    value=figures["allocated"],
+                    link=_orders(status__exact=Status.ALLOCATED),
                 ),
                 Figure(
                     label=_("Held"),
@@ -56,8 +69,8 @@ def orders_sections(request: HttpRequest) -> list[Section]:
                 Figure(
                     label=_("To ship by today"),
                     value=figures["due"],
-                    note=_("Awaiting shipment with the store's ship-by date today or past"),
-                    link=_orders(status__exact=Order.Status.AWAITING_SHIPMENT),
+                    note=_("Not shipped yet, with the store's ship-by date today or past"),
+                    link=_orders(),
                 ),
             ],
         )

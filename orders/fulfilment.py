@@ -33,12 +33,22 @@ from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
-from core.status import next_id, status_check, status_transition
+from core.phrases import Phrase, phrase_json
+from core.status import (
+    StatusMove,
+    next_id,
+    next_ids,
+    rows_update,
+    status_check,
+    status_transition,
+    status_transitions_apply,
+)
 from inventory.errors import InsufficientStock
 from inventory.models import BundleComponent, InventoryBalance, Product, Reservation, StockMove, Warehouse
-from inventory.stock_services import stock_release, stock_reserve
+from inventory.stock_services import ReservePart, stock_release, stock_reserve, stock_reserve_many
 from logistics.models import ShippingMethod
 from logistics.quotes import methods_for_quotes, quotes_for
 from orders.allocation import order_facts, orders_with_lines
@@ -105,8 +115,11 @@ class AllocationResult:
     held: int = 0
     skipped: int = 0
     parcels: int = 0
+    seconds_facts: float = 0.0
+    seconds_deciding: float = 0.0
     seconds_reserving: float = 0.0
     seconds_total: float = 0.0
+    rule_evaluations: int = 0
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -176,6 +189,25 @@ def orders_allocate(*, order_ids: Sequence[int] | None = None, user=None, batch_
     return result
 
 
+@dataclass
+class _Writes:
+    """What a batch writes, gathered so each kind of row is written in one statement at the end."""
+
+    moves: list[StatusMove] = field(default_factory=list)
+    decisions_only: list[Order] = field(default_factory=list)  # still waiting: the reason, refreshed
+    holds: list[OrderHold] = field(default_factory=list)
+    plans: list[_Plan] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    group: _Group
+    decision: Decision
+    method: ShippingMethod
+    routing: list[str]
+    routes: list[tuple[Warehouse, dict[int, tuple[Product, int]], list]]
+
+
 def _allocate_batch(ids: list[int], context: _Context, result: AllocationResult) -> None:
     locked = set(
         Order.objects.select_for_update(skip_locked=True, of=("self",))
@@ -185,55 +217,63 @@ def _allocate_batch(ids: list[int], context: _Context, result: AllocationResult)
     result.skipped += len(ids) - len(locked)
     if not locked:
         return
+    writes = _Writes()
     held = set(
         OrderHold.objects.filter(order_id__in=locked, released_at__isnull=True).values_list("order_id", flat=True)
     )
-    for order_id in sorted(held):
-        _to_status(Order(pk=order_id), Status.ON_HOLD, context.user, _("Open holds: a person must look at it."))
-        result.held += 1
+    if held:
+        for order in Order.objects.filter(pk__in=held).order_by("pk"):
+            writes.moves.append(
+                StatusMove(order, Status.ON_HOLD, gettext_noop("Open holds: a person must look at it."))
+            )
+            result.held += 1
     orders = orders_with_lines(sorted(locked - held))
-    if not orders:
-        return
+    if orders:
+        _allocate_orders(orders, context, result, writes)
+    _writes_apply(writes, context, result)
+
+
+def _allocate_orders(orders: list[Order], context: _Context, result: AllocationResult, writes: _Writes) -> None:
     by_id = {order.pk: order for order in orders}
+    began = time.perf_counter()
     facts = order_facts(orders, loaded=True)
+    result.seconds_facts += time.perf_counter() - began
+    began = time.perf_counter()
     decisions = {
         order.pk: decide(facts[order.pk], context.rules, lambda order=order: context.quotes(order)) for order in orders
     }
+    result.seconds_deciding += time.perf_counter() - began
+    result.rule_evaluations += len(orders) * len(context.rules)
 
-    # Holds a rule gave: the order waits for a person.
-    rule_holds = [(order, reason) for order in orders for reason in decisions[order.pk].holds]
+    # Holds a rule gave: the order waits for a person (unless a person released this very hold before).
+    holding: set[int] = set()
+    rule_holds = [(order, reason[:255]) for order in orders for reason in decisions[order.pk].holds]
     if rule_holds:
-        open_now = set(
-            OrderHold.objects.filter(
-                order_id__in=[order.pk for order, _reason in rule_holds],
-                code=OrderHold.Code.RULE,
-                released_at__isnull=True,
-            ).values_list("order_id", "detail")
-        )
-        released_before = set(
-            OrderHold.objects.filter(
-                order_id__in=[order.pk for order, _reason in rule_holds],
-                code=OrderHold.Code.RULE,
-                released_at__isnull=False,
-            ).values_list("order_id", "detail")
-        )
+        earlier = {
+            (order_id, detail): released is None
+            for order_id, detail, released in OrderHold.objects.filter(
+                order_id__in=[order.pk for order, _reason in rule_holds], code=OrderHold.Code.RULE
+            ).values_list("order_id", "detail", "released_at")
+        }
         for order, reason in rule_holds:
-            key = (order.pk, reason[:255])
-            if key in released_before:
-                continue  # a person released this very hold: the rule does not hold the order again
-            if key not in open_now:
-                OrderHold.objects.create(order=order, code=OrderHold.Code.RULE, detail=reason[:255])
-                open_now.add(key)
-    holding = {order_id for order_id, _detail in open_now} if rule_holds else set()
+            key = (order.pk, reason)
+            if key in earlier and not earlier[key]:
+                continue
+            if key not in earlier:
+                writes.holds.append(OrderHold(order=order, code=OrderHold.Code.RULE, detail=reason))
+                earlier[key] = True
+            holding.add(order.pk)
     for order in orders:
         if order.pk in holding:
             decision = decisions[order.pk]
-            _to_status(
-                order,
-                Status.ON_HOLD,
-                context.user,
-                "; ".join(decision.holds),
-                changes={"decision": _decision_record(decision, []), "tags": _tags(order, decision)},
+            writes.moves.append(
+                StatusMove(
+                    order,
+                    Status.ON_HOLD,
+                    "; ".join(decision.holds),
+                    changes={"decision": _decision_record(decision, []), "tags": _tags(order, decision)},
+                    event_fields={"details": _event_details(decision, {})},
+                )
             )
             result.held += 1
 
@@ -247,9 +287,102 @@ def _allocate_batch(ids: list[int], context: _Context, result: AllocationResult)
     components = _components(product_ids)
     needed_products = set(product_ids) | {part.pk for parts in components.values() for part, _each in parts}
     available = _available(needed_products)
-
     for group in groups:
-        _allocate_group(group, parcels, decisions, components, available, context, result)
+        _allocate_group(group, parcels, decisions, components, available, context, result, writes)
+
+
+def _writes_apply(writes: _Writes, context: _Context, result: AllocationResult) -> None:
+    """Reserve the planned parcels in one call, record them, then every status change and event at once."""
+    if writes.holds:
+        OrderHold.objects.bulk_create(writes.holds)
+    if writes.plans:
+        started = time.perf_counter()
+        numbers = iter(next_ids(Parcel, sum(len(plan.routes) for plan in writes.plans)))
+        requests, parcels_of_plan = [], []
+        for plan in writes.plans:
+            pks = [next(numbers) for _route in plan.routes]
+            parcels_of_plan.append(pks)
+            requests.append(
+                [
+                    ReservePart(
+                        warehouse=warehouse,
+                        reference=parcel_number(pk),
+                        lines=[(product, units) for product, units in part.values()],
+                    )
+                    for pk, (warehouse, part, _source) in zip(pks, plan.routes, strict=True)
+                ]
+            )
+        outcomes = stock_reserve_many(requests=requests, user=context.user)
+        result.seconds_reserving += time.perf_counter() - started
+        now = timezone.now()
+        parcels, lines = [], []
+        for plan, pks, shortages in zip(writes.plans, parcels_of_plan, outcomes, strict=True):
+            if shortages is not None:
+                # Another writer took the stock since it was read: wait, and a later run tries again.
+                short = [
+                    Phrase(gettext_noop("%(sku)s needs %(requested)s, %(warehouse)s has %(available)s"), **shortage)
+                    for shortage in shortages
+                ]
+                plan.routing.append(
+                    Phrase(gettext_noop("Stock went while reserving (%(short)s): it waits for stock."), short=short)
+                )
+                _wait(plan.group, plan.decision, plan.routing, result, writes, Status.AWAITING_STOCK)
+                continue
+            made, taken = [], set()
+            for pk, (warehouse, part, source) in zip(pks, plan.routes, strict=True):
+                parcel = Parcel(
+                    pk=pk,
+                    number=parcel_number(pk),
+                    warehouse=warehouse,
+                    shipping_method=plan.method,
+                    reserved_at=now,
+                    made_by="split" if len(plan.routes) > 1 else "allocation",
+                )
+                made.append(parcel)
+                lines += _lines_for_part(parcel, source, part, taken)
+            parcels += made
+            _allocated(plan.group, plan.decision, plan.routing, made, plan.method, result, writes)
+        Parcel.objects.bulk_create(parcels)
+        ParcelLine.objects.bulk_create(lines)
+    status_transitions_apply(machine=ORDER_STATUS, moves=writes.moves, user=context.user)
+    if writes.decisions_only:
+        rows_update(Order, writes.decisions_only, ["decision", "updated_at"])
+
+
+def _allocated(
+    group: _Group,
+    decision: Decision,
+    routing: list[str],
+    made: list[Parcel],
+    method: ShippingMethod,
+    result: AllocationResult,
+    writes: _Writes,
+) -> None:
+    result.parcels += len(made)
+    record = _decision_record(
+        decision,
+        routing,
+        warehouse=made[0].warehouse.code,
+        method=method.code,
+        parcels=[parcel.number for parcel in made],
+    )
+    note = f"{made[0].warehouse.code} · {method.code}" + (f" · {len(made)} " + _("parcels") if len(made) > 1 else "")
+    for order in group.orders:
+        writes.moves.append(
+            StatusMove(
+                order,
+                Status.ALLOCATED,
+                note,
+                changes={
+                    "warehouse": made[0].warehouse,
+                    "shipping_method": method,
+                    "decision": record,
+                    "tags": _tags(order, decision),
+                },
+                event_fields={"details": _event_details(decision, record)},
+            )
+        )
+        result.allocated += 1
 
 
 def _tags(order: Order, decision: Decision) -> list[str]:
@@ -260,11 +393,19 @@ def _tags(order: Order, decision: Decision) -> list[str]:
     return tags
 
 
+def _event_details(decision: Decision, record: Mapping[str, Any]) -> dict[str, Any]:
+    """What an allocation event keeps: the outcome and the rules that made it (the steps are on the order)."""
+    rules = list(dict.fromkeys(step["name"] for step in decision.trail))
+    return {key: record[key] for key in ("warehouse", "method", "parcels") if key in record} | {"rules": rules}
+
+
 def _decision_record(decision: Decision, routing: list[str], **extra: Any) -> dict[str, Any]:
+    """The order's ``decision``: each step kept as its message and values (``core.phrases``), so the admin and
+    the API show it in the reader's language whichever language the run that wrote it had."""
     return {
         "decided_at": timezone.now().isoformat(),
-        "rules": decision.trail,
-        "routing": routing,
+        "rules": phrase_json(decision.trail),
+        "routing": phrase_json(routing),
         **extra,
     }
 
@@ -272,6 +413,9 @@ def _decision_record(decision: Decision, routing: list[str], **extra: Any) -> di
 def _to_status(
     order: Order, to_status: str, user, note: str, *, changes: Mapping[str, Any] | None = None, details=None
 ) -> Order:
+    if to_status in (Status.AWAITING_SHIPMENT, Status.ON_HOLD):
+        # Its stock was given back: it ships from nowhere yet (``decision`` keeps the last reasons).
+        changes = {"warehouse": None, "shipping_method": None, **(changes or {})}
     return status_transition(
         machine=ORDER_STATUS,
         document=order,
@@ -361,12 +505,14 @@ def _fills(needs: Mapping[int, tuple[Product, int]], warehouse: Warehouse, avail
     return all(available.get((pid, warehouse.pk), 0) >= units for pid, (_product, units) in needs.items())
 
 
-def _shortage_text(needs: Mapping[int, tuple[Product, int]], warehouses: list[Warehouse], available) -> str:
+def _shortages(needs: Mapping[int, tuple[Product, int]], warehouses: list[Warehouse], available) -> list[Phrase]:
     parts = []
     for pid, (product, units) in sorted(needs.items(), key=lambda item: item[1][0].sku):
         have = ", ".join(f"{w.code} {max(available.get((pid, w.pk), 0), 0)}" for w in warehouses)
-        parts.append(_("%(sku)s needs %(units)s (%(have)s)") % {"sku": product.sku, "units": units, "have": have})
-    return "; ".join(parts)
+        parts.append(
+            Phrase(gettext_noop("%(sku)s needs %(units)s (%(have)s)"), sku=product.sku, units=units, have=have)
+        )
+    return parts
 
 
 def _route(
@@ -381,14 +527,16 @@ def _route(
     steps of the choice, in words."""
     steps: list[str] = []
     if not candidates:
-        steps.append(_("No active warehouse may ship this store's orders."))
+        steps.append(Phrase(gettext_noop("No active warehouse may ship this store's orders.")))
         return [], steps
     local = [w.code for w in candidates if w.country == country]
     if local and len(candidates) > 1:
-        steps.append(_("Warehouses in the destination country first: %(codes)s.") % {"codes": ", ".join(local)})
+        steps.append(
+            Phrase(gettext_noop("Warehouses in the destination country first: %(codes)s."), codes=", ".join(local))
+        )
     for warehouse in candidates:
         if _fills(needs, warehouse, available):
-            steps.append(_("%(code)s can fill it all.") % {"code": warehouse.code})
+            steps.append(Phrase(gettext_noop("%(code)s can fill it all."), code=warehouse.code))
             return [(warehouse, needs)], steps
     if split and len(candidates) > 1:
         plan: dict[int, dict[int, tuple[Product, int]]] = defaultdict(dict)
@@ -410,13 +558,20 @@ def _route(
         if possible:
             chosen = [(w, plan[w.pk]) for w in candidates if plan.get(w.pk)]
             steps.append(
-                _("No one warehouse can fill it; the store allows split orders: %(count)s parcels, from %(codes)s.")
-                % {"count": len(chosen), "codes": ", ".join(w.code for w, _needs in chosen)}
+                Phrase(
+                    gettext_noop(
+                        "No one warehouse can fill it; the store allows split orders: %(count)s parcels from %(codes)s."
+                    ),
+                    count=len(chosen),
+                    codes=", ".join(w.code for w, _needs in chosen),
+                )
             )
             return chosen, steps
     steps.append(
-        _("No warehouse can fill it (%(short)s): it waits for stock.")
-        % {"short": _shortage_text(needs, candidates, available)}
+        Phrase(
+            gettext_noop("No warehouse can fill it (%(short)s): it waits for stock."),
+            short=_shortages(needs, candidates, available),
+        )
     )
     return [], steps
 
@@ -425,22 +580,28 @@ def _method_for(group: _Group, decision: Decision, context: _Context, steps: lis
     leader = group.leader
     if leader.method_by_hand_id:
         method = context.method_by_id(leader.method_by_hand_id)
-        steps.append(_("Shipping method %(code)s, set by hand.") % {"code": method.code})
+        steps.append(Phrase(gettext_noop("Shipping method %(code)s, set by hand."), code=method.code))
         return method
     if decision.method:
         method = context.methods.get(decision.method)
         if method is None or not method.is_active:
-            steps.append(_("Shipping method %(code)s is not active.") % {"code": decision.method})
+            steps.append(Phrase(gettext_noop("Shipping method %(code)s is not active."), code=decision.method))
             return None
         return method
     quotes = [quote for quote in context.quotes(leader) if quote.eligible]
     if not quotes:
-        steps.append(_("No rule chose a shipping method and none can take this parcel."))
+        steps.append(Phrase(gettext_noop("No rule chose a shipping method and none can take this parcel.")))
         return None
     best = min(quotes, key=lambda quote: (quote.total, quote.method.code))
     steps.append(
-        _("No rule chose a shipping method: the cheapest that can take it, %(code)s at %(total)s %(currency)s.")
-        % {"code": best.method.code, "total": best.total, "currency": best.currency}
+        Phrase(
+            gettext_noop(
+                "No rule chose a shipping method: the cheapest that can take it, %(code)s at %(total)s %(currency)s."
+            ),
+            code=best.method.code,
+            total=str(best.total),
+            currency=best.currency,
+        )
     )
     return best.method
 
@@ -453,6 +614,7 @@ def _allocate_group(
     available: dict[tuple[int, int], int],
     context: _Context,
     result: AllocationResult,
+    writes: _Writes,
 ) -> None:
     leader = group.leader
     decision = decisions[leader.pk]
@@ -470,20 +632,26 @@ def _allocate_group(
     fixed: Warehouse | None = None
     if leader.warehouse_by_hand_id:
         fixed = context.warehouse_by_id(leader.warehouse_by_hand_id)
-        routing.append(_("Warehouse %(code)s, set by hand.") % {"code": fixed.code})
+        routing.append(Phrase(gettext_noop("Warehouse %(code)s, set by hand."), code=fixed.code))
     elif decision.warehouse:
         fixed = context.warehouses.get(decision.warehouse)
         if fixed is None:
-            routing.append(_("Warehouse %(code)s is not active.") % {"code": decision.warehouse})
-            _wait(group, decision, routing, context, result, Status.AWAITING_STOCK)
+            routing.append(Phrase(gettext_noop("Warehouse %(code)s is not active."), code=decision.warehouse))
+            _wait(group, decision, routing, result, writes, Status.AWAITING_STOCK)
             return
 
     method = _method_for(group, decision, context, routing)
     if method is None:
-        hold_detail = _("No shipping method can take it.")
-        for order in group.orders:
-            OrderHold.objects.get_or_create(order=order, code=OrderHold.Code.NO_METHOD, detail="", released_at=None)
-        _wait(group, decision, routing, context, result, Status.ON_HOLD, note=hold_detail)
+        writes.holds += [OrderHold(order=order, code=OrderHold.Code.NO_METHOD) for order in group.orders]
+        _wait(
+            group,
+            decision,
+            routing,
+            result,
+            writes,
+            Status.ON_HOLD,
+            note=gettext_noop("No shipping method can take it."),
+        )
         return
 
     candidates = _candidates(leader, context, fixed)
@@ -494,58 +662,44 @@ def _allocate_group(
         chosen, steps = _route(needs, candidates, available, country=(leader.ship_country or "").upper(), split=split)
         routing.extend(steps)
         if not chosen:
-            _wait(group, decision, routing, context, result, Status.AWAITING_STOCK)
+            _wait(group, decision, routing, result, writes, Status.AWAITING_STOCK)
             return
         for index, (warehouse, part) in enumerate(chosen):
             # The person's parcel keeps its number for the first warehouse; more warehouses make more parcels.
             routes.append((pid if index == 0 else None, warehouse, part, lines))
+    for _pid, warehouse, part, _source in routes:
+        for product_id, (_product, units) in part.items():
+            available[(product_id, warehouse.pk)] = available.get((product_id, warehouse.pk), 0) - units
 
+    if all(route[0] is None for route in routes):
+        # The common case: new parcels, reserved with the rest of the batch in one call.
+        writes.plans.append(
+            _Plan(
+                group, decision, method, routing, [(warehouse, part, source) for _p, warehouse, part, source in routes]
+            )
+        )
+        return
     started = time.perf_counter()
     try:
-        with transaction.atomic():
-            made = _parcels_reserve(group, routes, method, context)
+        with transaction.atomic():  # a person's parcels: all or none
+            made = _parcels_reserve(routes, method, context)
     except InsufficientStock as short:
-        # Another writer took the stock since it was read: wait, and the next run tries again.
         result.seconds_reserving += time.perf_counter() - started
-        routing.append(_("Stock went while reserving (%(message)s): it waits for stock.") % {"message": short})
-        _wait(group, decision, routing, context, result, Status.AWAITING_STOCK)
+        routing.append(
+            Phrase(gettext_noop("Stock went while reserving (%(short)s): it waits for stock."), short=str(short))
+        )
+        _wait(group, decision, routing, result, writes, Status.AWAITING_STOCK)
         return
     result.seconds_reserving += time.perf_counter() - started
-    for _pid, warehouse, part, _source in routes:
-        for pid_key, (_product, units) in part.items():
-            available[(pid_key, warehouse.pk)] = available.get((pid_key, warehouse.pk), 0) - units
-    result.parcels += len(made)
-    record = _decision_record(
-        decision,
-        routing,
-        warehouse=made[0].warehouse.code,
-        method=method.code,
-        parcels=[parcel.number for parcel in made],
-    )
-    note = f"{made[0].warehouse.code} · {method.code}" + (f" · {len(made)} " + _("parcels") if len(made) > 1 else "")
-    for order in group.orders:
-        _to_status(
-            order,
-            Status.ALLOCATED,
-            context.user,
-            note,
-            changes={
-                "warehouse": made[0].warehouse,
-                "shipping_method": method,
-                "decision": record,
-                "tags": _tags(order, decisions.get(order.pk, decision)),
-            },
-            details={"parcels": record["parcels"], "rules": decision.trail, "routing": routing},
-        )
-        result.allocated += 1
+    _allocated(group, decision, routing, made, method, result, writes)
 
 
 def _wait(
     group: _Group,
     decision: Decision,
     routing: list[str],
-    context: _Context,
     result: AllocationResult,
+    writes: _Writes,
     to_status: str,
     note: str = "",
 ) -> None:
@@ -553,15 +707,18 @@ def _wait(
     for order in group.orders:
         if order.status == to_status:
             # Still waiting: say why now, without a new event each run.
-            Order.objects.filter(pk=order.pk).update(decision=record, updated_at=timezone.now())
+            order.decision = record
+            order.updated_at = timezone.now()
+            writes.decisions_only.append(order)
         else:
-            _to_status(
-                order,
-                to_status,
-                context.user,
-                note or (routing[-1] if routing else ""),
-                changes={"decision": record, "tags": _tags(order, decision)},
-                details={"rules": decision.trail, "routing": routing},
+            writes.moves.append(
+                StatusMove(
+                    order,
+                    to_status,
+                    note,
+                    changes={"decision": record, "tags": _tags(order, decision)},
+                    event_fields={"details": _event_details(decision, {}) | {"routing": phrase_json(routing[-1:])}},
+                )
             )
         if to_status == Status.ON_HOLD:
             result.held += 1
@@ -569,10 +726,12 @@ def _wait(
             result.awaiting_stock += 1
 
 
-def _parcels_reserve(group: _Group, routes, method: ShippingMethod, context: _Context) -> list[Parcel]:
-    """Make (or reuse) the parcels of ``routes`` and reserve their stock; all or nothing."""
+def _parcels_reserve(routes, method: ShippingMethod, context: _Context) -> list[Parcel]:
+    """Reserve a person's parcels (merged or split; a parcel split further across warehouses makes more) one by
+    one; the caller's savepoint makes it all or nothing."""
     now = timezone.now()
     made: list[Parcel] = []
+    taken: set[int] = set()
     for pid, warehouse, part, source in routes:
         if pid is not None:
             parcel = Parcel.objects.select_for_update().get(pk=pid)
@@ -580,7 +739,7 @@ def _parcels_reserve(group: _Group, routes, method: ShippingMethod, context: _Co
             parcel.save(update_fields=["warehouse", "shipping_method", "reserved_at", "updated_at"])
             if any(route[0] is None and route[3] is source for route in routes):
                 # The person's parcel itself is split across warehouses: it keeps what its first one sends.
-                kept = _lines_for_part(parcel, source, part)
+                kept = _lines_for_part(parcel, source, part, taken)
                 parcel.lines.all().delete()
                 ParcelLine.objects.bulk_create(kept)
         else:
@@ -591,9 +750,9 @@ def _parcels_reserve(group: _Group, routes, method: ShippingMethod, context: _Co
                 warehouse=warehouse,
                 shipping_method=method,
                 reserved_at=now,
-                made_by="split" if len(routes) > 1 else "allocation",
+                made_by="split",
             )
-            ParcelLine.objects.bulk_create(_lines_for_part(parcel, source, part))
+            ParcelLine.objects.bulk_create(_lines_for_part(parcel, source, part, taken))
         stock_reserve(
             warehouse=warehouse,
             lines=[(product, units) for product, units in part.values()],
@@ -604,25 +763,29 @@ def _parcels_reserve(group: _Group, routes, method: ShippingMethod, context: _Co
     return made
 
 
-def _lines_for_part(parcel: Parcel, source: list[tuple[OrderLine, int]], part) -> list[ParcelLine]:
-    """The order lines whose products ``part`` takes (a split across warehouses splits by product; a bundle goes
-    where its components go)."""
+def _lines_for_part(
+    parcel: Parcel, source: list[tuple[OrderLine, int]], part, taken: set[int] | None = None
+) -> list[ParcelLine]:
+    """The order lines whose products ``part`` takes, in the store's units (a split across warehouses splits by
+    product). A bundle line goes whole into the first parcel of the order (``taken`` remembers it), so the
+    parcels' lines add up to the order even when its components ship from two warehouses."""
     rows = []
     for line, quantity in source:
         if line.product_id is None:
             continue
-        if line.product_id in part or (line.product.is_bundle and any(pid in part for pid in _bundle_parts(line))):
-            units_here = part.get(line.product_id, (None, None))[1]
+        if line.product.is_bundle:
+            if taken is None or line.pk not in taken:
+                rows.append(ParcelLine(parcel=parcel, order_id=line.order_id, line=line, quantity=quantity))
+                if taken is not None:
+                    taken.add(line.pk)
+            continue
+        if line.product_id in part:
             share = quantity
-            if units_here is not None and line.product_quantity:
+            if line.product_quantity:
                 per_unit = line.product_quantity // line.quantity or 1
-                share = min(quantity, max(units_here // per_unit, 1))
+                share = min(quantity, max(part[line.product_id][1] // per_unit, 1))
             rows.append(ParcelLine(parcel=parcel, order_id=line.order_id, line=line, quantity=share))
     return rows
-
-
-def _bundle_parts(line: OrderLine) -> list[int]:
-    return list(BundleComponent.objects.filter(bundle_id=line.product_id).values_list("component_id", flat=True))
 
 
 # --- giving back what a parcel holds --------------------------------------------------------------------------------
@@ -655,9 +818,14 @@ def _order_parcels(order_ids: Iterable[int]) -> list[Parcel]:
 
 
 def _others_back_to_new(order_ids: Iterable[int], skip: set[int], user, note: str) -> None:
+    """The other orders of a parcel that was undone are allocated again at once, each on its own."""
+    moved = []
     for order in Order.objects.filter(pk__in=list(order_ids), status__in=[Status.ALLOCATED, Status.AWAITING_STOCK]):
         if order.pk not in skip:
             _to_status(order, Status.AWAITING_SHIPMENT, user, note)
+            moved.append(order.pk)
+    if moved:
+        orders_allocate(order_ids=moved, user=user)
 
 
 @transaction.atomic
@@ -677,7 +845,7 @@ def orders_settle(*, order_ids: Iterable[int], user=None, reopen: Iterable[int] 
             reserved = [p for p in _order_parcels([order.pk]) if p.reserved_at is not None]
             if reserved:
                 others = _parcels_unreserve(reserved, user, keep_made_by_person=False)
-                _others_back_to_new(others, {order.pk}, user, note or _("A merged order left the parcel."))
+                _others_back_to_new(others, {order.pk}, user, note or gettext_noop("A merged order left the parcel."))
         elif order.status in (Status.SHIPPED, Status.PARTIALLY_SHIPPED):
             # Shipped outside the floor's steps (recorded by hand, or by the store): what is still reserved for
             # its parcels goes back; the parcels stay as the record of what was planned.
@@ -690,12 +858,12 @@ def orders_settle(*, order_ids: Iterable[int], user=None, reopen: Iterable[int] 
         elif order.status in (Status.ALLOCATED, Status.AWAITING_STOCK) and (order.pk in held or order.pk in reopen):
             others = _parcels_unreserve(_order_parcels([order.pk]), user)
             target = Status.ON_HOLD if order.pk in held else Status.AWAITING_SHIPMENT
-            _to_status(order, target, user, note or _("Changed in the store: allocated again."))
-            _others_back_to_new(others, {order.pk}, user, note or _("A merged order changed."))
+            _to_status(order, target, user, note or gettext_noop("Changed in the store: allocated again."))
+            _others_back_to_new(others, {order.pk}, user, note or gettext_noop("A merged order changed."))
         elif order.status == Status.AWAITING_SHIPMENT and order.pk in held:
-            _to_status(order, Status.ON_HOLD, user, note or _("Held."))
+            _to_status(order, Status.ON_HOLD, user, note or gettext_noop("Held."))
         elif order.status == Status.ON_HOLD and order.pk not in held:
-            _to_status(order, Status.AWAITING_SHIPMENT, user, note or _("Every hold released."))
+            _to_status(order, Status.AWAITING_SHIPMENT, user, note or gettext_noop("Every hold released."))
 
 
 # --- what people do -------------------------------------------------------------------------------------------------
@@ -742,7 +910,7 @@ def order_hold(*, order: Order, reason: str, user=None) -> Order:
 @transaction.atomic
 def order_release(*, order: Order, user=None, note: str = "") -> Order:
     """A person releases every hold of an order a person may release (an unmapped SKU is released by mapping it);
-    the order is new again and allocated at once."""
+    with none left, the order is new again and allocated at once."""
     order = _locked(order)
     holds = list(order.holds.select_for_update().filter(released_at__isnull=True).order_by("pk"))
     if not holds:
@@ -750,7 +918,8 @@ def order_release(*, order: Order, user=None, note: str = "") -> Order:
             _("Order %(order)s has no open hold.") % {"order": order.channel_order_id}, code="nothing_to_release"
         )
     unmapped = [hold.detail for hold in holds if hold.code == OrderHold.Code.UNMAPPED_SKU]
-    if unmapped:
+    holds = [hold for hold in holds if hold.code != OrderHold.Code.UNMAPPED_SKU]
+    if not holds:  # an unmapped SKU is released by mapping it; the order's other holds a person may release
         raise Conflict(
             _("Map SKU %(sku)s to a product: that releases the hold by itself.") % {"sku": ", ".join(unmapped)},
             code="hold_needs_mapping",
@@ -771,7 +940,7 @@ def order_release(*, order: Order, user=None, note: str = "") -> Order:
             for hold in holds
         ]
     )
-    orders_settle(order_ids=[order.pk], user=user, note=note or _("Released by hand."))
+    orders_settle(order_ids=[order.pk], user=user, note=note or gettext_noop("Released by hand."))
     order.refresh_from_db()
     if order.status == Status.AWAITING_SHIPMENT:
         orders_allocate(order_ids=[order.pk], user=user)
@@ -815,8 +984,8 @@ def order_cancel(*, order: Order, reason: str = "", user=None) -> Order:
                 stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
     else:
         others = _parcels_unreserve(parcels, user, keep_made_by_person=False)
-    order = _to_status(order, Status.CANCELLED, user, reason or _("Cancelled by hand."))
-    _others_back_to_new(others, {order.pk}, user, _("A merged order was cancelled."))
+    order = _to_status(order, Status.CANCELLED, user, reason or gettext_noop("Cancelled by hand."))
+    _others_back_to_new(others, {order.pk}, user, gettext_noop("A merged order was cancelled."))
     order_cancelled.send(sender=Order, order=order, picked=picked, parcels=[p.number for p in parcels], user=user)
     return order
 
@@ -860,7 +1029,8 @@ def orders_merge(*, orders: Sequence[Order], user=None) -> Parcel:
             _("Some of the orders do not exist."), errors=[ErrorDetail(_("Unknown order."), field="orders")]
         )
     _merge_refusal(locked)
-    _parcels_unreserve(_order_parcels(ids), user, keep_made_by_person=False)
+    others = _parcels_unreserve(_order_parcels(ids), user, keep_made_by_person=False)
+    _others_back_to_new(others, set(ids), user, gettext_noop("A merged order was merged with others."))
     pk = next_id(Parcel)
     parcel = Parcel.objects.create(pk=pk, number=parcel_number(pk), made_by="merge")
     rows = [
@@ -871,7 +1041,7 @@ def orders_merge(*, orders: Sequence[Order], user=None) -> Parcel:
     numbers = [order.channel_order_id for order in locked]
     for order in locked:
         if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
-            _to_status(order, Status.AWAITING_SHIPMENT, user, _("Merged: allocated again as one parcel."))
+            _to_status(order, Status.AWAITING_SHIPMENT, user, gettext_noop("Merged: allocated again as one parcel."))
         OrderEvent.objects.create(
             order=order,
             kind=OrderEvent.Kind.MERGED,
@@ -931,7 +1101,7 @@ def order_split(*, order: Order, parcels: Sequence[Sequence[SplitLineIn]], user=
     if errors:
         raise ValidationFailed.listing(_("The split"), errors)
     others = _parcels_unreserve(_order_parcels([order.pk]), user, keep_made_by_person=False)
-    _others_back_to_new(others, {order.pk}, user, _("A merged order was split."))
+    _others_back_to_new(others, {order.pk}, user, gettext_noop("A merged order was split."))
     made = []
     for group in groups:
         pk = next_id(Parcel)
@@ -941,7 +1111,7 @@ def order_split(*, order: Order, parcels: Sequence[Sequence[SplitLineIn]], user=
         )
         made.append(parcel)
     if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
-        _to_status(order, Status.AWAITING_SHIPMENT, user, _("Split: each parcel allocated again."))
+        _to_status(order, Status.AWAITING_SHIPMENT, user, gettext_noop("Split: each parcel allocated again."))
     OrderEvent.objects.create(
         order=order,
         kind=OrderEvent.Kind.SPLIT,
@@ -978,7 +1148,7 @@ def order_parcels_undo(*, order: Order, user=None) -> Order:
     _parcels_unreserve(parcels, user, keep_made_by_person=False)
     for member in locked:
         if member.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
-            _to_status(member, Status.AWAITING_SHIPMENT, user, _("Merge or split undone."))
+            _to_status(member, Status.AWAITING_SHIPMENT, user, gettext_noop("Merge or split undone."))
         OrderEvent.objects.create(
             order=member,
             kind=OrderEvent.Kind.PARCELS_UNDONE,
@@ -1027,7 +1197,7 @@ def order_set_by_hand(
         # A method chosen by a person answers "no shipping method can take it".
         no_method = order.holds.filter(code=OrderHold.Code.NO_METHOD, released_at__isnull=True)
         if no_method.update(released_at=timezone.now(), released_by=user):
-            orders_settle(order_ids=[order.pk], user=user, note=_("Shipping method set by hand."))
+            orders_settle(order_ids=[order.pk], user=user, note=gettext_noop("Shipping method set by hand."))
             order.refresh_from_db()
     OrderEvent.objects.create(
         order=order,
@@ -1039,8 +1209,8 @@ def order_set_by_hand(
     )
     if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
         others = _parcels_unreserve(_order_parcels([order.pk]), user)
-        _to_status(order, Status.AWAITING_SHIPMENT, user, _("Set by hand: allocated again."))
-        _others_back_to_new(others, {order.pk}, user, _("A merged order was changed by hand."))
+        _to_status(order, Status.AWAITING_SHIPMENT, user, gettext_noop("Set by hand: allocated again."))
+        _others_back_to_new(others, {order.pk}, user, gettext_noop("A merged order was changed by hand."))
     if Order.objects.filter(pk=order.pk, status=Status.AWAITING_SHIPMENT).exists():
         orders_allocate(order_ids=[order.pk], user=user)
     order.refresh_from_db()

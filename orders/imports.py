@@ -31,6 +31,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.jsontext import json_may_hold_nul, json_text
 from core.limits import QUANTITY_MAX
@@ -745,7 +746,10 @@ def _upsert_batch(
     batch.write()
     if batch.settle_ids:
         orders_settle(
-            order_ids=batch.settle_ids, user=user, reopen=batch.reopen_ids, note=_("What the store sent changed it.")
+            order_ids=batch.settle_ids,
+            user=user,
+            reopen=batch.reopen_ids,
+            note=gettext_noop("What the store sent changed it."),
         )
     if result.created or batch.settle_ids:
         transaction.on_commit(allocation_queue)

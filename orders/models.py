@@ -423,16 +423,13 @@ class Parcel(TimeStampedModel):
     reserved_at = models.DateTimeField(
         _("stock reserved at"), null=True, blank=True, help_text=_("Empty while its stock is not reserved.")
     )
-    made_by = models.CharField(
-        _("made by"),
-        max_length=16,
-        choices=[
-            ("allocation", _("Allocation")),
-            ("merge", _("Merge")),
-            ("split", _("Split")),
-        ],
-        default="allocation",
-    )
+
+    class MadeBy(models.TextChoices):
+        ALLOCATION = "allocation", _("Allocation")
+        MERGE = "merge", _("Merge")
+        SPLIT = "split", _("Split")
+
+    made_by = models.CharField(_("made by"), max_length=16, choices=MadeBy.choices, default=MadeBy.ALLOCATION)
 
     class Meta:
         verbose_name = _("parcel")

@@ -45,8 +45,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import ErrorDetail, ValidationFailed
+from core.phrases import Phrase
 
 COMPARE = ("gt", "gte", "lt", "lte", "eq")
 CHANNELS = ("amazon", "ebay", "aliexpress", "wish", "shopify", "manual")
@@ -365,38 +367,40 @@ def _apply(decision: Decision, action: Mapping[str, Any], quotes_of, rule_name: 
     kind = action["type"]
     if kind in ("set_warehouse",):
         if decision.warehouse is not None:
-            return _("Warehouse already chosen (%(code)s).") % {"code": decision.warehouse}
+            return Phrase(gettext_noop("Warehouse already chosen (%(code)s)."), code=decision.warehouse)
         decision.warehouse = action["warehouse"]
-        return _("Warehouse %(code)s.") % {"code": decision.warehouse}
+        return Phrase(gettext_noop("Warehouse %(code)s."), code=decision.warehouse)
     if kind in ("set_method", "cheapest_method", "fastest_method"):
         if decision.method is not None:
-            return _("Shipping method already chosen (%(code)s).") % {"code": decision.method}
+            return Phrase(gettext_noop("Shipping method already chosen (%(code)s)."), code=decision.method)
         if kind == "set_method":
             decision.method = action["method"]
-            return _("Shipping method %(code)s.") % {"code": decision.method}
+            return Phrase(gettext_noop("Shipping method %(code)s."), code=decision.method)
         quotes = quotes_of() if quotes_of is not None else []
         picked = _method_pick(kind, action["methods"], quotes)
         if picked is None:
-            return _("None of %(codes)s can take this parcel.") % {"codes": ", ".join(action["methods"])}
+            return Phrase(gettext_noop("None of %(codes)s can take this parcel."), codes=", ".join(action["methods"]))
         decision.method = picked.method.code
         if kind == "cheapest_method":
-            return _("Cheapest of %(codes)s: %(code)s at %(total)s %(currency)s.") % {
-                "codes": ", ".join(action["methods"]),
-                "code": picked.method.code,
-                "total": picked.total,
-                "currency": picked.currency,
-            }
-        return _("Fastest of %(codes)s: %(code)s (%(days)s days at most).") % {
-            "codes": ", ".join(action["methods"]),
-            "code": picked.method.code,
-            "days": picked.method.transit_days_max if picked.method.transit_days_max is not None else "?",
-        }
+            return Phrase(
+                gettext_noop("Cheapest of %(codes)s: %(code)s at %(total)s %(currency)s."),
+                codes=", ".join(action["methods"]),
+                code=picked.method.code,
+                total=str(picked.total),
+                currency=picked.currency,
+            )
+        return Phrase(
+            gettext_noop("Fastest of %(codes)s: %(code)s (%(days)s days at most)."),
+            codes=", ".join(action["methods"]),
+            code=picked.method.code,
+            days=picked.method.transit_days_max if picked.method.transit_days_max is not None else "?",
+        )
     if kind == "hold":
         decision.holds.append(action["reason"])
-        return _("Held: %(reason)s") % {"reason": action["reason"]}
+        return Phrase(gettext_noop("Held: %(reason)s"), reason=action["reason"])
     if action["tag"] not in decision.tags:
         decision.tags.append(action["tag"])
-    return _("Tagged %(tag)s.") % {"tag": action["tag"]}
+    return Phrase(gettext_noop("Tagged %(tag)s."), tag=action["tag"])
 
 
 def decide(facts: OrderFacts, rules: Iterable[Any], quotes_of=None) -> Decision:

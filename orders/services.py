@@ -13,6 +13,7 @@ from django.db.models import F, Sum
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.limits import quantity_problem
@@ -115,7 +116,7 @@ def order_lines_map(*, store_id: int, channel_sku: str, product_id: int | None, 
         order_ids=list(orders),
         reopen=list(orders),
         user=user,
-        note=_("The mapping of SKU %(sku)s changed.") % {"sku": channel_sku},
+        note=gettext_noop("The SKU mapping changed."),
     )
     transaction.on_commit(allocation_queue)
     return len(orders)
@@ -144,7 +145,7 @@ def order_hold_release(*, hold: OrderHold, user=None) -> OrderHold:
         details={"code": hold.code, "detail": hold.detail},
         user=user,
     )
-    orders_settle(order_ids=[hold.order_id], user=user, note=_("Hold released."))
+    orders_settle(order_ids=[hold.order_id], user=user, note=gettext_noop("Hold released."))
     transaction.on_commit(allocation_queue)
     return hold
 

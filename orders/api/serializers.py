@@ -1,12 +1,27 @@
-"""Orders in the API: what the store sent, the lines mapped to products, open holds, shipments; recording one."""
+"""Orders in the API: what the store sent, the lines mapped to products, open holds, shipments, what allocation
+decided and the parcels it made; recording a shipment, and what people do to orders before picking."""
 
 from __future__ import annotations
 
+from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.references import ID_MAX, Key, ReferenceField, ResolvesReferences
 from core.api.serializers import StatusEventSerializer
-from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment, OrderShipmentLine
+from core.phrases import phrase_text
+from inventory.api.references import WarehouseReferenceField
+from logistics.models import ShippingMethod
+from orders.fulfilment import SplitLineIn
+from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment, OrderShipmentLine, Parcel, ParcelLine
 from orders.services import ShipmentLineIn
+
+# How many orders one request may name (merge, allocate), and how big a split may be.
+ORDERS_MAX = 500
+SPLIT_PARCELS_MAX = 50
+SPLIT_LINES_MAX = 500
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -89,6 +104,72 @@ class ShipToSerializer(serializers.Serializer):
     phone = serializers.CharField(source="ship_phone")
 
 
+class OrderParcelLineSerializer(serializers.ModelSerializer):
+    channel_line_id = serializers.CharField(source="line.channel_line_id", read_only=True)
+
+    class Meta:
+        model = ParcelLine
+        fields = ["order", "line", "channel_line_id", "quantity"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "order": {"help_text": "Order id (a merged parcel holds lines of several orders)."},
+            "line": {"help_text": "Order line id."},
+            "quantity": {"help_text": "In the store's units."},
+        }
+
+
+class OrderParcelSerializer(serializers.ModelSerializer):
+    warehouse = serializers.CharField(source="warehouse.code", read_only=True, allow_null=True, default=None)
+    shipping_method = serializers.CharField(
+        source="shipping_method.code", read_only=True, allow_null=True, default=None
+    )
+    lines = OrderParcelLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Parcel
+        fields = ["number", "warehouse", "shipping_method", "reserved_at", "made_by", "lines"]
+        read_only_fields = fields
+
+
+class PhraseField(serializers.CharField):
+    """A sentence saved by a background run (``core.phrases``), read in the reader's language."""
+
+    def to_representation(self, value):
+        return phrase_text(value)
+
+
+class DecisionStepSerializer(serializers.Serializer):
+    rule = serializers.IntegerField(allow_null=True, help_text="Allocation rule id.")
+    name = serializers.CharField(help_text="The rule's name.")
+    action = serializers.CharField(help_text="The action's type.")
+    result = PhraseField(help_text="What the action did, in the reader's language.")
+
+
+class DecisionSerializer(serializers.Serializer):
+    decided_at = serializers.DateTimeField(required=False)
+    rules = DecisionStepSerializer(many=True, required=False, help_text="What each rule that matched did, in order.")
+    routing = serializers.ListField(
+        child=PhraseField(), required=False, help_text="How the warehouse was chosen, step by step."
+    )
+    warehouse = serializers.CharField(required=False, help_text="The warehouse chosen (code), once allocated.")
+    method = serializers.CharField(required=False, help_text="The shipping method chosen (code), once allocated.")
+    parcels = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The numbers of the parcels made, once allocated."
+    )
+
+
+def _code(row: models.Model | None) -> str | None:
+    return row.code if row is not None else None
+
+
+def order_parcels(order: Order) -> list[Parcel]:
+    """The parcels holding lines of ``order``, from its prefetched ``parcel_lines`` (see the view's queryset)."""
+    found: dict[int, Parcel] = {}
+    for row in order.parcel_lines.all():
+        found.setdefault(row.parcel_id, row.parcel)
+    return [found[pk] for pk in sorted(found)]
+
+
 class OrderSerializer(serializers.ModelSerializer):
     store_name = serializers.CharField(source="store.name", read_only=True)
     channel = serializers.CharField(source="store.channel", read_only=True)
@@ -97,6 +178,35 @@ class OrderSerializer(serializers.ModelSerializer):
     is_held = serializers.BooleanField(read_only=True, default=False)
     holds = OrderHoldSerializer(many=True, read_only=True, source="open_holds")
     shipments = OrderShipmentSerializer(many=True, read_only=True)
+    warehouse = serializers.CharField(
+        source="warehouse.code",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="Where it ships from (code; the first parcel's when split across warehouses).",
+    )
+    shipping_method = serializers.CharField(
+        source="shipping_method.code", read_only=True, allow_null=True, default=None, help_text="Code."
+    )
+    warehouse_by_hand = serializers.CharField(
+        source="warehouse_by_hand.code",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="A person's choice (code): rules and routing keep to it.",
+    )
+    method_by_hand = serializers.CharField(
+        source="method_by_hand.code",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="A person's choice (code): rules keep to it.",
+    )
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    decision = DecisionSerializer(
+        read_only=True, help_text="What the allocation rules and routing decided, the last time allocation ran."
+    )
+    parcels = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -127,10 +237,21 @@ class OrderSerializer(serializers.ModelSerializer):
             "buyer_note",
             "lines",
             "shipments",
+            "warehouse",
+            "shipping_method",
+            "warehouse_by_hand",
+            "method_by_hand",
+            "tags",
+            "decision",
+            "parcels",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OrderParcelSerializer(many=True))
+    def get_parcels(self, order: Order) -> list:
+        return OrderParcelSerializer(order_parcels(order), many=True).data
 
 
 class OrderEventSerializer(StatusEventSerializer):
@@ -166,3 +287,92 @@ class ConfirmShipmentSerializer(serializers.Serializer):
 
 class HoldReleaseSerializer(serializers.Serializer):
     hold = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Id of an open hold of the order.")
+
+
+# --- what people do to orders before picking -------------------------------------------------------------------
+
+
+class ShippingMethodReferenceField(ReferenceField):
+    model = ShippingMethod
+    noun = gettext_lazy("shipping method")
+    code_noun = gettext_lazy("code")
+    default_error_messages = {
+        "invalid": gettext_lazy("Give the shipping method's id (a number) or its code (a string).")
+    }
+
+    def missing(self, key: Key, scope: models.Model | None) -> None:
+        is_id, value = key
+        if is_id:
+            message = _("No shipping method has id %(value)s.") % {"value": value}
+            raise serializers.ValidationError(message, code="no_id")
+        raise serializers.ValidationError(_("No shipping method has code %(code)s.") % {"code": value}, code="no_code")
+
+
+class HoldOrderSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, help_text="Why the order waits; shown with its hold.")
+
+
+class ReleaseOrderSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+class CancelOrderSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+class MergeOrdersSerializer(serializers.Serializer):
+    orders = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), max_length=ORDERS_MAX, help_text="Order ids."
+    )
+
+
+class AllocateOrdersSerializer(serializers.Serializer):
+    orders = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX),
+        max_length=ORDERS_MAX,
+        required=False,
+        help_text="Order ids; left out: every new order and every order awaiting stock.",
+    )
+
+
+class AllocationCountsSerializer(serializers.Serializer):
+    allocated = serializers.IntegerField()
+    awaiting_stock = serializers.IntegerField()
+    held = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Orders another run or an import held, left for the next run.")
+    parcels = serializers.IntegerField(help_text="Parcels made.")
+
+
+class SplitLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="Order line id.")
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000_000, help_text="In the store's units.")
+
+
+class SplitOrderSerializer(serializers.Serializer):
+    parcels = serializers.ListField(
+        child=serializers.ListField(child=SplitLineSerializer(), max_length=SPLIT_LINES_MAX),
+        max_length=SPLIT_PARCELS_MAX,
+        help_text="Each parcel a list of lines and quantities; what no parcel takes goes in one more parcel.",
+    )
+
+    def service_arguments(self) -> dict:
+        return {
+            "parcels": [
+                [SplitLineIn(line_id=row["line"], quantity=row["quantity"]) for row in parcel]
+                for parcel in self.validated_data["parcels"]
+            ]
+        }
+
+
+class SetByHandSerializer(ResolvesReferences, serializers.Serializer):
+    warehouse = WarehouseReferenceField(required=False, help_text="Warehouse code (or id).")
+    shipping_method = ShippingMethodReferenceField(required=False, help_text="Shipping method code (or id).")
+
+    def service_arguments(self) -> dict:
+        data = self.validated_data
+        return {"warehouse": data.get("warehouse"), "method": data.get("shipping_method")}
+
+
+class MergeSuggestionSerializer(serializers.Serializer):
+    orders = serializers.ListField(child=serializers.IntegerField(), help_text="Order ids, oldest first.")
+    channel_order_ids = serializers.ListField(child=serializers.CharField(), help_text="Their ids in their stores.")

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from demo.management.commands.bootstrap import ADMIN_PASSWORD_FILE
 from inventory.models import Bin, BundleComponent, Product, Warehouse
 from inventory.schedules import PERIODIC_TASKS
+from orders.schedules import ALLOCATION_TASK
 from purchasing.models import Supplier, SupplierProduct
 
 pytestmark = pytest.mark.django_db
@@ -105,9 +106,12 @@ def test_bootstrap_writes_every_app_periodic_task_for_beat(data_dir):
     output = bootstrap("--no-demo")
 
     names = set(PeriodicTask.objects.values_list("name", flat=True))
-    assert {daily.name for daily in PERIODIC_TASKS} <= names
-    assert f"Periodic tasks: {len(PERIODIC_TASKS)} ({len(PERIODIC_TASKS)} created or updated)" in output
-    assert f"Periodic tasks: {len(PERIODIC_TASKS)}, unchanged" in bootstrap("--no-demo")
+    expected = {daily.name for daily in PERIODIC_TASKS} | {ALLOCATION_TASK}
+    assert expected <= names
+    allocation = PeriodicTask.objects.get(name=ALLOCATION_TASK)
+    assert (allocation.task, allocation.interval.every) == ("orders.tasks.orders_allocate_task", 1)
+    assert f"Periodic tasks: {len(expected)} ({len(expected)} created or updated)" in output
+    assert f"Periodic tasks: {len(expected)}, unchanged" in bootstrap("--no-demo")
 
 
 def test_an_admin_whose_password_is_unknown_is_left_alone(data_dir):

@@ -11,6 +11,7 @@ from inventory.errors import InsufficientStock, StockRuleBroken
 from inventory.models import Bin, InventoryBalance, Reservation, StockLevel, StockMove
 from inventory.stock_services import (
     PlannedMove,
+    ReservePart,
     bin_sellable_set,
     moves_apply,
     stock_adjust,
@@ -19,6 +20,7 @@ from inventory.stock_services import (
     stock_receive,
     stock_release,
     stock_reserve,
+    stock_reserve_many,
     stock_return,
     stock_ship,
 )
@@ -208,3 +210,33 @@ def test_a_bin_cannot_be_filled_past_the_stock_limit_and_later_receipts_say_why(
     stock_adjust(product=product, bin=site["pick"], delta=-QUANTITY_MAX, note="over-counted")
     stock_receive(product=product, bin=site["bulk"], quantity=QUANTITY_MAX)
     assert balance(product, site["warehouse"])[0] == STOCK_MAX
+
+
+def test_reserve_many_takes_requests_in_order_each_all_or_nothing(site):
+    other_warehouse = WarehouseFactory(code="LA", country="US")
+    other_bin = BinFactory(warehouse=other_warehouse, code="A-01-01-01", kind=Bin.Kind.PICK, is_sellable=True)
+    cable = ProductFactory(sku="CABLE-1")
+    stock_receive(product=site["product"], bin=site["pick"], quantity=5)
+    stock_receive(product=cable, bin=other_bin, quantity=1)
+    outcome = stock_reserve_many(
+        requests=[
+            [ReservePart(site["warehouse"], "P-1", [(site["product"], 3)])],
+            # split across warehouses: the second part is short, so neither part is reserved
+            [
+                ReservePart(site["warehouse"], "P-2", [(site["product"], 1)]),
+                ReservePart(other_warehouse, "P-3", [(cable, 2)]),
+            ],
+            [ReservePart(site["warehouse"], "P-4", [(site["product"], 2), (site["product"], 1)])],
+            [ReservePart(site["warehouse"], "P-5", [(site["product"], 2)])],
+        ]
+    )
+    assert outcome[0] is None and outcome[3] is None
+    assert outcome[1] == [{"sku": "CABLE-1", "requested": 2, "available": 1, "warehouse": "LA"}]
+    assert outcome[2] == [{"sku": "CASE-1", "requested": 3, "available": 2, "warehouse": "SZ"}]
+    reserved = dict(Reservation.objects.values_list("reference", "quantity_reserved"))
+    assert reserved == {"P-1": 3, "P-5": 2}
+    balance = InventoryBalance.objects.get(product=site["product"], warehouse=site["warehouse"])
+    assert (balance.reserved, balance.sellable) == (5, 5)
+    assert InventoryBalance.objects.get(product=cable).reserved == 0
+    with pytest.raises(ValidationFailed):
+        stock_reserve_many(requests=[[ReservePart(site["warehouse"], "", [(site["product"], 1)])]])

@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from core.errors import Conflict, ValidationFailed
+from core.phrases import phrase_text
 from inventory.models import Bin, InventoryBalance, Reservation
 from inventory.stock_services import stock_pick, stock_receive
 from orders.allocation import rule_save
@@ -103,8 +105,12 @@ def test_an_imported_order_flows_to_allocated_with_the_reason_on_record(world):
     assert (reservation.product, reservation.quantity_reserved) == (world["a"], 2)
     assert reserved(world["a"], world["cn"]) == 2
     assert order.decision["parcels"] == [parcel.number]
-    assert any("CN1" in step for step in order.decision["routing"])
-    assert any("cheapest" in step for step in order.decision["routing"])
+    routing = [phrase_text(step) for step in order.decision["routing"]]
+    assert "CN1 can fill it all." in routing
+    assert any("the cheapest that can take it, YT-STD" in step for step in routing)
+    [filled] = [step for step in order.decision["routing"] if step["message"] == "%(code)s can fill it all."]
+    with translation.override("zh-hans"):  # saved as a message: read in the reader's language
+        assert "CN1" in phrase_text(filled) and "can fill" not in phrase_text(filled)
     event = order.events.filter(to_status=Status.ALLOCATED).get()
     assert event.from_status == Status.AWAITING_SHIPMENT and event.details["parcels"] == [parcel.number]
 
@@ -151,7 +157,7 @@ def test_routing_prefers_stock_in_the_destination_country_then_a_warehouse_that_
     assert fresh(to_us).warehouse.code == "US1"
     assert fresh(both).warehouse.code == "CN1"
     assert fresh(to_de).warehouse.code == "CN1"
-    assert any("US1" in step for step in fresh(to_us).decision["routing"])
+    assert any("US1" in phrase_text(step) for step in fresh(to_us).decision["routing"])
 
 
 def test_split_across_warehouses_when_the_store_allows_it_else_wait_and_allocate_when_stock_comes(world):
@@ -180,7 +186,7 @@ def test_split_across_warehouses_when_the_store_allows_it_else_wait_and_allocate
     )
     waiting = fresh(waiting)
     assert waiting.status == Status.AWAITING_STOCK
-    assert "waits for stock" in waiting.decision["routing"][-1]
+    assert "waits for stock" in phrase_text(waiting.decision["routing"][-1])
     assert not Parcel.objects.filter(lines__order=waiting).exists()
 
     orders_allocate()  # still short: no new event each run
@@ -451,3 +457,16 @@ def test_two_runs_at_once_allocate_each_order_once(world):
     assert reserved(world["a"], world["cn"]) == 30
     assert Reservation.objects.filter(quantity_reserved__gt=0).count() == 30
     assert OrderEvent.objects.filter(to_status=Status.ALLOCATED, kind="status").count() == 30
+
+
+def test_merging_an_order_again_sends_the_order_left_behind_back_to_allocation(world):
+    receive(world, "CN1", world["a"], 5)
+    orders = [imported(world, f"MM-{n}", buyer_email="jane@example.com") for n in range(3)]
+    map_skus(world)
+    orders_allocate()
+    orders_merge(orders=orders[:2])
+    orders_merge(orders=[orders[0], orders[2]])
+    left = fresh(orders[1])
+    assert left.status == Status.ALLOCATED  # allocated afresh on its own, not stranded without a parcel
+    assert Parcel.objects.filter(lines__order=left).distinct().get().reserved_at is not None
+    assert reserved(world["a"], world["cn"]) == 3

@@ -1,7 +1,8 @@
 """A real Celery worker carries out a store's periodic sync against a platform simulator on 127.0.0.1.
 
 The task is sent the way django-celery-beat sends the store's periodic task; the worker reads the store's orders
-from the simulator, queues the runs it needs on its own queue and saves the orders in the test's database.
+from the simulator, queues the runs it needs on its own queue and saves the orders in the test's database; the
+import queues an allocation run, which the worker carries out too.
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ def test_a_worker_runs_the_periodic_sync_of_a_store(tmp_path):
                 order_ids
             )
             assert simulator.requests_to("/sync"), "the worker read the simulator"
+            # The import queued an allocation run, which the same worker carries out: the orders' SKUs are not
+            # mapped, so each order goes on hold with the reason, without anyone touching it.
+            orders = Order.objects.filter(store=store)
+            wait_for(
+                lambda: not orders.exclude(status=Order.Status.ON_HOLD).exists() or worker.poll() is not None,
+                deadline_seconds=DEADLINE,
+                describe=lambda: f"Orders not allocated within {DEADLINE:g} s. Worker log:\n{log_path.read_text()}",
+            )
+            assert set(orders.values_list("status", flat=True)) == {Order.Status.ON_HOLD}, log_path.read_text()
+            assert "orders.tasks.orders_allocate_task" in log_path.read_text()
         finally:
             worker.send_signal(signal.SIGTERM)
             try:

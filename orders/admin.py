@@ -735,6 +735,7 @@ ACTION_LABELS = {
     "fastest_method": _("fastest method"),
     "hold": _("hold"),
     "add_tag": _("add tag"),
+    "merge": _("merge the buyer's orders"),
 }
 
 

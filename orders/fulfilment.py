@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Lower, Trim
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -182,6 +183,8 @@ def orders_allocate(*, order_ids: Sequence[int] | None = None, user=None, batch_
     result = AllocationResult()
     context = _Context.load(user)
     candidates = _candidate_ids(order_ids)
+    if any(action["type"] == "merge" for rule in context.rules for action in rule.actions):
+        _rule_merges(candidates, context)
     for start in range(0, len(candidates), batch_size):
         with transaction.atomic():
             _allocate_batch(candidates[start : start + batch_size], context, result)
@@ -208,7 +211,50 @@ class _Plan:
     routes: list[tuple[Warehouse, dict[int, tuple[Product, int]], list]]
 
 
+def _rule_merges(candidates: list[int], context: _Context) -> None:
+    """Before allocating: new orders a ``merge`` rule matches are merged with the buyer's other orders to the same
+    address that are not picked yet (``orders_merge``, which allocates the parcel)."""
+    for start in range(0, len(candidates), BATCH):
+        orders = [
+            order
+            for order in orders_with_lines(candidates[start : start + BATCH])
+            if order.status == Status.AWAITING_SHIPMENT
+        ]
+        facts = order_facts(orders, loaded=True)
+        wanted = [order for order in orders if decide(facts[order.pk], context.rules).merge]
+        if not wanted:
+            continue
+        emails = {order.buyer_email.strip().lower() for order in wanted if order.buyer_email.strip()}
+        names = {order.ship_name for order in wanted if order.ship_name}
+        partners = Order.objects.filter(
+            status__in=[Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK, Status.ALLOCATED]
+        ).exclude(parcel_lines__parcel__made_by="merge")
+        partners = partners.annotate(email=Lower(Trim("buyer_email"))).filter(
+            Q(email__in=emails) | Q(ship_name__in=names)
+        )
+        by_key: dict[str, list[Order]] = defaultdict(list)
+        for order in partners.order_by("ordered_at", "pk"):
+            by_key[merge_key(order)].append(order)
+        done: set[int] = set()
+        for order in wanted:
+            group = [other for other in by_key.get(merge_key(order), []) if other.pk not in done]
+            if len(group) < 2 or order.pk in done or not merge_key(order):
+                continue
+            try:
+                with transaction.atomic():
+                    orders_merge(orders=group, user=context.user)
+            except (Conflict, ValidationFailed) as refused:
+                logger.info("Rule merge of %s refused: %s", [o.channel_order_id for o in group], refused)
+            done |= {other.pk for other in group}
+
+
 def _allocate_batch(ids: list[int], context: _Context, result: AllocationResult) -> None:
+    # The orders merged with these into parcels not reserved yet go in the same batch: a parcel is allocated whole.
+    partners = ParcelLine.objects.filter(
+        parcel__reserved_at__isnull=True,
+        parcel_id__in=ParcelLine.objects.filter(order_id__in=ids).values("parcel_id"),
+    ).values_list("order_id", flat=True)
+    ids = sorted(set(ids) | set(partners))
     locked = set(
         Order.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk__in=ids, status__in=[Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK])

@@ -34,7 +34,8 @@ buyer_orders           gt, gte, lt, lte, eq                          the buyer's
 
 Actions, each ``{"type", ...}``: ``set_warehouse`` (``warehouse``: a code), ``set_method`` (``method``: a code),
 ``cheapest_method`` / ``fastest_method`` (``methods``: codes to choose from, eligible for the parcel), ``hold``
-(``reason``), ``add_tag`` (``tag``).
+(``reason``), ``add_tag`` (``tag``), ``merge`` (no value: merge the order with the buyer's other orders to the same
+address that are not picked yet, into one parcel, before allocating).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "fastest_method": ("methods", "codes"),
     "hold": ("reason", "text"),
     "add_tag": ("tag", "text"),
+    "merge": ("", "none"),
 }
 
 
@@ -197,6 +199,8 @@ def _action_checked(action: Any, where: str, errors: list[ErrorDetail]) -> dict[
     if unknown:
         errors.append(ErrorDetail(_("Unknown key %(key)s.") % {"key": unknown[0]}, field=f"{where}.{unknown[0]}"))
         return None
+    if shape == "none":
+        return {"type": kind}
     value = action.get(key)
     if shape == "codes":
         codes = _texts(value, f"{where}.{key}", errors, upper=True)
@@ -290,6 +294,7 @@ class Decision:
     method: str | None = None
     holds: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    merge: bool = False
     trail: list[dict[str, Any]] = field(default_factory=list)  # {"rule", "name", "action", "result"}
 
 
@@ -395,6 +400,9 @@ def _apply(decision: Decision, action: Mapping[str, Any], quotes_of, rule_name: 
             code=picked.method.code,
             days=picked.method.transit_days_max if picked.method.transit_days_max is not None else "?",
         )
+    if kind == "merge":
+        decision.merge = True
+        return Phrase(gettext_noop("Merged with the buyer's other orders to the same address, when there are any."))
     if kind == "hold":
         decision.holds.append(action["reason"])
         return Phrase(gettext_noop("Held: %(reason)s"), reason=action["reason"])

@@ -470,3 +470,30 @@ def test_merging_an_order_again_sends_the_order_left_behind_back_to_allocation(w
     assert left.status == Status.ALLOCATED  # allocated afresh on its own, not stranded without a parcel
     assert Parcel.objects.filter(lines__order=left).distinct().get().reserved_at is not None
     assert reserved(world["a"], world["cn"]) == 3
+
+
+def test_a_merge_rule_merges_the_buyers_orders_and_a_merged_parcel_waiting_for_stock_is_allocated_whole(world):
+    rule_save(
+        data={
+            "name": "Merge a buyer's orders",
+            "conditions": [{"field": "country", "op": "in", "value": ["US"]}],
+            "actions": [{"type": "merge"}],
+        }
+    )
+    first = imported(world, "RM-1", buyer_email="jane@example.com")
+    second = imported(world, "RM-2", buyer_email="jane@example.com", ordered_at=T0 + timedelta(hours=1))
+    other = imported(world, "RM-3", buyer_email="joe@example.com")
+    map_skus(world)
+    orders_allocate()  # no stock yet: merged, and the parcel waits for stock
+    [parcel] = Parcel.objects.filter(made_by="merge")
+    assert set(parcel.lines.values_list("order__channel_order_id", flat=True)) == {"RM-1", "RM-2"}
+    assert {fresh(first).status, fresh(second).status, fresh(other).status} == {Status.AWAITING_STOCK}
+
+    receive(world, "CN1", world["a"], 2)
+    orders_allocate(batch_size=1)  # the two merged orders are taken together though batches hold one order
+    assert {fresh(first).status, fresh(second).status} == {Status.ALLOCATED}
+    parcel.refresh_from_db()
+    assert parcel.reserved_at is not None
+    assert Reservation.objects.get(reference=parcel.number).quantity_reserved == 2
+    assert fresh(other).status == Status.AWAITING_STOCK
+    assert any(step["name"] == "Merge a buyer's orders" for step in fresh(first).decision["rules"])

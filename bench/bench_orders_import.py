@@ -102,7 +102,8 @@ def truncate_orders() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE orders_ordershipmentline, orders_ordershipment, orders_orderevent, orders_orderhold, "
+            "TRUNCATE warehouse_putbacktask, orders_parcelline, orders_parcel, orders_ordershipmentline, "
+            "orders_ordershipment, orders_orderevent, orders_orderhold, "
             "orders_orderline, orders_order, channels_skumapping, channels_rejectedorder, channels_syncrun"
         )
 

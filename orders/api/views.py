@@ -218,8 +218,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Release every hold of an order",
-        description="Every open hold is released and the order is allocated at once. A hold for an unmapped SKU "
-        "is released by mapping the SKU (409 here), as is an order without open holds.",
+        description="Every open hold a person may release is released; with none left, the order is allocated at "
+        "once. A hold for an unmapped SKU is released by mapping the SKU and stays; 409 when that is the only kind "
+        "left, or when there is no open hold.",
         request=ReleaseOrderSerializer,
         responses={200: OrderSerializer, 409: error_response("No open hold, or a hold released by mapping a SKU.")},
     )

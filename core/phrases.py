@@ -34,7 +34,10 @@ class Phrase(str):
 
 def phrase_json(value: Any) -> Any:
     """``value`` ready for a JSON field: each Phrase (also inside lists and dicts) as {text, message, values}."""
-    if isinstance(value, Phrase):
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
+    if kind is Phrase:
         return {"text": str(value), "message": value.message, "values": phrase_json(value.values)}
     if isinstance(value, Mapping):
         return {key: phrase_json(item) for key, item in value.items()}

@@ -26,10 +26,11 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.db.models.functions import Lower, Trim
 from django.dispatch import Signal
 from django.utils import timezone
@@ -63,6 +64,7 @@ logger = logging.getLogger(__name__)
 Status = Order.Status
 
 BATCH = 200
+STOCK_SETTLING = timedelta(minutes=10)
 # Sent in the transaction that cancels an order whose goods were picked: ``picked`` lists, per parcel, the
 # units out of their bins (warehouse_id, product_id, quantity, reference, from_bin_id). The warehouse floor
 # makes put-back tasks of them; logistics (the labels issue) voids the parcel's label.
@@ -168,10 +170,23 @@ class _Context:
 
 
 def _candidate_ids(order_ids: Sequence[int] | None) -> list[int]:
-    """New orders and those awaiting stock, the most urgent first: by the store's ship-by date, then oldest."""
+    """New orders and those awaiting stock, the most urgent first: by the store's ship-by date, then oldest.
+
+    The periodic run looks again at an order awaiting stock only when some stock changed since it last looked
+    (a balance updated after the order's reason was written), so a long backlog costs nothing while nothing
+    moves; orders named by ``order_ids`` are always looked at."""
     queryset = Order.objects.filter(status__in=[Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK])
     if order_ids is not None:
         queryset = queryset.filter(pk__in=list(order_ids))
+    else:
+        stock_moved = InventoryBalance.objects.aggregate(latest=Max("updated_at"))["latest"]
+        waiting = Q(status=Status.AWAITING_STOCK)
+        # A margin for a stock write whose transaction began before the reason was written and ended after it.
+        queryset = (
+            queryset.exclude(waiting)
+            if stock_moved is None
+            else queryset.exclude(waiting & Q(updated_at__gt=stock_moved + STOCK_SETTLING))
+        )
     ordering = (F("ship_by").asc(nulls_last=True), "ordered_at", "pk")
     return list(queryset.order_by(*ordering).values_list("pk", flat=True))
 

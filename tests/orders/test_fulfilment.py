@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.utils import translation
 
 from core.errors import Conflict, ValidationFailed
@@ -497,3 +498,19 @@ def test_a_merge_rule_merges_the_buyers_orders_and_a_merged_parcel_waiting_for_s
     assert Reservation.objects.get(reference=parcel.number).quantity_reserved == 2
     assert fresh(other).status == Status.AWAITING_STOCK
     assert any(step["name"] == "Merge a buyer's orders" for step in fresh(first).decision["rules"])
+
+
+def test_the_periodic_run_looks_again_at_orders_awaiting_stock_only_when_stock_moved(world):
+    receive(world, "CN1", world["b"], 1)
+    waiting = imported(world, "AS-1")
+    map_skus(world)
+    orders_allocate()
+    decided = fresh(waiting).decision["decided_at"]
+    InventoryBalance.objects.update(updated_at=F("updated_at") - timedelta(hours=1))
+    orders_allocate()
+    assert fresh(waiting).decision["decided_at"] == decided  # nothing moved: not looked at again
+    orders_allocate(order_ids=[waiting.pk])  # named: always looked at
+    assert fresh(waiting).decision["decided_at"] != decided
+    receive(world, "CN1", world["a"], 1)
+    orders_allocate()
+    assert fresh(waiting).status == Status.ALLOCATED

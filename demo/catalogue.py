@@ -450,6 +450,36 @@ SHIPPING_METHODS = (
             {"code": "Z3", "countries": ["AU", "JP"], "brackets": [_first_additional(70000, 500, "190", 500, "40")]},
         ],
     ),
+    (
+        {
+            "carrier": "YUNEXPRESS",
+            "code": "YT-SENS",
+            "name": "YunExpress Sensitive Goods 云途特货专线（带电、液体）",
+            "carrier_product_code": "THZXR",
+            "service_level": "standard",
+            "countries": ["US", "CA", "GB", "DE", "FR", "ES", "IT", "NL", "AU", "JP"],
+            "max_weight_g": 20000,
+            "max_length_mm": 1000,
+            "allows_battery": True,
+            "allows_liquid": True,
+            "transit_days_min": 10,
+            "transit_days_max": 18,
+            "marketplace_carrier_codes": {"amazon": "YunExpress", "ebay": "YunExpress", "aliexpress": "OTHER"},
+        },
+        {
+            "name": "YT-SENS 2026",
+            "currency": "CNY",
+            "volumetric_divisor": 8000,
+            "weight_step_g": 1,
+            "registration_fee": Decimal("22"),
+            "fuel_surcharge_percent": Decimal("0"),
+        },
+        [
+            {"code": "NA", "countries": ["US", "CA"], "brackets": [_per_kg(20000, "118")]},
+            {"code": "EU", "countries": ["GB", "DE", "FR", "ES", "IT", "NL"], "brackets": [_per_kg(20000, "96")]},
+            {"code": "APAC", "countries": ["AU", "JP"], "brackets": [_per_kg(20000, "99")]},
+        ],
+    ),
 )
 
 

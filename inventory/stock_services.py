@@ -432,12 +432,42 @@ def stock_reserve_many(*, requests: Sequence[Sequence[ReservePart]], user=None) 
     return outcome
 
 
-def _reservations_add_rows(rows: list[tuple[int, int, int, str, int]], user) -> None:
-    """Raise the locked balances' reserved figures and record the reservations and their "reserved" events, for
-    (balance id, product id, warehouse id, reference, quantity) rows, in one statement."""
+_RESERVATION_COLUMNS = [field.column for field in Reservation._meta.concrete_fields]
+
+
+def _reservations_add(
+    *,
+    warehouse: Warehouse,
+    reference: str,
+    quantities: dict[int, int],
+    balance_ids: dict[int, int],
+    products: dict[int, Product],
+    user=None,
+) -> list[Reservation]:
+    """``_reservations_add_rows`` for one reference in one warehouse; returns its reservations, with product and
+    warehouse set from what the caller has."""
+    rows = [
+        (balance_ids[product_id], product_id, warehouse.pk, reference, quantities[product_id])
+        for product_id in sorted(quantities)
+    ]
+    reservations = _reservations_add_rows(rows, user)
+    for reservation in reservations:
+        # The rows the caller has already, so reading reservation.product costs no query.
+        reservation.product = products[reservation.product_id]
+        reservation.warehouse = warehouse
+    return sorted(reservations, key=lambda reservation: reservation.product_id)
+
+
+def _reservations_add_rows(rows: list[tuple[int, int, int, str, int]], user) -> list[Reservation]:
+    """Raise the locked balances' reserved figures, record the reservation rows and their "reserved" events, for
+    (balance id, product id, warehouse id, reference, quantity) rows, in one statement; returns the reservations.
+
+    One round trip while the balance rows are locked: the time those locks are held is what limits how
+    many reservations a hot SKU can take per second. (reference, product, warehouse) must not repeat.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             WITH wanted AS (
                 SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::int[])
                 AS w(balance_id, product_id, warehouse_id, reference, quantity)
@@ -456,14 +486,15 @@ def _reservations_add_rows(rows: list[tuple[int, int, int, str, int]], user) -> 
                 ON CONFLICT (reference, product_id, warehouse_id) DO UPDATE
                 SET quantity_reserved = inventory_reservation.quantity_reserved + EXCLUDED.quantity_reserved,
                     updated_at = now()
-                RETURNING inventory_reservation.id, inventory_reservation.product_id,
-                          inventory_reservation.warehouse_id, inventory_reservation.reference
+                RETURNING {", ".join("inventory_reservation." + column for column in _RESERVATION_COLUMNS)}
+            ), logged AS (
+                INSERT INTO inventory_reservationevent (reservation_id, kind, quantity, user_id, created_at)
+                SELECT saved.id, %s, wanted.quantity, %s, now()
+                FROM saved JOIN wanted ON wanted.product_id = saved.product_id
+                    AND wanted.warehouse_id = saved.warehouse_id AND wanted.reference = saved.reference
             )
-            INSERT INTO inventory_reservationevent (reservation_id, kind, quantity, user_id, created_at)
-            SELECT saved.id, %s, wanted.quantity, %s, now()
-            FROM saved JOIN wanted ON wanted.product_id = saved.product_id
-                AND wanted.warehouse_id = saved.warehouse_id AND wanted.reference = saved.reference
-            """,
+            SELECT * FROM saved
+            """,  # noqa: S608 - the column names come from the model
             [
                 [row[0] for row in rows],
                 [row[1] for row in rows],
@@ -474,69 +505,7 @@ def _reservations_add_rows(rows: list[tuple[int, int, int, str, int]], user) -> 
                 user.pk if user is not None else None,
             ],
         )
-
-
-_RESERVATION_COLUMNS = [field.column for field in Reservation._meta.concrete_fields]
-
-
-def _reservations_add(
-    *,
-    warehouse: Warehouse,
-    reference: str,
-    quantities: dict[int, int],
-    balance_ids: dict[int, int],
-    products: dict[int, Product],
-    user=None,
-) -> list[Reservation]:
-    """Raise the locked balances' reserved figures, record the reservation rows and their "reserved" events, in
-    one statement.
-
-    One round trip while the balance rows are locked: the time those locks are held is what limits how
-    many reservations a hot SKU can take per second.
-    """
-    product_ids = sorted(quantities)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH wanted AS (
-                SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS w(balance_id, product_id, quantity)
-            ), raised AS (
-                UPDATE inventory_inventorybalance AS balance
-                SET reserved = balance.reserved + wanted.quantity, updated_at = now()
-                FROM wanted WHERE balance.id = wanted.balance_id
-            ), saved AS (
-                INSERT INTO inventory_reservation
-                    (product_id, warehouse_id, reference, quantity_reserved, quantity_picked, quantity_shipped,
-                     created_at, updated_at)
-                SELECT wanted.product_id, %s, %s, wanted.quantity, 0, 0, now(), now() FROM wanted
-                ON CONFLICT (reference, product_id, warehouse_id) DO UPDATE
-                SET quantity_reserved = inventory_reservation.quantity_reserved + EXCLUDED.quantity_reserved,
-                    updated_at = now()
-                RETURNING {", ".join("inventory_reservation." + column for column in _RESERVATION_COLUMNS)}
-            ), logged AS (
-                INSERT INTO inventory_reservationevent (reservation_id, kind, quantity, user_id, created_at)
-                SELECT saved.id, %s, wanted.quantity, %s, now()
-                FROM saved JOIN wanted ON wanted.product_id = saved.product_id
-            )
-            SELECT * FROM saved
-            """,  # noqa: S608 - the column names come from the model
-            [
-                [balance_ids[product_id] for product_id in product_ids],
-                product_ids,
-                [quantities[product_id] for product_id in product_ids],
-                warehouse.pk,
-                reference,
-                ReservationEvent.Kind.RESERVED,
-                user.pk if user is not None else None,
-            ],
-        )
-        rows = cursor.fetchall()
-    reservations = [Reservation.from_db("default", _RESERVATION_COLUMNS, row) for row in rows]
-    for reservation in reservations:
-        # The rows the caller has already, so reading reservation.product costs no query.
-        reservation.product = products[reservation.product_id]
-        reservation.warehouse = warehouse
-    return sorted(reservations, key=lambda reservation: reservation.product_id)
+        return [Reservation.from_db("default", _RESERVATION_COLUMNS, row) for row in cursor.fetchall()]
 
 
 def _reservations_lock(*, warehouse: Warehouse, reference: str, product_ids: Iterable[int] | None = None):

@@ -930,6 +930,14 @@ def orders_settle(*, order_ids: Iterable[int], user=None, reopen: Iterable[int] 
 # --- what people do -------------------------------------------------------------------------------------------------
 
 
+def _event(order: Order, kind: str, details: dict[str, Any], user) -> None:
+    """An event of an order whose status stays as it is now (read afresh: a transition may just have moved it)."""
+    status = Order.objects.filter(pk=order.pk).values_list("status", flat=True).get()
+    OrderEvent.objects.create(
+        order_id=order.pk, kind=kind, from_status=status, to_status=status, details=details, user=user
+    )
+
+
 def _locked(order: Order) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
 
@@ -956,14 +964,7 @@ def order_hold(*, order: Order, reason: str, user=None) -> Order:
     order = _locked(order)
     _refuse_unless(order, NOT_PICKED | {Status.PENDING}, _("held"))
     OrderHold.objects.get_or_create(order=order, code=OrderHold.Code.MANUAL, detail=reason[:255], released_at=None)
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.HELD,
-        from_status=order.status,
-        to_status=order.status,
-        details={"code": OrderHold.Code.MANUAL, "detail": reason[:255]},
-        user=user,
-    )
+    _event(order, OrderEvent.Kind.HELD, {"code": OrderHold.Code.MANUAL, "detail": reason[:255]}, user)
     orders_settle(order_ids=[order.pk], user=user, note=reason)
     return Order.objects.get(pk=order.pk)
 
@@ -1103,14 +1104,7 @@ def orders_merge(*, orders: Sequence[Order], user=None) -> Parcel:
     for order in locked:
         if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
             _to_status(order, Status.AWAITING_SHIPMENT, user, gettext_noop("Merged: allocated again as one parcel."))
-        OrderEvent.objects.create(
-            order=order,
-            kind=OrderEvent.Kind.MERGED,
-            from_status=order.status,
-            to_status=order.status,
-            details={"parcel": parcel.number, "orders": numbers},
-            user=user,
-        )
+        _event(order, OrderEvent.Kind.MERGED, {"parcel": parcel.number, "orders": numbers}, user)
     orders_allocate(order_ids=ids, user=user)
     parcel.refresh_from_db()
     return parcel
@@ -1173,18 +1167,16 @@ def order_split(*, order: Order, parcels: Sequence[Sequence[SplitLineIn]], user=
         made.append(parcel)
     if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
         _to_status(order, Status.AWAITING_SHIPMENT, user, gettext_noop("Split: each parcel allocated again."))
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.SPLIT,
-        from_status=order.status,
-        to_status=order.status,
-        details={
+    _event(
+        order,
+        OrderEvent.Kind.SPLIT,
+        {
             "parcels": {
                 parcel.number: {line.channel_line_id: quantity for line, quantity in group}
                 for parcel, group in zip(made, groups, strict=True)
             }
         },
-        user=user,
+        user,
     )
     orders_allocate(order_ids=[order.pk], user=user)
     return list(Parcel.objects.filter(pk__in=[parcel.pk for parcel in made]).order_by("pk"))
@@ -1210,14 +1202,7 @@ def order_parcels_undo(*, order: Order, user=None) -> Order:
     for member in locked:
         if member.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
             _to_status(member, Status.AWAITING_SHIPMENT, user, gettext_noop("Merge or split undone."))
-        OrderEvent.objects.create(
-            order=member,
-            kind=OrderEvent.Kind.PARCELS_UNDONE,
-            from_status=member.status,
-            to_status=member.status,
-            details={"parcels": [parcel.number for parcel in parcels]},
-            user=user,
-        )
+        _event(member, OrderEvent.Kind.PARCELS_UNDONE, {"parcels": [parcel.number for parcel in parcels]}, user)
     orders_allocate(order_ids=members, user=user)
     order.refresh_from_db()
     return order
@@ -1260,14 +1245,7 @@ def order_set_by_hand(
         if no_method.update(released_at=timezone.now(), released_by=user):
             orders_settle(order_ids=[order.pk], user=user, note=gettext_noop("Shipping method set by hand."))
             order.refresh_from_db()
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEvent.Kind.SET_BY_HAND,
-        from_status=order.status,
-        to_status=order.status,
-        details=changes,
-        user=user,
-    )
+    _event(order, OrderEvent.Kind.SET_BY_HAND, changes, user)
     if order.status in (Status.ALLOCATED, Status.AWAITING_STOCK):
         others = _parcels_unreserve(_order_parcels([order.pk]), user)
         _to_status(order, Status.AWAITING_SHIPMENT, user, gettext_noop("Set by hand: allocated again."))

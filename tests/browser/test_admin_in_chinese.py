@@ -17,6 +17,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q, Sum
 from django.urls import reverse
@@ -106,6 +107,9 @@ VISIBLE_TEXT = """() => {
 }"""
 
 
+TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField, ArrayField)
+
+
 def data_vocabulary() -> set[str]:
     """Every word stored in the database's text columns: what the pages show as data, not as interface."""
     words: set[str] = set()
@@ -117,11 +121,13 @@ def data_vocabulary() -> set[str]:
         fields = [
             field.name
             for field in model._meta.concrete_fields
-            if isinstance(field, models.CharField | models.TextField | models.JSONField) and not field.choices
+            if isinstance(field, models.CharField | models.TextField | models.JSONField | ArrayField)
+            and not field.choices
         ]
         for row in model.objects.values_list(*fields):
             for value in row:
-                # JSON (an allocation rule's conditions, a store's options) is shown as its text.
+                # JSON (an allocation rule's conditions, a store's options) and lists (a shipping method's
+                # countries) are shown as their text.
                 text = value if isinstance(value, str) else json.dumps(value, default=str) if value is not None else ""
                 words.update(word.lower() for word in WORD.findall(text))
     # The column keys of the import and export files, which the import page lists as the headers it reads.

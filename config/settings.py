@@ -353,5 +353,8 @@ LOGGING = {
         # httpx logs every request's URL at INFO, query string included: marketplace tokens must not reach logs.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # WeasyPrint logs every step of every page at INFO: a wave's labels would fill the log.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

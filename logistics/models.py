@@ -11,10 +11,11 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+from core.status import StatusEvent
 from core.validators import validate_country, validate_currency
 
 MONEY = {"max_digits": 18, "decimal_places": 4}
@@ -244,3 +245,188 @@ class RateBracket(models.Model):
 
     def __str__(self) -> str:
         return f"≤ {self.max_weight_g} g"
+
+
+class CarrierAccount(TimeStampedModel):
+    """The seller's account with a carrier, through which shipments are made (connects like a store)."""
+
+    class Kind(models.TextChoices):
+        YUNEXPRESS = "yunexpress", _("YunExpress")
+        DHL_EXPRESS = "dhl_express", _("DHL Express")
+        EASYPOST = "easypost", _("EasyPost")
+        FOURPX = "4px", _("4PX")
+        YANWEN = "yanwen", _("Yanwen")
+        SELF = "self", _("Self-printed (post or local courier)")
+
+    carrier = models.CharField(_("carrier"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    api_base_url = models.URLField(_("API address"), blank=True, default="")
+    credentials_encrypted = models.TextField(_("credentials (encrypted)"), blank=True, default="", editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    sender = models.JSONField(
+        _("sender"),
+        default=dict,
+        blank=True,
+        help_text=_("The return address printed on labels: name, company, address lines, city, postcode, country."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("carrier account")
+        verbose_name_plural = _("carrier accounts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackingNumberRange(TimeStampedModel):
+    """Tracking numbers a postal or local carrier gave the seller, used one by one for labels Seabridge prints.
+
+    ``s10`` numbers follow the UPU S10 standard: two service letters, eight serial digits, a check digit (weights
+    8 6 4 2 3 5 9 7, modulo 11) and the country of origin (RR123456785CN); ``plain`` ones are prefix, the number
+    padded to ``width`` digits, and suffix."""
+
+    class Scheme(models.TextChoices):
+        S10 = "s10", _("UPU S10 (postal)")
+        PLAIN = "plain", _("Prefix, number, suffix")
+
+    account = models.ForeignKey(
+        CarrierAccount, on_delete=models.CASCADE, related_name="number_ranges", verbose_name=_("carrier account")
+    )
+    scheme = models.CharField(_("scheme"), max_length=8, choices=Scheme.choices, default=Scheme.S10)
+    prefix = models.CharField(_("prefix"), max_length=10, blank=True, default="")
+    suffix = models.CharField(_("suffix"), max_length=10, blank=True, default="")
+    width = models.PositiveSmallIntegerField(_("digits"), default=8, validators=[MinValueValidator(1)])
+    first_number = models.PositiveBigIntegerField(_("first number"))
+    last_number = models.PositiveBigIntegerField(_("last number"))
+    next_number = models.PositiveBigIntegerField(_("next number"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["account", "first_number"]
+        verbose_name = _("tracking number range")
+        verbose_name_plural = _("tracking number ranges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_number__lte=F("last_number")), name="numberrange_first_before_last"
+            ),
+            models.CheckConstraint(
+                condition=Q(next_number__gte=F("first_number")) & Q(next_number__lte=F("last_number") + 1),
+                name="numberrange_next_within",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.first_number}–{self.last_number}{self.suffix}"
+
+
+class Shipment(TimeStampedModel):
+    """A parcel handed to a carrier: its tracking number, its label as printed, weights, cost and customs lines.
+
+    Made from an order's parcel (``orders.Parcel``, which knows its orders); its status moves through
+    ``logistics.shipments.SHIPMENT_STATUS``."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")
+        LABEL_READY = "label_ready", _("Label ready")
+        HANDED_OVER = "handed_over", _("Handed over")
+        IN_TRANSIT = "in_transit", _("In transit")
+        DELIVERED = "delivered", _("Delivered")
+        EXCEPTION = "exception", _("Exception")
+        RETURNED = "returned", _("Returned")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Refused by the carrier")
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    parcel = models.ForeignKey(
+        "orders.Parcel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("parcel"),
+    )
+    reference = models.CharField(
+        _("reference"), max_length=64, help_text=_("The order reference printed on the label and sent to the carrier.")
+    )
+    account = models.ForeignKey(
+        CarrierAccount, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("carrier account")
+    )
+    method = models.ForeignKey(
+        ShippingMethod, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("shipping method")
+    )
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices, default=Status.CREATED)
+    carrier_order_id = models.CharField(_("carrier's order ID"), max_length=100, blank=True, default="")
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True, default="", db_index=True)
+    label = models.BinaryField(_("label"), blank=True, null=True, editable=False)
+    label_format = models.CharField(_("label format"), max_length=8, blank=True, default="")
+    label_size = models.CharField(_("label size"), max_length=16, blank=True, default="")
+    recipient = models.JSONField(_("recipient"), default=dict)
+    sender = models.JSONField(_("sender"), default=dict, blank=True)
+    expected_weight_g = models.PositiveIntegerField(_("expected weight (g)"), null=True, blank=True)
+    declared_weight_g = models.PositiveIntegerField(_("declared weight (g)"), null=True, blank=True)
+    actual_weight_g = models.PositiveIntegerField(_("actual weight (g)"), null=True, blank=True)
+    length_mm = models.PositiveIntegerField(_("length (mm)"), null=True, blank=True)
+    width_mm = models.PositiveIntegerField(_("width (mm)"), null=True, blank=True)
+    height_mm = models.PositiveIntegerField(_("height (mm)"), null=True, blank=True)
+    quoted_cost = models.DecimalField(_("quoted cost"), **MONEY, null=True, blank=True)
+    billed_cost = models.DecimalField(_("billed cost"), **MONEY, null=True, blank=True)
+    cost_currency = models.CharField(_("cost currency"), max_length=3, blank=True, default="")
+    ioss_number = models.CharField(_("IOSS number"), max_length=32, blank=True, default="")
+    vat_number = models.CharField(_("VAT number"), max_length=32, blank=True, default="")
+    eori_number = models.CharField(_("EORI number"), max_length=32, blank=True, default="")
+    carrier_message = models.TextField(_("carrier's message"), blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "tracking_number"],
+                condition=~Q(tracking_number=""),
+                name="shipment_tracking_per_account_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["parcel"],
+                condition=~Q(status__in=["cancelled", "failed"]),
+                name="shipment_one_live_per_parcel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_number or self.number
+
+
+class ShipmentEvent(StatusEvent):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment"))
+
+    class Meta(StatusEvent.Meta):
+        verbose_name = _("shipment event")
+        verbose_name_plural = _("shipment events")
+
+
+class CustomsLine(models.Model):
+    """One line of a shipment's customs declaration (CN22/CN23), from the product's data."""
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="customs_lines", verbose_name=_("shipment")
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name_en = models.CharField(_("declared name (English)"), max_length=200)
+    name_zh = models.CharField(_("declared name (Chinese)"), max_length=200, blank=True, default="")
+    hs_code = models.CharField(_("HS code"), max_length=16)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_value = models.DecimalField(_("unit value"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    unit_weight_g = models.PositiveIntegerField(_("unit weight (g)"))
+    origin_country = models.CharField(_("origin"), max_length=2, validators=[validate_country])
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("customs line")
+        verbose_name_plural = _("customs lines")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="customsline_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"

@@ -47,6 +47,10 @@ DE = AddressIn(name="Max Muster", address1="Hauptstr. 1", city="Berlin", postcod
 
 @pytest.fixture
 def world():
+    return world_make()
+
+
+def world_make():
     """Two warehouses (Shenzhen first by priority, Los Angeles overseas), two products, a method that serves the
     US and Germany, and a store."""
     cn = WarehouseFactory(code="CN1", country="CN", priority=10)

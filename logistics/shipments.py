@@ -1,0 +1,192 @@
+"""Shipments: the status machine, and making one with a carrier (tracking number and label).
+
+created → label ready → handed over → in transit → delivered, with exception, returned, cancelled (only before
+hand-over) and failed (the carrier refused it, with its message). ``shipment_create`` checks the parcel against the
+method before anything is sent: a country the method does not serve, a weight over its limit, a customs line without
+an HS code or a value are refused by field, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from core.errors import DomainError, ErrorDetail, ValidationFailed
+from core.status import StatusMachine, next_id, status_check, status_start, status_transition
+from logistics.carriers import adapter_for
+from logistics.carriers.base import ShipmentIn
+from logistics.models import CarrierAccount, CustomsLine, Shipment, ShipmentEvent, ShippingMethod
+
+Status = Shipment.Status
+
+SHIPMENT_STATUS = StatusMachine(
+    model=Shipment,
+    status_choices=Status,
+    transitions={
+        "": {Status.CREATED},
+        Status.CREATED: {Status.LABEL_READY, Status.FAILED, Status.CANCELLED},
+        Status.LABEL_READY: {Status.HANDED_OVER, Status.CANCELLED},
+        Status.HANDED_OVER: {Status.IN_TRANSIT, Status.DELIVERED, Status.EXCEPTION, Status.RETURNED},
+        Status.IN_TRANSIT: {Status.DELIVERED, Status.EXCEPTION, Status.RETURNED},
+        Status.EXCEPTION: {Status.IN_TRANSIT, Status.DELIVERED, Status.RETURNED},
+        Status.DELIVERED: set(),
+        Status.RETURNED: set(),
+        Status.CANCELLED: set(),
+        Status.FAILED: set(),
+    },
+    event_model=ShipmentEvent,
+    event_document_field="shipment",
+    label=pgettext_lazy("document", "Shipment"),
+)
+
+RECIPIENT_NEEDS = ("name", "address1", "city", "country")
+
+
+def shipment_number(pk: int) -> str:
+    return f"SHP{pk:08d}"
+
+
+def parcel_problems(method: ShippingMethod, parcel: ShipmentIn) -> list[ErrorDetail]:
+    """What the method or customs would refuse in ``parcel``, each named by its field."""
+    problems = []
+    for name in RECIPIENT_NEEDS:
+        if not str(parcel.recipient.get(name) or "").strip():
+            problems.append(ErrorDetail(_("Required."), field=f"recipient.{name}", code="required"))
+    country = str(parcel.recipient.get("country") or "").upper()
+    if country and method.countries and country not in method.countries:
+        problems.append(
+            ErrorDetail(
+                _("%(method)s does not serve %(country)s.") % {"method": method.code, "country": country},
+                field="recipient.country",
+                code="not_served",
+            )
+        )
+    if parcel.weight_g <= 0:
+        problems.append(ErrorDetail(_("The parcel has no weight."), field="weight_g", code="invalid"))
+    elif method.max_weight_g and parcel.weight_g > method.max_weight_g:
+        problems.append(
+            ErrorDetail(
+                _("%(weight)s g is over the %(limit)s g %(method)s takes.")
+                % {"weight": parcel.weight_g, "limit": method.max_weight_g, "method": method.code},
+                field="weight_g",
+                code="max_value",
+            )
+        )
+    for index, line in enumerate(parcel.lines):
+        if not line.hs_code:
+            problems.append(
+                ErrorDetail(
+                    _("%(sku)s has no HS code: enter it on the product.") % {"sku": line.sku},
+                    field=f"lines[{index}].hs_code",
+                    code="required",
+                )
+            )
+        if not line.name_en:
+            problems.append(
+                ErrorDetail(
+                    _("%(sku)s has no English declared name: enter it on the product.") % {"sku": line.sku},
+                    field=f"lines[{index}].name_en",
+                    code="required",
+                )
+            )
+        if line.unit_value is None or line.unit_value <= 0 or not line.currency:
+            problems.append(
+                ErrorDetail(
+                    _("%(sku)s has no declared value: enter it on the product.") % {"sku": line.sku},
+                    field=f"lines[{index}].unit_value",
+                    code="required",
+                )
+            )
+    return problems
+
+
+@transaction.atomic
+def shipment_create(
+    *,
+    account: CarrierAccount,
+    method: ShippingMethod,
+    parcel: ShipmentIn,
+    parcel_id: int | None = None,
+    label_size: str = "",
+    user=None,
+) -> Shipment:
+    """Make a shipment of ``parcel`` with the carrier: checked first (ValidationFailed by field), then created and
+    sent; the carrier's answer gives the tracking number and the label (status label ready), or its refusal ends it
+    as failed with the carrier's message."""
+    problems = parcel_problems(method, parcel)
+    if problems:
+        raise ValidationFailed.listing(_("The parcel %(reference)s") % {"reference": parcel.reference}, problems)
+    pk = next_id(Shipment)
+    shipment = Shipment.objects.create(
+        pk=pk,
+        number=shipment_number(pk),
+        parcel_id=parcel_id,
+        reference=parcel.reference,
+        account=account,
+        method=method,
+        recipient=dict(parcel.recipient),
+        sender=dict(account.sender or {}),
+        expected_weight_g=parcel.weight_g,
+        declared_weight_g=sum(line.unit_weight_g * line.quantity for line in parcel.lines) or parcel.weight_g,
+        length_mm=parcel.length_mm,
+        width_mm=parcel.width_mm,
+        height_mm=parcel.height_mm,
+        ioss_number=parcel.ioss_number,
+        vat_number=parcel.vat_number,
+        eori_number=parcel.eori_number,
+        label_size=label_size or method.label_size or "100x100",
+    )
+    CustomsLine.objects.bulk_create(
+        [
+            CustomsLine(
+                shipment=shipment,
+                sku=line.sku,
+                name_en=line.name_en,
+                name_zh=line.name_zh,
+                hs_code=line.hs_code,
+                quantity=line.quantity,
+                unit_value=line.unit_value,
+                currency=line.currency,
+                unit_weight_g=line.unit_weight_g,
+                origin_country=line.origin_country,
+            )
+            for line in parcel.lines
+        ]
+    )
+    status_start(machine=SHIPMENT_STATUS, document=shipment, user=user)
+    try:
+        answer = adapter_for(account).create(shipment, parcel)
+    except DomainError as refused:
+        return _status(shipment, Status.FAILED, user, str(refused), {"carrier_message": str(refused)})
+    changes: dict[str, Any] = {
+        "carrier_order_id": answer.carrier_order_id,
+        "tracking_number": answer.tracking_number,
+        "label": answer.label,
+        "label_format": answer.label_format,
+        "carrier_message": answer.message,
+    }
+    if answer.label:
+        return _status(shipment, Status.LABEL_READY, user, answer.tracking_number, changes)
+    for name, value in changes.items():
+        setattr(shipment, name, value)
+    shipment.save(update_fields=[*changes, "updated_at"])
+    return shipment
+
+
+def _status(shipment: Shipment, to_status: str, user, note: str, changes: Mapping[str, Any] | None = None) -> Shipment:
+    return status_transition(
+        machine=SHIPMENT_STATUS, document=shipment, to_status=to_status, user=user, note=note, changes=changes
+    )
+
+
+@transaction.atomic
+def shipment_cancel(*, shipment: Shipment, user=None, note: str = "") -> Shipment:
+    """Cancel a shipment and void its label with the carrier; only before hand-over (the map refuses later)."""
+    shipment = Shipment.objects.select_for_update().select_related("account").get(pk=shipment.pk)
+    status_check(machine=SHIPMENT_STATUS, document=shipment, to_status=Status.CANCELLED)
+    adapter_for(shipment.account).cancel(shipment)
+    return _status(shipment, Status.CANCELLED, user, note)

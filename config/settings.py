@@ -284,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         "OrderEventKindEnum": "orders.models.OrderEvent.Kind",
         "OrderHoldCodeEnum": "orders.models.OrderHold.Code",
         "ParcelMadeByEnum": "orders.models.Parcel.MadeBy",
+        "CarrierAccountKindEnum": "logistics.models.CarrierAccount.Kind",
         "ShipmentStoreStatusEnum": "orders.models.OrderShipment.StoreStatus",
         "ChannelEnum": "channels.models.Channel",
         "SyncRunKindEnum": "channels.models.SyncRun.Kind",
@@ -331,6 +332,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 # The queue tasks go to when none is named (a test gives its worker a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Seconds to wait for a carrier's API (a label run waits on it; a parcel it made meanwhile is read back, not doubled).
+CARRIER_HTTP_TIMEOUT = float(os.environ.get("CARRIER_HTTP_TIMEOUT", "20"))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -356,6 +356,15 @@ class Shipment(TimeStampedModel):
         ShippingMethod, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("shipping method")
     )
     status = models.CharField(_("status"), max_length=32, choices=Status.choices, default=Status.CREATED)
+    carrier_reference = models.CharField(
+        _("our reference with the carrier"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_(
+            "The number the carrier knows the parcel by from us; a retry sends the same, never a second parcel."
+        ),
+    )
     carrier_order_id = models.CharField(_("carrier's order ID"), max_length=100, blank=True, default="")
     tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True, default="", db_index=True)
     label = models.BinaryField(_("label"), blank=True, null=True, editable=False)

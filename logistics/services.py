@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.crypto import decrypt_json, encrypt_json
 from core.errors import ErrorDetail, ValidationFailed, errors_from_django
-from logistics.models import Carrier, RateBracket, RateCard, RateZone, ShippingMethod
+from logistics.models import Carrier, CarrierAccount, RateBracket, RateCard, RateZone, ShippingMethod
 
 # The marketplaces a method's carrier names are given for (channels' keys; logistics comes before channels).
 MARKETPLACES = ("amazon", "ebay", "aliexpress", "wish", "shopify")
@@ -233,3 +234,57 @@ def rate_card_zones_replace(*, card: RateCard, zones: list[Mapping[str, Any]]) -
             bracket.zone = zone
     RateBracket.objects.bulk_create([bracket for _zone, brackets in built for bracket in brackets])
     return card
+
+
+# --- Carrier accounts ---------------------------------------------------------------------------------------------
+
+# The credentials each carrier takes, in its own terms.
+CARRIER_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "yunexpress": ("customer_code", "api_secret"),
+    "dhl_express": ("username", "password", "account_number"),
+    "easypost": ("api_key",),
+    "4px": ("app_key", "app_secret"),
+    "yanwen": ("user_id", "api_token"),
+    "self": (),
+}
+CARRIER_PRODUCTION_URLS = {
+    "yunexpress": "http://oms.api.yunexpress.com/api/",
+    "dhl_express": "https://express.api.dhl.com/mydhlapi",
+    "easypost": "https://api.easypost.com/v2",
+}
+
+
+@transaction.atomic
+def carrier_account_save(
+    *, account: CarrierAccount | None = None, data: Mapping[str, Any], credentials: Mapping[str, Any] | None = None
+) -> CarrierAccount:
+    """Create or change a carrier account; ``credentials`` (write-only, in the carrier's own terms) are checked and
+    stored encrypted. The API address defaults to the carrier's production one."""
+    account = account or CarrierAccount()
+    for name in ("carrier", "name", "api_base_url", "is_active", "sender"):
+        if name in data:
+            setattr(account, name, data[name])
+    if not account.api_base_url:
+        account.api_base_url = CARRIER_PRODUCTION_URLS.get(account.carrier, "")
+    needed = CARRIER_CREDENTIALS.get(account.carrier, ())
+    if credentials is not None or (account.pk is None and needed):
+        given = dict(credentials or {})
+        errors = [
+            ErrorDetail(_("Required."), field=f"credentials.{name}", code="required")
+            for name in needed
+            if not isinstance(given.get(name), str) or not given[name].strip()
+        ]
+        errors += [
+            ErrorDetail(_("Unknown key %(key)s.") % {"key": name}, field=f"credentials.{name}")
+            for name in sorted(set(given) - set(needed))
+        ]
+        if errors:
+            raise ValidationFailed.listing(_("The carrier account"), errors)
+        account.credentials_encrypted = encrypt_json({name: given[name].strip() for name in needed})
+    account.full_clean(exclude=["credentials_encrypted"])
+    account.save()
+    return account
+
+
+def carrier_account_credentials(account: CarrierAccount) -> dict[str, str]:
+    return decrypt_json(account.credentials_encrypted) if account.credentials_encrypted else {}

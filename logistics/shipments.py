@@ -126,6 +126,7 @@ def shipment_create(
         number=shipment_number(pk),
         parcel_id=parcel_id,
         reference=parcel.reference,
+        carrier_reference=parcel.idempotency_key or shipment_number(pk),
         account=account,
         method=method,
         recipient=dict(parcel.recipient),
@@ -175,6 +176,19 @@ def shipment_create(
         setattr(shipment, name, value)
     shipment.save(update_fields=[*changes, "updated_at"])
     return shipment
+
+
+@transaction.atomic
+def shipment_label_refresh(*, shipment: Shipment, user=None) -> Shipment:
+    """Ask the carrier again for a shipment still without its label (a tracking number issued later)."""
+    shipment = Shipment.objects.select_for_update().select_related("account", "method").get(pk=shipment.pk)
+    if shipment.status != Status.CREATED:
+        return shipment
+    answer = adapter_for(shipment.account).label(shipment)
+    if not answer.label:
+        return shipment
+    changes = {"tracking_number": answer.tracking_number, "label": answer.label, "label_format": answer.label_format}
+    return _status(shipment, Status.LABEL_READY, user, answer.tracking_number, changes)
 
 
 def _status(shipment: Shipment, to_status: str, user, note: str, changes: Mapping[str, Any] | None = None) -> Shipment:

@@ -5,6 +5,7 @@ weight, size, customs lines from the products' data), handed to ``logistics.ship
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
@@ -85,10 +86,13 @@ def parcel_ship(*, parcel: Parcel, account: CarrierAccount, user=None) -> Shipme
     live = parcel.shipments.exclude(status__in=[Shipment.Status.CANCELLED, Shipment.Status.FAILED]).first()
     if live is not None:
         return live  # asked again (a retry, a second click): the shipment made first
+    earlier = parcel.shipments.count()  # cancelled or failed: a new attempt gets a new number with the carrier
+    shipment_in = parcel_shipment_in(parcel)
+    shipment_in = replace(shipment_in, idempotency_key=parcel.number if not earlier else f"{parcel.number}-{earlier}")
     return shipment_create(
         account=account,
         method=parcel.shipping_method,
-        parcel=parcel_shipment_in(parcel),
+        parcel=shipment_in,
         parcel_id=parcel.pk,
         user=user,
     )

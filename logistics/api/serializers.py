@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from logistics.models import Carrier, RateBracket, RateCard, RateZone, ShippingMethod
+from logistics.models import Carrier, CarrierAccount, RateBracket, RateCard, RateZone, ShippingMethod
 from logistics.services import BRACKET_FIELDS, CARD_FIELDS, CARRIER_FIELDS, METHOD_FIELDS
 
 
@@ -96,3 +96,42 @@ class QuoteSerializer(serializers.Serializer):
     registration_fee = serializers.DecimalField(max_digits=18, decimal_places=2)
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
     steps = serializers.ListField(child=serializers.CharField(), help_text="The arithmetic, one line a step.")
+
+
+class CarrierAccountSerializer(serializers.ModelSerializer):
+    credentials = serializers.DictField(
+        child=serializers.CharField(max_length=500),
+        write_only=True,
+        required=False,
+        help_text=(
+            "In the carrier's own terms, stored encrypted and never shown again: yunexpress customer_code and "
+            "api_secret; dhl_express username, password and account_number; easypost api_key; 4px app_key and "
+            "app_secret; yanwen user_id and api_token; self: none."
+        ),
+    )
+    has_credentials = serializers.SerializerMethodField(help_text="Whether credentials are stored.")
+    sender = serializers.DictField(
+        child=serializers.CharField(max_length=255, allow_blank=True),
+        required=False,
+        help_text="The return address printed on labels: name, company, address1, city, postcode, country, phone.",
+    )
+
+    class Meta:
+        model = CarrierAccount
+        fields = [
+            "id",
+            "carrier",
+            "name",
+            "api_base_url",
+            "is_active",
+            "sender",
+            "credentials",
+            "has_credentials",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"api_base_url": {"help_text": "The carrier's production API when left out."}}
+
+    def get_has_credentials(self, account: CarrierAccount) -> bool:
+        return bool(account.credentials_encrypted)

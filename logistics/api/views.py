@@ -13,12 +13,13 @@ from rest_framework.response import Response
 from core.api.parsers import MultiPartParser
 from logistics import services
 from logistics.api.serializers import (
+    CarrierAccountSerializer,
     CarrierSerializer,
     RateCardImportSerializer,
     RateCardSerializer,
     ShippingMethodSerializer,
 )
-from logistics.models import Carrier, RateBracket, RateCard, RateZone, ShippingMethod
+from logistics.models import Carrier, CarrierAccount, RateBracket, RateCard, RateZone, ShippingMethod
 from logistics.rate_sheet import rate_card_csv, rate_card_import
 
 WRITABLE = ["get", "post", "patch", "head", "options"]
@@ -124,3 +125,20 @@ class RateCardViewSet(_Saving, viewsets.GenericViewSet):
         response = HttpResponse(rate_card_csv(card), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="rate-card-{card.pk}.csv"'
         return response
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List carrier accounts"),
+    create=extend_schema(summary="Connect a carrier account (credentials are write-only, stored encrypted)"),
+    partial_update=extend_schema(summary="Change a carrier account (new credentials replace the old)"),
+)
+class CarrierAccountViewSet(_Saving, viewsets.GenericViewSet):
+    serializer_class = CarrierAccountSerializer
+    filterset_fields = ["carrier", "is_active"]
+    search_fields = ["name"]
+    queryset = CarrierAccount.objects.order_by("name")
+
+    def save(self, serializer, instance=None):
+        data = dict(serializer.validated_data)
+        credentials = data.pop("credentials", None)
+        return services.carrier_account_save(account=instance, data=data, credentials=credentials)

@@ -9,8 +9,12 @@ from logistics.models import CarrierAccount
 
 def adapter_for(account: CarrierAccount) -> CarrierAdapter:
     from logistics.carriers.self_printed import SelfPrinted
+    from logistics.carriers.yunexpress import YunExpress
 
-    adapters: dict[str, type[CarrierAdapter]] = {CarrierAccount.Kind.SELF: SelfPrinted}
+    adapters: dict[str, type[CarrierAdapter]] = {
+        CarrierAccount.Kind.SELF: SelfPrinted,
+        CarrierAccount.Kind.YUNEXPRESS: YunExpress,
+    }
     try:
         return adapters[account.carrier](account)
     except KeyError:

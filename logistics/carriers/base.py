@@ -37,6 +37,8 @@ class ShipmentIn:
     ioss_number: str = ""
     vat_number: str = ""
     eori_number: str = ""
+    # The number the carrier knows this parcel by: the same on a retry, so the carrier never makes two.
+    idempotency_key: str = ""
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Local servers that speak each carrier's real wire format (``core.simulators``), for the tests and the demo."""

@@ -102,9 +102,10 @@ def truncate_orders() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE warehouse_putbacktask, orders_parcelline, orders_parcel, orders_ordershipmentline, "
-            "orders_ordershipment, orders_orderevent, orders_orderhold, "
-            "orders_orderline, orders_order, channels_skumapping, channels_rejectedorder, channels_syncrun"
+            # CASCADE: whatever later issues hang on orders (parcels, shipments, tasks) goes too, in this
+            # throw-away database.
+            "TRUNCATE orders_ordershipmentline, orders_ordershipment, orders_orderevent, orders_orderhold, "
+            "orders_orderline, orders_order, channels_skumapping, channels_rejectedorder, channels_syncrun CASCADE"
         )
 
 

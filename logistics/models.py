@@ -439,3 +439,37 @@ class CustomsLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} × {self.quantity}"
+
+
+class TrackingEvent(models.Model):
+    """One step of a parcel's journey as the carrier reported it, with its meaning in Seabridge's words."""
+
+    class Kind(models.TextChoices):
+        INFO = "info", _("Information")
+        IN_TRANSIT = "in_transit", _("In transit")
+        DELIVERED = "delivered", _("Delivered")
+        EXCEPTION = "exception", _("Exception")
+        RETURNED = "returned", _("Returned")
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="tracking_events", verbose_name=_("shipment")
+    )
+    occurred_at = models.DateTimeField(_("when"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    code = models.CharField(_("carrier's code"), max_length=32, blank=True, default="")
+    description = models.CharField(_("description"), max_length=500, blank=True, default="")
+    location = models.CharField(_("where"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["shipment", "occurred_at", "id"]
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment", "occurred_at", "code", "description"], name="trackingevent_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.description}"

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from core.errors import DomainError, ErrorDetail, ValidationFailed
 from core.status import StatusMachine, next_id, status_check, status_start, status_transition
 from logistics.carriers import adapter_for
-from logistics.carriers.base import ShipmentIn
-from logistics.models import CarrierAccount, CustomsLine, Shipment, ShipmentEvent, ShippingMethod
+from logistics.carriers.base import ShipmentIn, TrackResult
+from logistics.models import CarrierAccount, CustomsLine, Shipment, ShipmentEvent, ShippingMethod, TrackingEvent
 
 Status = Shipment.Status
 
@@ -204,3 +205,77 @@ def shipment_cancel(*, shipment: Shipment, user=None, note: str = "") -> Shipmen
     status_check(machine=SHIPMENT_STATUS, document=shipment, to_status=Status.CANCELLED)
     adapter_for(shipment.account).cancel(shipment)
     return _status(shipment, Status.CANCELLED, user, note)
+
+
+# --- Tracking --------------------------------------------------------------------------------------------------
+
+# Shipments whose journey is followed; the final states stop it.
+TRACKED = (Status.HANDED_OVER, Status.IN_TRANSIT, Status.EXCEPTION)
+TRACK_BATCH = 100
+# What a reported state makes of a shipment.
+KIND_TO_STATUS = {
+    TrackingEvent.Kind.IN_TRANSIT: Status.IN_TRANSIT,
+    TrackingEvent.Kind.DELIVERED: Status.DELIVERED,
+    TrackingEvent.Kind.EXCEPTION: Status.EXCEPTION,
+    TrackingEvent.Kind.RETURNED: Status.RETURNED,
+}
+# Sent (on commit) when tracking moves a shipment: orders listens, to move its orders on.
+shipment_moved = Signal()
+
+
+def shipments_track(*, batch_size: int = TRACK_BATCH) -> dict[str, int]:
+    """Ask each carrier where its handed-over parcels are, in batches per account; store the new events, move
+    each shipment to what its carrier reports (in transit, delivered, exception, returned) and stop at the final
+    states. Each batch is its own transaction; the carrier is asked outside it."""
+    counts = {"asked": 0, "events": 0, "moved": 0}
+    accounts = CarrierAccount.objects.filter(shipments__status__in=TRACKED, is_active=True).distinct()
+    for account in accounts:
+        adapter = adapter_for(account)
+        if not adapter.tracks:
+            continue  # a self-printed post parcel is followed by a person (or marked delivered by hand)
+        ids = list(
+            Shipment.objects.filter(account=account, status__in=TRACKED).order_by("pk").values_list("pk", flat=True)
+        )
+        for start in range(0, len(ids), batch_size):
+            shipments = list(Shipment.objects.filter(pk__in=ids[start : start + batch_size]).order_by("pk"))
+            results = adapter.track(shipments)
+            counts["asked"] += len(shipments)
+            with transaction.atomic():
+                for shipment in shipments:
+                    result = results.get(shipment.pk)
+                    if result is None:
+                        continue
+                    counts["events"] += _events_record(shipment, result)
+                    if _status_follow(shipment, result):
+                        counts["moved"] += 1
+    return counts
+
+
+def _events_record(shipment: Shipment, result: TrackResult) -> int:
+    """Store the events not stored yet; returns how many were new."""
+    before = shipment.tracking_events.count()
+    TrackingEvent.objects.bulk_create(
+        [
+            TrackingEvent(
+                shipment=shipment,
+                occurred_at=event.occurred_at,
+                kind=event.kind,
+                code=event.code,
+                description=event.description,
+                location=event.location,
+            )
+            for event in result.events
+        ],
+        ignore_conflicts=True,  # the carrier repeats its whole history every time: each step is kept once
+    )
+    return shipment.tracking_events.count() - before
+
+
+def _status_follow(shipment: Shipment, result: TrackResult) -> bool:
+    target = KIND_TO_STATUS.get(result.kind)
+    locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if target is None or target == locked.status or target not in SHIPMENT_STATUS.allowed(locked.status):
+        return False
+    moved = _status(locked, target, None, result.events[-1].description if result.events else "")
+    transaction.on_commit(lambda: shipment_moved.send(sender=Shipment, shipment_id=moved.pk, status=moved.status))
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from logistics.models import CarrierAccount, Shipment
@@ -52,8 +53,27 @@ class CarrierShipment:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class TrackEventIn:
+    occurred_at: datetime
+    kind: str  # TrackingEvent.Kind
+    code: str = ""
+    description: str = ""
+    location: str = ""
+
+
+@dataclass
+class TrackResult:
+    """Where a parcel is: its state in Seabridge's words (a TrackingEvent.Kind, or "" when unknown) and the events."""
+
+    kind: str = ""
+    events: list[TrackEventIn] = field(default_factory=list)
+
+
 class CarrierAdapter:
     """Quote, create shipment, fetch label, cancel, track — in the carrier's own protocol."""
+
+    tracks = False  # whether the carrier can say where its parcels are
 
     def __init__(self, account: CarrierAccount) -> None:
         self.account = account
@@ -66,3 +86,7 @@ class CarrierAdapter:
 
     def cancel(self, shipment: Shipment) -> None:
         raise NotImplementedError
+
+    def track(self, shipments: list[Shipment]) -> dict[int, TrackResult]:
+        """Shipment id → where it is, for shipments handed over; none for carriers without tracking."""
+        return {}

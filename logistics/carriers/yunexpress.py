@@ -13,19 +13,32 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from logistics.carriers.base import CarrierAdapter, CarrierShipment, ShipmentIn
-from logistics.models import Shipment
+from logistics.carriers.base import CarrierAdapter, CarrierShipment, ShipmentIn, TrackEventIn, TrackResult
+from logistics.models import Shipment, TrackingEvent
 from logistics.services import carrier_account_credentials
 
 OK = "0000"
+# PackageState: 0 unknown, 1 submitted, 2 in transit, 3 delivered, 4 received by the carrier, 5 cancelled,
+# 6 delivery failed, 7 returned.
+PACKAGE_STATES = {
+    1: TrackingEvent.Kind.INFO,
+    2: TrackingEvent.Kind.IN_TRANSIT,
+    3: TrackingEvent.Kind.DELIVERED,
+    4: TrackingEvent.Kind.IN_TRANSIT,
+    6: TrackingEvent.Kind.EXCEPTION,
+    7: TrackingEvent.Kind.RETURNED,
+}
+CHINA = ZoneInfo("Asia/Shanghai")  # YunExpress gives its times without an offset, in China's time
 
 
 class CarrierRefused(DomainError):
@@ -50,6 +63,8 @@ def _name(full: str) -> tuple[str, str]:
 
 
 class YunExpress(CarrierAdapter):
+    tracks = True
+
     def _client(self) -> httpx.Client:
         credentials = carrier_account_credentials(self.account)
         token = base64.b64encode(f"{credentials['customer_code']}&{credentials['api_secret']}".encode()).decode()
@@ -216,3 +231,42 @@ class YunExpress(CarrierAdapter):
                 raise CarrierRefused(
                     _("YunExpress would not cancel it: %(message)s") % {"message": item.get("Remark") or ""}
                 )
+
+    def track(self, shipments: list[Shipment]) -> dict[int, TrackResult]:
+        found: dict[int, TrackResult] = {}
+        with self._client() as client:
+            for shipment in shipments:
+                number = shipment.tracking_number or shipment.carrier_order_id
+                try:
+                    body = self._call(client, "GET", "Tracking/GetTrackInfo", params={"OrderNumber": number})
+                except (CarrierRefused, CarrierUnavailable, httpx.TimeoutException):
+                    continue  # not known yet, or not now: the next run asks again
+                item = body.get("Item") or {}
+                state = PACKAGE_STATES.get(item.get("PackageState"), "")
+                events = []
+                for detail in item.get("OrderTrackingDetails") or []:
+                    when = _moment(detail.get("ProcessDate"))
+                    if when is None:
+                        continue
+                    code = str(detail.get("TrackNodeCode") or "")
+                    events.append(
+                        TrackEventIn(
+                            occurred_at=when,
+                            kind=PACKAGE_STATES.get(int(code), TrackingEvent.Kind.INFO)
+                            if code.isdigit()
+                            else TrackingEvent.Kind.INFO,
+                            code=code[:32],
+                            description=str(detail.get("ProcessContent") or "")[:500],
+                            location=str(detail.get("ProcessLocation") or "")[:200],
+                        )
+                    )
+                found[shipment.pk] = TrackResult(kind=state, events=events)
+        return found
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)

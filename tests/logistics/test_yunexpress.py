@@ -13,9 +13,15 @@ from pypdf import PdfReader
 from core.errors import Conflict, ValidationFailed
 from core.simulators import SimulatorServer
 from core.status import status_transition
-from logistics.models import CarrierAccount, Shipment
+from logistics.models import CarrierAccount, Shipment, TrackingNumberRange
 from logistics.services import carrier_account_save
-from logistics.shipments import SHIPMENT_STATUS, shipment_cancel, shipment_label_refresh
+from logistics.shipments import (
+    SHIPMENT_STATUS,
+    shipment_cancel,
+    shipment_label_refresh,
+    shipment_moved,
+    shipments_track,
+)
 from logistics.simulators.yunexpress import YunExpressSimulator
 from orders.fulfilment import orders_allocate
 from orders.models import Parcel
@@ -31,6 +37,15 @@ def world():
     made["method"].carrier_product_code = "THPHR"
     made["method"].save()
     return made
+
+
+@pytest.fixture
+def post_account():
+    account = CarrierAccount.objects.create(carrier="self", name="China Post", sender={"name": "Li Lei"})
+    TrackingNumberRange.objects.create(
+        account=account, prefix="RR", suffix="CN", first_number=1, last_number=99, next_number=1
+    )
+    return account
 
 
 @pytest.fixture
@@ -196,3 +211,41 @@ def test_the_api_connects_an_account_with_write_only_credentials(admin_api, yun)
     )
     assert refused.status_code == 400
     assert [error["field"] for error in refused.json()["errors"]] == ["credentials.api_secret"]
+
+
+def test_tracking_follows_a_handed_over_parcel_to_delivered_and_keeps_each_event_once(
+    world, yun, post_account, django_capture_on_commit_callbacks
+):
+    parcel = allocated_parcel(world)
+    shipment = parcel_ship(parcel=parcel, account=account_for(yun))
+    # A self-printed parcel handed over too: its carrier has no tracking, it is left as it is.
+    other = allocated_parcel(world, "Y-2")
+    posted = parcel_ship(parcel=other, account=post_account)
+    for handed in (shipment, posted):
+        status_transition(machine=SHIPMENT_STATUS, document=handed, to_status=Shipment.Status.HANDED_OVER)
+    moved = []
+    shipment_moved.connect(lambda sender, **kwargs: moved.append(kwargs["status"]), weak=False, dispatch_uid="t")
+    try:
+        yun.move(parcel.number, 2, "Departed from Shenzhen 离开深圳分拣中心", "2026-11-20T10:00:00")
+        with django_capture_on_commit_callbacks(execute=True):
+            counts = shipments_track()
+        shipment.refresh_from_db()
+        assert shipment.status == Shipment.Status.IN_TRANSIT
+        [event] = shipment.tracking_events.all()
+        assert (event.kind, event.code) == ("in_transit", "2")
+        assert event.occurred_at.isoformat() == "2026-11-20T02:00:00+00:00"  # China's time, kept as UTC
+        assert counts == {"asked": 1, "events": 1, "moved": 1}
+
+        assert shipments_track()["events"] == 0  # the carrier repeats its history: nothing doubled
+        yun.move(parcel.number, 3, "Delivered 已签收", "2026-11-27T15:30:00")
+        with django_capture_on_commit_callbacks(execute=True):
+            shipments_track()
+        shipment.refresh_from_db()
+        assert shipment.status == Shipment.Status.DELIVERED
+        assert shipment.tracking_events.count() == 2
+        assert shipments_track()["asked"] == 0  # delivered is final: no longer asked
+        posted.refresh_from_db()
+        assert posted.status == Shipment.Status.HANDED_OVER
+    finally:
+        shipment_moved.disconnect(dispatch_uid="t")
+    assert moved == ["in_transit", "delivered"]

@@ -118,6 +118,7 @@ def shipment_create(
     """Make a shipment of ``parcel`` with the carrier: checked first (ValidationFailed by field), then created and
     sent; the carrier's answer gives the tracking number and the label (status label ready), or its refusal ends it
     as failed with the carrier's message."""
+    adapter = adapter_for(account)  # a carrier Seabridge cannot speak to yet is refused before anything is made
     problems = parcel_problems(method, parcel)
     if problems:
         raise ValidationFailed.listing(_("The parcel %(reference)s") % {"reference": parcel.reference}, problems)
@@ -161,7 +162,7 @@ def shipment_create(
     )
     status_start(machine=SHIPMENT_STATUS, document=shipment, user=user)
     try:
-        answer = adapter_for(account).create(shipment, parcel)
+        answer = adapter.create(shipment, parcel)
     except DomainError as refused:
         return _status(shipment, Status.FAILED, user, str(refused), {"carrier_message": str(refused)})
     changes: dict[str, Any] = {

@@ -228,32 +228,34 @@ class _Plan:
 
 def _rule_merges(candidates: list[int], context: _Context) -> None:
     """Before allocating: new orders a ``merge`` rule matches are merged with the buyer's other orders to the same
-    address that are not picked yet (``orders_merge``, which allocates the parcel)."""
+    address that are not picked yet (``orders_merge``, which allocates the parcel). The rules run only for orders
+    that have such a partner: most buyers have one order open, and their orders are decided once, by the run."""
+    mergeable = [Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK, Status.ALLOCATED]
     for start in range(0, len(candidates), BATCH):
-        orders = [
-            order
-            for order in orders_with_lines(candidates[start : start + BATCH])
-            if order.status == Status.AWAITING_SHIPMENT
-        ]
-        facts = order_facts(orders, loaded=True)
-        wanted = [order for order in orders if decide(facts[order.pk], context.rules).merge]
-        if not wanted:
-            continue
-        emails = {order.buyer_email.strip().lower() for order in wanted if order.buyer_email.strip()}
-        names = {order.ship_name for order in wanted if order.ship_name}
-        partners = Order.objects.filter(
-            status__in=[Status.AWAITING_SHIPMENT, Status.AWAITING_STOCK, Status.ALLOCATED]
-        ).exclude(parcel_lines__parcel__made_by="merge")
-        partners = partners.annotate(email=Lower(Trim("buyer_email"))).filter(
-            Q(email__in=emails) | Q(ship_name__in=names)
+        new = list(Order.objects.filter(pk__in=candidates[start : start + BATCH], status=Status.AWAITING_SHIPMENT))
+        keys = {order.pk: merge_key(order) for order in new}
+        emails = {order.buyer_email.strip().lower() for order in new if order.buyer_email.strip()}
+        names = {order.ship_name for order in new if order.ship_name}
+        partners = (
+            Order.objects.filter(status__in=mergeable)
+            .exclude(parcel_lines__parcel__made_by="merge")
+            .annotate(email=Lower(Trim("buyer_email")))
+            .filter(Q(email__in=emails) | Q(ship_name__in=names))
         )
         by_key: dict[str, list[Order]] = defaultdict(list)
         for order in partners.order_by("ordered_at", "pk"):
             by_key[merge_key(order)].append(order)
+        paired = [pk for pk, key in keys.items() if key and len(by_key.get(key, ())) > 1]
+        if not paired:
+            continue
+        orders = orders_with_lines(paired)
+        facts = order_facts(orders, loaded=True)
         done: set[int] = set()
-        for order in wanted:
-            group = [other for other in by_key.get(merge_key(order), []) if other.pk not in done]
-            if len(group) < 2 or order.pk in done or not merge_key(order):
+        for order in orders:
+            if order.pk in done or not decide(facts[order.pk], context.rules).merge:
+                continue
+            group = [other for other in by_key[keys[order.pk]] if other.pk not in done]
+            if len(group) < 2:
                 continue
             try:
                 with transaction.atomic():
@@ -869,6 +871,12 @@ def _parcels_unreserve(parcels: Iterable[Parcel], user, *, keep_made_by_person: 
     return sorted(order_ids)
 
 
+def _reserved_release(parcel: Parcel, user) -> None:
+    """Give back what the parcel still has reserved (not picked); the parcel itself stays."""
+    if parcel.warehouse_id and Reservation.objects.filter(reference=parcel.number, quantity_reserved__gt=0).exists():
+        stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
+
+
 def _order_parcels(order_ids: Iterable[int]) -> list[Parcel]:
     return list(
         Parcel.objects.select_for_update(of=("self",))
@@ -911,11 +919,7 @@ def orders_settle(*, order_ids: Iterable[int], user=None, reopen: Iterable[int] 
             # Shipped outside the floor's steps (recorded by hand, or by the store): what is still reserved for
             # its parcels goes back; the parcels stay as the record of what was planned.
             for parcel in _order_parcels([order.pk]):
-                if (
-                    parcel.warehouse_id
-                    and Reservation.objects.filter(reference=parcel.number, quantity_reserved__gt=0).exists()
-                ):
-                    stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
+                _reserved_release(parcel, user)
         elif order.status in (Status.ALLOCATED, Status.AWAITING_STOCK) and (order.pk in held or order.pk in reopen):
             others = _parcels_unreserve(_order_parcels([order.pk]), user)
             target = Status.ON_HOLD if order.pk in held else Status.AWAITING_SHIPMENT
@@ -1042,8 +1046,7 @@ def order_cancel(*, order: Order, reason: str = "", user=None) -> Order:
                         "from_bin_id": move.to_bin_id if move is not None else None,
                     }
                 )
-            if Reservation.objects.filter(reference=parcel.number, quantity_reserved__gt=0).exists():
-                stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
+            _reserved_release(parcel, user)
     else:
         others = _parcels_unreserve(parcels, user, keep_made_by_person=False)
     order = _to_status(order, Status.CANCELLED, user, reason or gettext_noop("Cancelled by hand."))

@@ -3,6 +3,9 @@ account's ``carrier``. ``self_printed`` is the one for postal or local services 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
+from core.errors import Conflict
 from logistics.carriers.base import CarrierAdapter
 from logistics.models import CarrierAccount
 
@@ -15,7 +18,11 @@ def adapter_for(account: CarrierAccount) -> CarrierAdapter:
         CarrierAccount.Kind.SELF: SelfPrinted,
         CarrierAccount.Kind.YUNEXPRESS: YunExpress,
     }
-    try:
-        return adapters[account.carrier](account)
-    except KeyError:
-        raise NotImplementedError(f"No adapter for {account.carrier} yet.") from None
+    adapter = adapters.get(account.carrier)
+    if adapter is None:
+        raise Conflict(
+            _("Seabridge cannot make shipments with %(carrier)s yet.") % {"carrier": account.get_carrier_display()},
+            code="carrier_not_supported",
+            carrier=account.carrier,
+        )
+    return adapter(account)

@@ -78,7 +78,7 @@ class YunExpress(CarrierAdapter):
         try:
             response = client.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise
+            raise  # not "unavailable": the caller reads back what the carrier may have made meanwhile
         except httpx.HTTPError as error:
             raise CarrierUnavailable(
                 _("YunExpress cannot be reached (%(error)s).") % {"error": type(error).__name__}
@@ -156,7 +156,12 @@ class YunExpress(CarrierAdapter):
                 body = self._call(client, "POST", "WayBill/CreateOrder", json=[order])
             except httpx.TimeoutException:
                 # It may have made the parcel before the answer was lost: read it back, never make a second one.
-                return self._existing(client, number) or self._unavailable()
+                existing = self._existing(client, number)
+                if existing is None:
+                    raise CarrierUnavailable(
+                        _("YunExpress did not answer in time and has no such order: try again.")
+                    ) from None
+                return existing
             [item] = body.get("Item") or [{}]
             if not item.get("Success"):
                 remark = str(item.get("Remark") or "")
@@ -173,9 +178,6 @@ class YunExpress(CarrierAdapter):
             else:
                 answer.message = _("YunExpress issues the tracking number later; the label follows it.")
             return answer
-
-    def _unavailable(self) -> CarrierShipment:
-        raise CarrierUnavailable(_("YunExpress did not answer in time and has no such order: try again."))
 
     def _existing(self, client: httpx.Client, number: str) -> CarrierShipment | None:
         try:

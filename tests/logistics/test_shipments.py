@@ -197,3 +197,16 @@ def test_a_parcel_the_method_or_customs_would_refuse_is_named_by_field_and_nothi
     assert fields == ["recipient.address1", "recipient.country", "weight_g", "lines[0].hs_code", "lines[0].unit_value"]
     assert not Shipment.objects.exists()
     assert TrackingNumberRange.objects.get().next_number == 12345678  # no number spent
+
+
+def test_a_carrier_seabridge_cannot_speak_to_yet_is_refused_before_anything_is_made(world):
+    receive(world, "CN1", world["a"], 5)
+    order = imported(world, "D-1")
+    map_skus(world)
+    orders_allocate()
+    parcel = Parcel.objects.filter(lines__order=order).distinct().get()
+    dhl = CarrierAccount.objects.create(carrier="dhl_express", name="DHL")
+    with pytest.raises(Conflict) as refused:
+        parcel_ship(parcel=parcel, account=dhl)
+    assert refused.value.code == "carrier_not_supported"
+    assert not Shipment.objects.exists()

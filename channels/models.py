@@ -79,6 +79,16 @@ class Store(TimeStampedModel):
         default=False,
         help_text=_("When no one warehouse can fill an order, ship it in parcels from several rather than wait."),
     )
+    tracking_to_store = models.CharField(
+        _("tell the store the tracking number"),
+        max_length=16,
+        choices=[("label", _("When the label is made")), ("handover", _("When the parcel is handed over"))],
+        default="handover",
+        help_text=_(
+            "When the label is made: the store shows the order shipped sooner (some marketplaces count the days to "
+            "ship until then). When handed over: the store hears only of parcels the carrier really has."
+        ),
+    )
     stock_buffer = models.PositiveIntegerField(
         _("stock buffer"), default=0, help_text=_("Units held back from what the store is shown.")
     )

@@ -8,6 +8,7 @@ unit (首重/续重), with a registration fee per parcel, a fuel surcharge on th
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -269,6 +270,13 @@ class CarrierAccount(TimeStampedModel):
         blank=True,
         help_text=_("The return address printed on labels: name, company, address lines, city, postcode, country."),
     )
+    label_format = models.CharField(
+        _("label format"),
+        max_length=8,
+        choices=[("pdf", "PDF"), ("zpl", "ZPL")],
+        default="pdf",
+        help_text=_("PDF for any printer; ZPL for a Zebra-type thermal printer, where the carrier can send it."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -318,6 +326,61 @@ class TrackingNumberRange(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.prefix}{self.first_number}–{self.last_number}{self.suffix}"
+
+
+class Manifest(TimeStampedModel):
+    """A hand-over (交运): the parcels given to one carrier at one pickup, closed together and confirmed with the
+    carrier where its API has that step; its PDF lists the parcels, their weights and the counts."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        HANDED_OVER = "handed_over", _("Handed over")
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    account = models.ForeignKey(
+        CarrierAccount, on_delete=models.PROTECT, related_name="manifests", verbose_name=_("carrier account")
+    )
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="manifests",
+        verbose_name=_("warehouse"),
+    )
+    pickup = models.CharField(
+        _("pickup"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("Which collection this is, e.g. the afternoon van or the drop-off point."),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("handed over by")
+    )
+    carrier_manifest_id = models.CharField(_("carrier's manifest ID"), max_length=100, blank=True, default="")
+    carrier_document = models.BinaryField(_("carrier's document"), blank=True, null=True, editable=False)
+    carrier_message = models.TextField(_("carrier's message"), blank=True, default="")
+    parcel_count = models.PositiveIntegerField(_("parcels"), default=0)
+    total_weight_g = models.PositiveBigIntegerField(_("total weight (g)"), default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("manifest")
+        verbose_name_plural = _("manifests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "warehouse", "pickup"],
+                condition=Q(status="open"),
+                name="manifest_one_open_per_pickup",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class Shipment(TimeStampedModel):
@@ -385,6 +448,14 @@ class Shipment(TimeStampedModel):
     vat_number = models.CharField(_("VAT number"), max_length=32, blank=True, default="")
     eori_number = models.CharField(_("EORI number"), max_length=32, blank=True, default="")
     carrier_message = models.TextField(_("carrier's message"), blank=True, default="")
+    manifest = models.ForeignKey(
+        Manifest,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("manifest"),
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -413,6 +484,32 @@ class ShipmentEvent(StatusEvent):
     class Meta(StatusEvent.Meta):
         verbose_name = _("shipment event")
         verbose_name_plural = _("shipment events")
+
+
+class LabelPrint(models.Model):
+    """Each time a label was printed (or downloaded): who, when, and whether it was a reprint, so a second label
+    for one parcel is never a mystery."""
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="prints", verbose_name=_("shipment")
+    )
+    reprint = models.BooleanField(_("reprint"), default=False)
+    reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+    batch = models.CharField(
+        _("batch"), max_length=64, blank=True, default="", help_text=_("The wave or batch printed together.")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("user")
+    )
+    printed_at = models.DateTimeField(_("printed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("label print")
+        verbose_name_plural = _("label prints")
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} {self.printed_at:%Y-%m-%d %H:%M}"
 
 
 class CustomsLine(models.Model):

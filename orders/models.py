@@ -275,6 +275,14 @@ class OrderShipment(models.Model):
     service = models.CharField(_("service"), max_length=128, blank=True, default="")
     tracking_number = models.CharField(_("tracking number"), max_length=100)
     shipped_at = models.DateTimeField(_("shipped at"))
+    handed_over = models.BooleanField(
+        _("handed over"),
+        default=True,
+        help_text=_(
+            "Off while only the label exists and the store was told early (a store setting); the order ships when "
+            "the parcel is handed over."
+        ),
+    )
     store_status = models.CharField(
         _("store status"), max_length=16, choices=StoreStatus.choices, default=StoreStatus.PENDING
     )

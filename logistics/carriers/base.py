@@ -7,7 +7,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
 from logistics.models import CarrierAccount, Shipment
+
+
+class CarrierRefused(DomainError):
+    """The carrier said no, with its reason (an address it cannot deliver, an unknown method...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="carrier_refused")
+
+
+class CarrierUnavailable(DomainError):
+    """The carrier could not be asked (down, an HTTP error, an answer that makes no sense): try again later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="carrier_unavailable")
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,30 @@ class CarrierShipment:
 
 
 @dataclass(frozen=True)
+class RateIn:
+    """One price the carrier offers for a parcel: its service (product) code, amount, and how fast."""
+
+    service: str
+    amount: Decimal
+    currency: str
+    delivery_days: int | None = None
+    carrier_rate_id: str = ""
+    description: str = ""
+
+
+@dataclass
+class HandoverResult:
+    """What the carrier said when parcels were handed over (交运) in one manifest: its manifest id, its document
+    (a scan form or manifest PDF, as it sent it), and the parcels it would not take, by shipment id, with why."""
+
+    carrier_manifest_id: str = ""
+    document: bytes | None = None
+    document_format: str = ""
+    message: str = ""
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class TrackEventIn:
     occurred_at: datetime
     kind: str  # TrackingEvent.Kind
@@ -74,9 +115,16 @@ class CarrierAdapter:
     """Quote, create shipment, fetch label, cancel, track — in the carrier's own protocol."""
 
     tracks = False  # whether the carrier can say where its parcels are
+    hands_over = False  # whether the carrier's API has a hand-over (manifest, scan form, pickup) step
+    label_formats: tuple[str, ...] = ("pdf",)  # the label formats the carrier can send
 
     def __init__(self, account: CarrierAccount) -> None:
         self.account = account
+
+    def quote(self, shipment: Shipment, parcel: ShipmentIn) -> list[RateIn]:
+        """The carrier's prices for ``parcel`` (``shipment`` is not saved: it carries the method and sender).
+        Empty for carriers without a rate call (Seabridge's own rate cards price those)."""
+        return []
 
     def create(self, shipment: Shipment, parcel: ShipmentIn) -> CarrierShipment:
         raise NotImplementedError
@@ -86,6 +134,11 @@ class CarrierAdapter:
 
     def cancel(self, shipment: Shipment) -> None:
         raise NotImplementedError
+
+    def handover(self, shipments: list[Shipment], reference: str) -> HandoverResult:
+        """Tell the carrier these parcels are handed over, as one manifest named ``reference``; carriers without
+        that step (``hands_over`` False) need nothing."""
+        return HandoverResult()
 
     def track(self, shipments: list[Shipment]) -> dict[int, TrackResult]:
         """Shipment id → where it is, for shipments handed over; none for carriers without tracking."""

@@ -22,8 +22,15 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from core.errors import DomainError
-from logistics.carriers.base import CarrierAdapter, CarrierShipment, ShipmentIn, TrackEventIn, TrackResult
+from logistics.carriers.base import (
+    CarrierAdapter,
+    CarrierRefused,
+    CarrierShipment,
+    CarrierUnavailable,
+    ShipmentIn,
+    TrackEventIn,
+    TrackResult,
+)
 from logistics.models import Shipment, TrackingEvent
 from logistics.services import carrier_account_credentials
 
@@ -39,18 +46,6 @@ PACKAGE_STATES = {
     7: TrackingEvent.Kind.RETURNED,
 }
 CHINA = ZoneInfo("Asia/Shanghai")  # YunExpress gives its times without an offset, in China's time
-
-
-class CarrierRefused(DomainError):
-    """The carrier said no, with its reason (an address it cannot deliver, an unknown method...)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="carrier_refused")
-
-
-class CarrierUnavailable(DomainError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="carrier_unavailable")
 
 
 def _kg(grams: int | float) -> float:

@@ -205,7 +205,7 @@ def test_a_carrier_seabridge_cannot_speak_to_yet_is_refused_before_anything_is_m
     map_skus(world)
     orders_allocate()
     parcel = Parcel.objects.filter(lines__order=order).distinct().get()
-    dhl = CarrierAccount.objects.create(carrier="dhl_express", name="DHL")
+    dhl = CarrierAccount.objects.create(carrier="yanwen", name="Yanwen")
     with pytest.raises(Conflict) as refused:
         parcel_ship(parcel=parcel, account=dhl)
     assert refused.value.code == "carrier_not_supported"

@@ -358,7 +358,12 @@ class Manifest(TimeStampedModel):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     handed_over_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("handed over by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handed over by"),
     )
     carrier_manifest_id = models.CharField(_("carrier's manifest ID"), max_length=100, blank=True, default="")
     carrier_document = models.BinaryField(_("carrier's document"), blank=True, null=True, editable=False)
@@ -490,16 +495,19 @@ class LabelPrint(models.Model):
     """Each time a label was printed (or downloaded): who, when, and whether it was a reprint, so a second label
     for one parcel is never a mystery."""
 
-    shipment = models.ForeignKey(
-        Shipment, on_delete=models.CASCADE, related_name="prints", verbose_name=_("shipment")
-    )
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="prints", verbose_name=_("shipment"))
     reprint = models.BooleanField(_("reprint"), default=False)
     reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
     batch = models.CharField(
         _("batch"), max_length=64, blank=True, default="", help_text=_("The wave or batch printed together.")
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
     )
     printed_at = models.DateTimeField(_("printed at"), auto_now_add=True)
 

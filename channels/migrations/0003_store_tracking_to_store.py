@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0002_store_split_orders'),
+        ("channels", "0002_store_split_orders"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='store',
-            name='tracking_to_store',
-            field=models.CharField(choices=[('label', 'When the label is made'), ('handover', 'When the parcel is handed over')], default='handover', help_text='When the label is made: the store shows the order shipped sooner (some marketplaces count the days to ship until then). When handed over: the store hears only of parcels the carrier really has.', max_length=16, verbose_name='tell the store the tracking number'),
+            model_name="store",
+            name="tracking_to_store",
+            field=models.CharField(
+                choices=[("label", "When the label is made"), ("handover", "When the parcel is handed over")],
+                default="handover",
+                help_text="When the label is made: the store shows the order shipped sooner (some marketplaces count the days to ship until then). When handed over: the store hears only of parcels the carrier really has.",
+                max_length=16,
+                verbose_name="tell the store the tracking number",
+            ),
         ),
     ]

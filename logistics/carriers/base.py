@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
-
 from core.errors import DomainError
 from logistics.models import CarrierAccount, Shipment
 

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0006_life_cycle_parcels'),
+        ("orders", "0006_life_cycle_parcels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ordershipment',
-            name='handed_over',
-            field=models.BooleanField(default=True, help_text='Off while only the label exists and the store was told early (a store setting); the order ships when the parcel is handed over.', verbose_name='handed over'),
+            model_name="ordershipment",
+            name="handed_over",
+            field=models.BooleanField(
+                default=True,
+                help_text="Off while only the label exists and the store was told early (a store setting); the order ships when the parcel is handed over.",
+                verbose_name="handed over",
+            ),
         ),
     ]

@@ -408,7 +408,7 @@ class Shipment(TimeStampedModel):
     number = models.CharField(_("number"), max_length=20, unique=True)
     parcel = models.ForeignKey(
         "orders.Parcel",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="shipments",
@@ -453,6 +453,13 @@ class Shipment(TimeStampedModel):
     vat_number = models.CharField(_("VAT number"), max_length=32, blank=True, default="")
     eori_number = models.CharField(_("EORI number"), max_length=32, blank=True, default="")
     carrier_message = models.TextField(_("carrier's message"), blank=True, default="")
+    void_requested_at = models.DateTimeField(
+        _("to void since"),
+        null=True,
+        blank=True,
+        help_text=_("Its order was cancelled or its parcel undone: the label is being voided with the carrier."),
+    )
+    void_reason = models.CharField(_("why void"), max_length=200, blank=True, default="")
     manifest = models.ForeignKey(
         Manifest,
         on_delete=models.SET_NULL,

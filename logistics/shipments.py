@@ -8,18 +8,20 @@ an HS code or a value are refused by field, and nothing is saved.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from core.errors import DomainError, ErrorDetail, ValidationFailed
 from core.status import StatusMachine, next_id, status_check, status_start, status_transition
 from logistics.carriers import adapter_for
-from logistics.carriers.base import ShipmentIn, TrackResult
+from logistics.carriers.base import CarrierShipment, CarrierUnavailable, CustomsLineIn, ShipmentIn, TrackResult
 from logistics.models import CarrierAccount, CustomsLine, Shipment, ShipmentEvent, ShippingMethod, TrackingEvent
 
 Status = Shipment.Status
@@ -43,6 +45,11 @@ SHIPMENT_STATUS = StatusMachine(
     event_document_field="shipment",
     label=pgettext_lazy("document", "Shipment"),
 )
+
+# Sent (on commit) when tracking moves a shipment: orders listens, to move its orders on.
+shipment_moved = Signal()
+# Sent (on commit) when a shipment's label is ready: orders listens, to tell stores that want to hear early.
+shipment_label_ready = Signal()
 
 RECIPIENT_NEEDS = ("name", "address1", "city", "country")
 
@@ -105,7 +112,6 @@ def parcel_problems(method: ShippingMethod, parcel: ShipmentIn) -> list[ErrorDet
     return problems
 
 
-@transaction.atomic
 def shipment_create(
     *,
     account: CarrierAccount,
@@ -115,13 +121,25 @@ def shipment_create(
     label_size: str = "",
     user=None,
 ) -> Shipment:
-    """Make a shipment of ``parcel`` with the carrier: checked first (ValidationFailed by field), then created and
+    """Make a shipment of ``parcel`` with the carrier: checked first (ValidationFailed by field), then saved and
     sent; the carrier's answer gives the tracking number and the label (status label ready), or its refusal ends it
-    as failed with the carrier's message."""
-    adapter = adapter_for(account)  # a carrier Seabridge cannot speak to yet is refused before anything is made
+    as failed with the carrier's message.
+
+    Two steps, and the carrier is asked between them, outside any transaction of ours: the shipment is committed
+    first (with the number the carrier will know it by), so a worker that dies while the carrier answers leaves a
+    created shipment that ``shipment_label_refresh`` sends again under the same number, never a second parcel; and
+    no row stays locked while a slow carrier thinks. A carrier that cannot be reached leaves it created, with why.
+    """
+    adapter_for(account)  # a carrier Seabridge cannot speak to yet is refused before anything is made
     problems = parcel_problems(method, parcel)
     if problems:
         raise ValidationFailed.listing(_("The parcel %(reference)s") % {"reference": parcel.reference}, problems)
+    with transaction.atomic():
+        shipment = _shipment_save(account, method, parcel, parcel_id, label_size, user)
+    return _carrier_create(shipment, parcel, user)
+
+
+def _shipment_save(account, method, parcel: ShipmentIn, parcel_id, label_size: str, user) -> Shipment:
     pk = next_id(Shipment)
     shipment = Shipment.objects.create(
         pk=pk,
@@ -161,36 +179,117 @@ def shipment_create(
         ]
     )
     status_start(machine=SHIPMENT_STATUS, document=shipment, user=user)
+    return shipment
+
+
+def shipment_in_of(shipment: Shipment) -> ShipmentIn:
+    """The parcel as it was sent, read back from the shipment (to send it again under the same number)."""
+    return ShipmentIn(
+        reference=shipment.reference,
+        method_code=shipment.method.code,
+        recipient=dict(shipment.recipient),
+        weight_g=shipment.expected_weight_g or shipment.declared_weight_g or 0,
+        lines=tuple(
+            CustomsLineIn(
+                sku=line.sku,
+                name_en=line.name_en,
+                name_zh=line.name_zh,
+                hs_code=line.hs_code,
+                quantity=line.quantity,
+                unit_value=line.unit_value,
+                currency=line.currency,
+                unit_weight_g=line.unit_weight_g,
+                origin_country=line.origin_country,
+            )
+            for line in shipment.customs_lines.order_by("pk")
+        ),
+        length_mm=shipment.length_mm,
+        width_mm=shipment.width_mm,
+        height_mm=shipment.height_mm,
+        ioss_number=shipment.ioss_number,
+        vat_number=shipment.vat_number,
+        eori_number=shipment.eori_number,
+        idempotency_key=shipment.carrier_reference,
+    )
+
+
+def _carrier_create(shipment: Shipment, parcel: ShipmentIn, user) -> Shipment:
     try:
-        answer = adapter.create(shipment, parcel)
+        answer = adapter_for(shipment.account).create(shipment, parcel)
+    except CarrierUnavailable as unavailable:
+        # Not a no: the carrier may have it. It stays created, to be sent again under the same number.
+        return _answer_apply(shipment, None, user, str(unavailable))
     except DomainError as refused:
-        return _status(shipment, Status.FAILED, user, str(refused), {"carrier_message": str(refused)})
+        with transaction.atomic():
+            locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
+            if locked.status != Status.CREATED:
+                return locked
+            return _status(locked, Status.FAILED, user, str(refused), {"carrier_message": str(refused)})
+    return _answer_apply(shipment, answer, user)
+
+
+@transaction.atomic
+def _answer_apply(shipment: Shipment, answer: CarrierShipment | None, user, message: str = "") -> Shipment:
+    locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    if locked.status != Status.CREATED:
+        return locked  # another worker finished it meanwhile
+    if answer is None:
+        locked.carrier_message = message
+        locked.save(update_fields=["carrier_message", "updated_at"])
+        return locked
     changes: dict[str, Any] = {
-        "carrier_order_id": answer.carrier_order_id,
-        "tracking_number": answer.tracking_number,
+        "carrier_order_id": answer.carrier_order_id or locked.carrier_order_id,
+        "tracking_number": answer.tracking_number or locked.tracking_number,
         "label": answer.label,
         "label_format": answer.label_format,
         "carrier_message": answer.message,
     }
+    if answer.quoted_cost is not None:
+        changes["quoted_cost"], changes["cost_currency"] = answer.quoted_cost, answer.cost_currency
     if answer.label:
-        return _status(shipment, Status.LABEL_READY, user, answer.tracking_number, changes)
+        ready = _status(locked, Status.LABEL_READY, user, changes["tracking_number"], changes)
+        transaction.on_commit(lambda: shipment_label_ready.send(sender=Shipment, shipment_id=ready.pk))
+        return ready
     for name, value in changes.items():
-        setattr(shipment, name, value)
-    shipment.save(update_fields=[*changes, "updated_at"])
-    return shipment
+        setattr(locked, name, value)
+    locked.save(update_fields=[*changes, "updated_at"])
+    return locked
 
 
-@transaction.atomic
 def shipment_label_refresh(*, shipment: Shipment, user=None) -> Shipment:
-    """Ask the carrier again for a shipment still without its label (a tracking number issued later)."""
-    shipment = Shipment.objects.select_for_update().select_related("account", "method").get(pk=shipment.pk)
+    """Ask the carrier again for a shipment still without its label: one the carrier never answered for is sent
+    again under the same number (the carrier finds it, or makes it once); one with a tracking number issued later
+    is asked for it. The carrier is asked outside any transaction."""
+    shipment = Shipment.objects.select_related("account", "method").get(pk=shipment.pk)
     if shipment.status != Status.CREATED:
         return shipment
-    answer = adapter_for(shipment.account).label(shipment)
+    if not shipment.carrier_order_id and not shipment.tracking_number:
+        return _carrier_create(shipment, shipment_in_of(shipment), user)
+    try:
+        answer = adapter_for(shipment.account).label(shipment)
+    except CarrierUnavailable as unavailable:
+        return _answer_apply(shipment, None, user, str(unavailable))
     if not answer.label:
         return shipment
-    changes = {"tracking_number": answer.tracking_number, "label": answer.label, "label_format": answer.label_format}
-    return _status(shipment, Status.LABEL_READY, user, answer.tracking_number, changes)
+    return _answer_apply(shipment, answer, user)
+
+
+def shipments_labels_refresh(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+    """Every created shipment still without its label (a carrier that did not answer, a number issued later),
+    asked again; returns how many got their label."""
+    ids = list(
+        Shipment.objects.filter(status=Status.CREATED, updated_at__lt=timezone.now() - older_than)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for pk in ids:
+        try:
+            refreshed = shipment_label_refresh(shipment=Shipment(pk=pk))
+        except DomainError:
+            continue
+        done += refreshed.status == Status.LABEL_READY
+    return done
 
 
 def _status(shipment: Shipment, to_status: str, user, note: str, changes: Mapping[str, Any] | None = None) -> Shipment:
@@ -201,11 +300,62 @@ def _status(shipment: Shipment, to_status: str, user, note: str, changes: Mappin
 
 @transaction.atomic
 def shipment_cancel(*, shipment: Shipment, user=None, note: str = "") -> Shipment:
-    """Cancel a shipment and void its label with the carrier; only before hand-over (the map refuses later)."""
+    """Cancel a shipment and void its label with the carrier; only before hand-over (the map refuses later).
+
+    The row stays locked while the carrier voids it, so a hand-over scan cannot slip in between."""
     shipment = Shipment.objects.select_for_update().select_related("account").get(pk=shipment.pk)
+    if shipment.status == Status.CANCELLED:
+        return shipment
     status_check(machine=SHIPMENT_STATUS, document=shipment, to_status=Status.CANCELLED)
-    adapter_for(shipment.account).cancel(shipment)
-    return _status(shipment, Status.CANCELLED, user, note)
+    if shipment.carrier_order_id or shipment.tracking_number or shipment.status == Status.LABEL_READY:
+        adapter_for(shipment.account).cancel(shipment)
+    return _status(shipment, Status.CANCELLED, user, note, {"void_requested_at": None})
+
+
+# --- Voiding labels whose orders went away ----------------------------------------------------------------------
+
+VOIDABLE = (Status.CREATED, Status.LABEL_READY)
+
+
+def shipments_void_request(*, shipment_ids: Iterable[int], reason: str = "") -> list[int]:
+    """Mark live shipments to be voided with their carrier (their order was cancelled, their parcel undone), in the
+    caller's transaction, and try at once after it commits; what the carrier does not void now is tried again by
+    the periodic task, so a cancelled order never keeps a live label. Returns the ids marked."""
+    ids = list(
+        Shipment.objects.filter(pk__in=list(shipment_ids), status__in=VOIDABLE, void_requested_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        Shipment.objects.filter(pk__in=ids).update(void_requested_at=timezone.now(), void_reason=reason[:200])
+        transaction.on_commit(lambda: shipments_void_pending(shipment_ids=ids))
+    return ids
+
+
+def shipments_void_pending(*, shipment_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Void with their carriers the shipments marked to be voided; a carrier that refuses or is down is noted on
+    the shipment and asked again next time. One already handed over cannot be voided: it is left for a person
+    (intercept it with the carrier), with the reason on it."""
+    queryset = Shipment.objects.filter(void_requested_at__isnull=False)
+    if shipment_ids is not None:
+        queryset = queryset.filter(pk__in=list(shipment_ids))
+    counts = {"voided": 0, "failed": 0, "too_late": 0}
+    for shipment in queryset.order_by("pk"):
+        if shipment.status not in VOIDABLE:
+            Shipment.objects.filter(pk=shipment.pk).update(
+                void_requested_at=None,
+                carrier_message=_("Its order was cancelled after hand-over: intercept it with the carrier."),
+            )
+            counts["too_late"] += 1
+            continue
+        try:
+            shipment_cancel(shipment=shipment, note=shipment.void_reason)
+        except DomainError as error:
+            Shipment.objects.filter(pk=shipment.pk).update(carrier_message=str(error))
+            counts["failed"] += 1
+            continue
+        counts["voided"] += 1
+    return counts
 
 
 # --- Tracking --------------------------------------------------------------------------------------------------
@@ -220,8 +370,6 @@ KIND_TO_STATUS = {
     TrackingEvent.Kind.EXCEPTION: Status.EXCEPTION,
     TrackingEvent.Kind.RETURNED: Status.RETURNED,
 }
-# Sent (on commit) when tracking moves a shipment: orders listens, to move its orders on.
-shipment_moved = Signal()
 
 
 def shipments_track(*, batch_size: int = TRACK_BATCH) -> dict[str, int]:

@@ -8,6 +8,7 @@ class OrdersConfig(AppConfig):
     label = "orders"
 
     def ready(self) -> None:
+        from orders import shipping  # noqa: F401 (connects the receivers of logistics' signals)
         from orders.dashboard import dashboard_ready
 
         dashboard_ready()

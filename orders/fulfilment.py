@@ -53,6 +53,7 @@ from inventory.models import BundleComponent, InventoryBalance, Product, Reserva
 from inventory.stock_services import ReservePart, stock_release, stock_reserve, stock_reserve_many
 from logistics.models import ShippingMethod
 from logistics.quotes import methods_for_quotes, quotes_for
+from logistics.shipments import shipments_void_request
 from orders.allocation import order_facts, orders_with_lines
 from orders.checks import merge_key
 from orders.models import AllocationRule, Order, OrderEvent, OrderHold, OrderLine, Parcel, ParcelLine
@@ -860,6 +861,7 @@ def _parcels_unreserve(parcels: Iterable[Parcel], user, *, keep_made_by_person: 
     order_ids: set[int] = set()
     for parcel in parcels:
         order_ids |= set(parcel.lines.values_list("order_id", flat=True))
+        _labels_void(parcel, gettext_noop("Its parcel was undone."))
         if parcel.reserved_at is not None and parcel.warehouse_id is not None:
             stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
         if keep_made_by_person and parcel.made_by in ("merge", "split"):
@@ -869,6 +871,12 @@ def _parcels_unreserve(parcels: Iterable[Parcel], user, *, keep_made_by_person: 
         else:
             parcel.delete()
     return sorted(order_ids)
+
+
+def _labels_void(parcel: Parcel, reason: str) -> None:
+    """The parcel's labels not handed over are voided with the carrier (after this transaction commits; the
+    request itself is kept in it, so it is never lost)."""
+    shipments_void_request(shipment_ids=parcel.shipments.values_list("pk", flat=True), reason=reason)
 
 
 def _reserved_release(parcel: Parcel, user) -> None:
@@ -911,6 +919,8 @@ def orders_settle(*, order_ids: Iterable[int], user=None, reopen: Iterable[int] 
     held = set(OrderHold.objects.filter(order_id__in=ids, released_at__isnull=True).values_list("order_id", flat=True))
     for order in orders:
         if order.status == Status.CANCELLED:
+            for parcel in _order_parcels([order.pk]):
+                _labels_void(parcel, gettext_noop("Its order was cancelled."))
             reserved = [p for p in _order_parcels([order.pk]) if p.reserved_at is not None]
             if reserved:
                 others = _parcels_unreserve(reserved, user, keep_made_by_person=False)
@@ -1026,6 +1036,8 @@ def order_cancel(*, order: Order, reason: str = "", user=None) -> Order:
     parcels = _order_parcels([order.pk])
     picked: list[dict[str, Any]] = []
     others: list[int] = []
+    for parcel in parcels:
+        _labels_void(parcel, reason or gettext_noop("Its order was cancelled."))
     if order.status in (Status.PICKING, Status.PACKED):
         for parcel in parcels:
             if parcel.warehouse_id is None:

@@ -219,21 +219,27 @@ def order_shipment_record(
     service: str = "",
     lines: Sequence[ShipmentLineIn] | None = None,
     user=None,
+    handed_over: bool = True,
+    settle: bool = True,
 ) -> tuple[OrderShipment, bool]:
     """Record a parcel of ``order`` handed to a carrier (made outside Seabridge, or by logistics): the lines and
     quantities in it (all that is left to ship when not given), the order becomes shipped or partially shipped,
     and the store will be told (once). Recording the same tracking number again returns the shipment recorded
-    first, so a caller that retries never makes two. Returns (shipment, created)."""
+    first, so a caller that retries never makes two. Returns (shipment, created).
+
+    ``handed_over`` False records a label made but not yet handed over, for a store that wants to hear of it
+    then: the store is told, the order does not move. Recording it later with ``handed_over`` ships the order.
+    ``settle`` False leaves the order's other parcels as they are (logistics ships the parcel's own stock)."""
     order = status_lock(machine=ORDER_STATUS, document=order)
     existing = order.shipments.filter(tracking_number=tracking_number).first()
     if existing is not None:
+        if handed_over and not existing.handed_over:
+            existing.handed_over = True
+            existing.shipped_at = shipped_at or timezone.now()
+            existing.save(update_fields=["handed_over", "shipped_at"])
+            _order_shipped(order, existing, user, settle)
         return existing, False
-    if order.status not in SHIPPABLE:
-        raise Conflict(
-            _("Order %(order)s is %(status)s; only an order not yet shipped (and not on hold) can ship.")
-            % {"order": order.channel_order_id, "status": ORDER_STATUS.status_label(order.status)},
-            code="invalid_transition",
-        )
+    _shippable_check(order)
     shipped = _shipped_quantities(order)
     chosen = _checked_shipment_lines(order, lines, shipped)
     store_status = (
@@ -245,35 +251,57 @@ def order_shipment_record(
         service=service,
         tracking_number=tracking_number,
         shipped_at=shipped_at or timezone.now(),
+        handed_over=handed_over,
         store_status=store_status,
         user=user,
     )
     OrderShipmentLine.objects.bulk_create(
         [OrderShipmentLine(shipment=shipment, line=line, quantity=quantity) for line, quantity in chosen]
     )
-    for line, quantity in chosen:
-        shipped[line.pk] = shipped.get(line.pk, 0) + quantity
+    if handed_over:
+        _order_shipped(order, shipment, user, settle)
+    if store_status == OrderShipment.StoreStatus.PENDING:
+        transaction.on_commit(lambda: shipment_recorded.send(sender=OrderShipment, shipment_id=shipment.pk))
+    return shipment, True
+
+
+def _shippable_check(order: Order) -> None:
+    if order.status not in SHIPPABLE:
+        raise Conflict(
+            _("Order %(order)s is %(status)s; only an order not yet shipped (and not on hold) can ship.")
+            % {"order": order.channel_order_id, "status": ORDER_STATUS.status_label(order.status)},
+            code="invalid_transition",
+        )
+
+
+def _order_shipped(order: Order, shipment: OrderShipment, user, settle: bool) -> None:
+    """The order moves to shipped (every unit in a handed-over shipment) or partially shipped."""
+    _shippable_check(order)
+    shipped = dict(
+        OrderShipmentLine.objects.filter(shipment__order=order, shipment__handed_over=True)
+        .values_list("line_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("line_id", "total")
+    )
     complete = all(shipped.get(line.pk, 0) >= line.quantity for line in order.lines.all())
     to_status = Status.SHIPPED if complete else Status.PARTIALLY_SHIPPED
     order = status_transition(
-        machine=ORDER_STATUS, document=order, to_status=to_status, user=user, note=tracking_number
+        machine=ORDER_STATUS, document=order, to_status=to_status, user=user, note=shipment.tracking_number
     )
-    orders_settle(order_ids=[order.pk], user=user)
+    if settle:
+        orders_settle(order_ids=[order.pk], user=user)
     OrderEvent.objects.create(
         order=order,
         kind=OrderEvent.Kind.SHIPPED,
         from_status=order.status,
         to_status=order.status,
         details={
-            "carrier": carrier,
-            "tracking_number": tracking_number,
-            "lines": {line.channel_line_id: quantity for line, quantity in chosen},
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "lines": {row.line.channel_line_id: row.quantity for row in shipment.lines.select_related("line")},
         },
         user=user,
     )
-    if store_status == OrderShipment.StoreStatus.PENDING:
-        transaction.on_commit(lambda: shipment_recorded.send(sender=OrderShipment, shipment_id=shipment.pk))
-    return shipment, True
 
 
 # How long to wait before telling a store again after an attempt that did not get through.

@@ -8,14 +8,21 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict
+from core.status import status_lock, status_transition
+from inventory.models import Bin, Reservation, StockLevel, StockMove, Warehouse
+from inventory.stock_services import stock_pick, stock_ship
 from logistics.carriers.base import CustomsLineIn, ShipmentIn
+from logistics.manifests import shipments_handed_over
 from logistics.models import CarrierAccount, Shipment
-from logistics.shipments import shipment_create
+from logistics.shipments import shipment_create, shipment_label_ready, shipment_moved
 from orders.models import Order, Parcel
+from orders.services import SHIPPABLE, ShipmentLineIn, order_shipment_record
+from orders.status import ORDER_STATUS
 
 # Destinations where an IOSS number goes with a low-value parcel (the EU) and the store may have one.
 EU = frozenset(
@@ -73,26 +80,204 @@ def parcel_shipment_in(parcel: Parcel) -> ShipmentIn:
     )
 
 
-@transaction.atomic
 def parcel_ship(*, parcel: Parcel, account: CarrierAccount, user=None) -> Shipment:
-    """Make the shipment of an allocated parcel with ``account`` (tracking number and label)."""
-    parcel = Parcel.objects.select_for_update(of=("self",)).select_related("shipping_method__carrier").get(pk=parcel.pk)
-    if parcel.reserved_at is None or parcel.shipping_method_id is None:
-        raise Conflict(
-            _("Parcel %(parcel)s is not allocated: it has no stock reserved or no shipping method.")
-            % {"parcel": parcel.number},
-            code="parcel_not_allocated",
+    """Make the shipment of an allocated parcel with ``account`` (tracking number and label). Asked twice (a retry,
+    a second click, two people at once), it gives the shipment made first. The carrier is asked outside any
+    transaction (see ``shipment_create``)."""
+    with transaction.atomic():
+        parcel = (
+            Parcel.objects.select_for_update(of=("self",)).select_related("shipping_method__carrier").get(pk=parcel.pk)
         )
-    live = parcel.shipments.exclude(status__in=[Shipment.Status.CANCELLED, Shipment.Status.FAILED]).first()
-    if live is not None:
-        return live  # asked again (a retry, a second click): the shipment made first
-    earlier = parcel.shipments.count()  # cancelled or failed: a new attempt gets a new number with the carrier
-    shipment_in = parcel_shipment_in(parcel)
+        if parcel.reserved_at is None or parcel.shipping_method_id is None:
+            raise Conflict(
+                _("Parcel %(parcel)s is not allocated: it has no stock reserved or no shipping method.")
+                % {"parcel": parcel.number},
+                code="parcel_not_allocated",
+            )
+        live = parcel.shipments.exclude(status__in=[Shipment.Status.CANCELLED, Shipment.Status.FAILED]).first()
+        if live is not None:
+            return live
+        earlier = parcel.shipments.count()  # cancelled or failed: a new attempt gets a new number with the carrier
+        shipment_in = parcel_shipment_in(parcel)
     shipment_in = replace(shipment_in, idempotency_key=parcel.number if not earlier else f"{parcel.number}-{earlier}")
-    return shipment_create(
-        account=account,
-        method=parcel.shipping_method,
-        parcel=shipment_in,
-        parcel_id=parcel.pk,
-        user=user,
+    try:
+        return shipment_create(
+            account=account,
+            method=parcel.shipping_method,
+            parcel=shipment_in,
+            parcel_id=parcel.pk,
+            user=user,
+        )
+    except IntegrityError:
+        # Someone made this parcel's shipment between our look and our insert: theirs is the one.
+        live = parcel.shipments.exclude(status__in=[Shipment.Status.CANCELLED, Shipment.Status.FAILED]).first()
+        if live is None:
+            raise
+        return live
+
+
+# --- What logistics' news does to orders ------------------------------------------------------------------------
+
+
+def _carrier_for(method, order: Order) -> str:
+    codes = method.marketplace_carrier_codes if isinstance(method.marketplace_carrier_codes, dict) else {}
+    return str(codes.get(order.store.channel) or method.carrier.name)
+
+
+def _parcel_orders(shipment: Shipment) -> list[tuple[Order, list[ShipmentLineIn]]]:
+    """Each order in the shipment's parcel, with its lines and quantities in that parcel."""
+    by_order: dict[int, tuple[Order, list[ShipmentLineIn]]] = {}
+    rows = shipment.parcel.lines.select_related("order__store", "line").order_by("order_id", "pk")
+    for row in rows:
+        by_order.setdefault(row.order_id, (row.order, []))[1].append(
+            ShipmentLineIn(line_id=row.line_id, quantity=row.quantity)
+        )
+    return list(by_order.values())
+
+
+@receiver(shipment_label_ready, dispatch_uid="orders.shipment_label_ready")
+def _label_ready(sender, shipment_id: int, **kwargs) -> None:
+    """A store that wants to hear at the label is told the tracking number now (the order itself waits for the
+    hand-over)."""
+    shipment = Shipment.objects.select_related("method__carrier", "parcel").get(pk=shipment_id)
+    if shipment.parcel is None or not shipment.tracking_number:
+        return
+    with transaction.atomic():
+        for order, lines in _parcel_orders(shipment):
+            if order.store.tracking_to_store != "label" or order.status not in SHIPPABLE:
+                continue
+            order_shipment_record(
+                order=order,
+                carrier=_carrier_for(shipment.method, order),
+                service=shipment.method.name,
+                tracking_number=shipment.tracking_number,
+                lines=lines,
+                handed_over=False,
+            )
+
+
+@receiver(shipments_handed_over, dispatch_uid="orders.shipments_handed_over")
+def _handed_over(sender, shipment_ids: list[int], user=None, **kwargs) -> None:
+    """In the hand-over's transaction: each parcel's stock leaves the warehouse and its orders ship (the store is
+    told through the channels' queue)."""
+    shipments = Shipment.objects.filter(pk__in=shipment_ids, parcel__isnull=False).select_related(
+        "method__carrier", "parcel__warehouse"
     )
+    for shipment in shipments.order_by("pk"):
+        parcel_stock_ship(shipment.parcel, user)
+        for order, lines in _parcel_orders(shipment):
+            order_shipment_record(
+                order=order,
+                carrier=_carrier_for(shipment.method, order),
+                service=shipment.method.name,
+                tracking_number=shipment.tracking_number or shipment.number,
+                lines=lines,
+                user=user,
+                settle=False,
+            )
+
+
+def parcel_stock_ship(parcel: Parcel, user=None) -> None:
+    """The parcel's stock leaves its warehouse. Units picked on the floor ship from where they were picked to;
+    units only reserved (a parcel labelled and handed over without the scan pages) are picked first from the
+    sellable bins that hold them, in pick order, into the warehouse's dispatch bin, and ship from there."""
+    if parcel.warehouse_id is None:
+        return
+    warehouse = parcel.warehouse
+    reservations = Reservation.objects.filter(reference=parcel.number, warehouse=warehouse).select_related("product")
+    dispatch: Bin | None = None
+    for reservation in reservations.order_by("product_id"):
+        product = reservation.product
+        for bin_id, quantity in _picked_where(parcel.number, product.pk).items():
+            if quantity > 0:
+                stock_ship(
+                    reference=parcel.number,
+                    product=product,
+                    from_bin=Bin.objects.get(pk=bin_id),
+                    quantity=quantity,
+                    user=user,
+                )
+        left = reservation.quantity_reserved
+        if left <= 0:
+            continue
+        dispatch = dispatch or _dispatch_bin(warehouse)
+        levels = (
+            StockLevel.objects.filter(product=product, bin__warehouse=warehouse, bin__is_sellable=True, on_hand__gt=0)
+            .select_related("bin")
+            .order_by("bin__pick_sequence", "bin__code")
+        )
+        for level in levels:
+            take = min(left, level.on_hand)
+            stock_pick(
+                reference=parcel.number, product=product, from_bin=level.bin, to_bin=dispatch, quantity=take, user=user
+            )
+            left -= take
+            if left == 0:
+                break
+        stock_ship(
+            reference=parcel.number,
+            product=product,
+            from_bin=dispatch,
+            quantity=reservation.quantity_reserved - left,
+            user=user,
+        )
+
+
+def _picked_where(reference: str, product_id: int) -> dict[int, int]:
+    """Where the reference's picked units of a product are now: picked into a bin, less what shipped from it."""
+    where: dict[int, int] = {}
+    moves = StockMove.objects.filter(reference=reference, product_id=product_id).values_list(
+        "reason", "from_bin_id", "to_bin_id", "quantity"
+    )
+    for reason, from_bin_id, to_bin_id, quantity in moves:
+        if reason == StockMove.Reason.PICK:
+            where[to_bin_id] = where.get(to_bin_id, 0) + quantity
+        elif reason == StockMove.Reason.SHIP and from_bin_id in where:
+            where[from_bin_id] -= quantity
+    return where
+
+
+def _dispatch_bin(warehouse: Warehouse) -> Bin:
+    """The warehouse's dispatch bin (kind shipping), made on first use: not sellable, where parcels wait to go."""
+    found = Bin.objects.filter(warehouse=warehouse, kind=Bin.Kind.SHIPPING).order_by("pk").first()
+    if found is not None:
+        return found
+    made, _created = Bin.objects.get_or_create(
+        warehouse=warehouse,
+        code="DISPATCH",
+        defaults={"kind": Bin.Kind.SHIPPING, "is_sellable": False, "zone": "DISPATCH"},
+    )
+    return made
+
+
+@receiver(shipment_moved, dispatch_uid="orders.shipment_moved")
+def _shipment_moved(sender, shipment_id: int, status: str, **kwargs) -> None:
+    """Delivered or returned parcels move their orders: an order is delivered when every parcel of it that went
+    is delivered, returned when one comes back."""
+    if status not in (Shipment.Status.DELIVERED, Shipment.Status.RETURNED):
+        return
+    shipment = Shipment.objects.select_related("parcel").get(pk=shipment_id)
+    if shipment.parcel is None:
+        return
+    with transaction.atomic():
+        for order, _lines in _parcel_orders(shipment):
+            order = status_lock(machine=ORDER_STATUS, document=order)
+            if status == Shipment.Status.RETURNED:
+                target = Order.Status.RETURNED
+            else:
+                gone = Shipment.objects.filter(
+                    parcel__lines__order=order,
+                    status__in=[
+                        Shipment.Status.HANDED_OVER,
+                        Shipment.Status.IN_TRANSIT,
+                        Shipment.Status.EXCEPTION,
+                        Shipment.Status.DELIVERED,
+                    ],
+                ).distinct()
+                if order.status != Order.Status.SHIPPED or gone.exclude(status=Shipment.Status.DELIVERED).exists():
+                    continue
+                target = Order.Status.DELIVERED
+            if target in ORDER_STATUS.allowed(order.status):
+                status_transition(
+                    machine=ORDER_STATUS, document=order, to_status=target, note=shipment.tracking_number
+                )

@@ -13,6 +13,9 @@ from logistics.models import CarrierAccount
 ADAPTERS: dict[str, str] = {
     CarrierAccount.Kind.SELF: "logistics.carriers.self_printed.SelfPrinted",
     CarrierAccount.Kind.YUNEXPRESS: "logistics.carriers.yunexpress.YunExpress",
+    CarrierAccount.Kind.DHL_EXPRESS: "logistics.carriers.dhl_express.DhlExpress",
+    CarrierAccount.Kind.EASYPOST: "logistics.carriers.easypost.EasyPost",
+    CarrierAccount.Kind.FOURPX: "logistics.carriers.fourpx.FourPX",
 }
 
 

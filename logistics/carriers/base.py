@@ -66,6 +66,8 @@ class CarrierShipment:
     label: bytes | None = None
     label_format: str = ""
     message: str = ""
+    quoted_cost: Decimal | None = None  # what the carrier said this parcel costs, where it says
+    cost_currency: str = ""
 
 
 @dataclass(frozen=True)

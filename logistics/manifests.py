@@ -1,0 +1,228 @@
+"""Hand-over (交运): parcels scanned into the open manifest of their carrier account and pickup, then closed
+together, confirmed with the carrier where its API has that step, and printed as a manifest the driver signs.
+
+- ``manifest_scan`` puts a parcel into a manifest by what is printed on it (tracking number, shipment number or our
+  reference with the carrier). A parcel of another carrier, one without its label, a cancelled or failed one, one
+  whose order was cancelled, or one already handed over is refused, naming it.
+- ``manifest_close`` asks the carrier (its hand-over call: a scan form, a pickup, a hand-over list) and then, in
+  one transaction, moves the parcels it took to handed over (``shipments_handed_over`` tells orders, which ship
+  them) and leaves out, with the carrier's words, the ones it would not take.
+- ``manifest_pdf`` prints the list: every parcel, its weight and order reference, the counts, a barcode.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import Conflict, NotFound
+from core.status import StatusMove, next_id, status_transitions_apply
+from logistics.carriers import adapter_for
+from logistics.labels import _refuse_fetch, code128_svg
+from logistics.models import CarrierAccount, Manifest, Shipment
+from logistics.shipments import SHIPMENT_STATUS
+
+Status = Shipment.Status
+
+# Sent inside the closing transaction with the ids of the parcels handed over: orders ships their orders (stock
+# out, the store told), so the hand-over and what follows from it are kept together or not at all.
+shipments_handed_over = Signal()
+
+
+def manifest_number(pk: int) -> str:
+    return f"MAN{pk:08d}"
+
+
+def manifest_open(*, account: CarrierAccount, warehouse=None, pickup: str = "") -> Manifest:
+    """The open manifest of this account, warehouse and pickup; made when there is none (one at a time)."""
+    lookup = {"account": account, "warehouse": warehouse, "pickup": pickup.strip(), "status": Manifest.Status.OPEN}
+    found = Manifest.objects.filter(**lookup).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            pk = next_id(Manifest)
+            return Manifest.objects.create(pk=pk, number=manifest_number(pk), **lookup)
+    except IntegrityError:
+        return Manifest.objects.get(**lookup)  # made by someone else at the same moment
+
+
+def shipment_by_scan(code: str) -> Shipment:
+    code = (code or "").strip()
+    if not code:
+        raise NotFound(_("Scan a parcel's label."), code="scan_empty")
+    found = list(
+        Shipment.objects.filter(Q(tracking_number=code) | Q(number=code) | Q(carrier_reference=code))
+        .select_related("account", "manifest")
+        .order_by("-pk")[:2]
+    )
+    if not found:
+        raise NotFound(_("No parcel has the label %(code)s.") % {"code": code}, code="unknown_parcel", scan=code)
+    return found[0]  # a number used twice (a cancelled label and its remake): the newest is the live one
+
+
+@transaction.atomic
+def manifest_scan(*, manifest: Manifest, code: str, user=None) -> Shipment:
+    """Put the parcel whose label reads ``code`` into ``manifest``; scanning it again changes nothing."""
+    manifest = Manifest.objects.select_for_update().select_related("account").get(pk=manifest.pk)
+    if manifest.status != Manifest.Status.OPEN:
+        raise Conflict(
+            _("Manifest %(manifest)s was handed over already: open a new one.") % {"manifest": manifest.number},
+            code="manifest_closed",
+        )
+    shipment = Shipment.objects.select_for_update().get(pk=shipment_by_scan(code).pk)
+    _scan_check(manifest, shipment, code)
+    if shipment.manifest_id != manifest.pk:
+        shipment.manifest = manifest
+        shipment.save(update_fields=["manifest", "updated_at"])
+    return shipment
+
+
+def _scan_check(manifest: Manifest, shipment: Shipment, code: str) -> None:
+    def refuse(message: str, error: str) -> None:
+        raise Conflict(message, code=error, scan=code, shipment=shipment.number)
+
+    if shipment.account_id != manifest.account_id:
+        refuse(
+            _("%(code)s goes with %(carrier)s, not %(manifest_carrier)s: put it with its own carrier's parcels.")
+            % {"code": code, "carrier": shipment.account.name, "manifest_carrier": manifest.account.name},
+            "other_carrier",
+        )
+    if shipment.void_requested_at is not None:
+        refuse(
+            _("%(code)s must not go: its order was cancelled (%(reason)s). Take the parcel out.")
+            % {"code": code, "reason": shipment.void_reason or "-"},
+            "order_cancelled",
+        )
+    if shipment.status in (Status.CANCELLED, Status.FAILED):
+        refuse(
+            _("%(code)s is %(status)s: this label must not go. Take the parcel out.")
+            % {"code": code, "status": SHIPMENT_STATUS.status_label(shipment.status)},
+            "parcel_cancelled",
+        )
+    if shipment.status == Status.CREATED:
+        refuse(_("%(code)s has no label yet.") % {"code": code}, "no_label")
+    if shipment.status != Status.LABEL_READY:
+        refuse(
+            _("%(code)s was handed over already (%(manifest)s).")
+            % {"code": code, "manifest": shipment.manifest.number if shipment.manifest else "-"},
+            "already_handed_over",
+        )
+    if shipment.manifest_id and shipment.manifest_id != manifest.pk and shipment.manifest.status == "open":
+        refuse(
+            _("%(code)s is in manifest %(manifest)s already.") % {"code": code, "manifest": shipment.manifest.number},
+            "in_other_manifest",
+        )
+
+
+@transaction.atomic
+def manifest_remove(*, manifest: Manifest, shipment: Shipment) -> None:
+    """Take a parcel out of an open manifest (it stays label ready, for another pickup)."""
+    manifest = Manifest.objects.select_for_update().get(pk=manifest.pk)
+    if manifest.status != Manifest.Status.OPEN:
+        raise Conflict(
+            _("Manifest %(manifest)s was handed over already.") % {"manifest": manifest.number}, code="manifest_closed"
+        )
+    Shipment.objects.filter(pk=shipment.pk, manifest=manifest).update(manifest=None, updated_at=timezone.now())
+
+
+@transaction.atomic
+def manifest_close(*, manifest: Manifest, user=None) -> Manifest:
+    """Hand the manifest's parcels over: confirmed with the carrier where it has that step, then each parcel it
+    took becomes handed over (and its orders shipped); a parcel it would not take leaves the manifest with why.
+
+    The manifest row stays locked while the carrier answers (a second close waits, then finds it closed); the
+    parcels are locked too, so none is cancelled meanwhile."""
+    try:
+        manifest = Manifest.objects.select_for_update(nowait=True).select_related("account").get(pk=manifest.pk)
+    except OperationalError:
+        raise Conflict(
+            _("Manifest %(manifest)s is being handed over by someone else.") % {"manifest": manifest.number},
+            code="manifest_busy",
+        ) from None
+    if manifest.status != Manifest.Status.OPEN:
+        return manifest
+    shipments = list(Shipment.objects.select_for_update().filter(manifest=manifest).order_by("pk"))
+    if not shipments:
+        raise Conflict(
+            _("Manifest %(manifest)s has no parcels: scan them first.") % {"manifest": manifest.number},
+            code="manifest_empty",
+        )
+    stale = [shipment for shipment in shipments if shipment.status != Status.LABEL_READY or shipment.void_requested_at]
+    if stale:
+        raise Conflict(
+            _("%(parcels)s can no longer go (cancelled meanwhile): take them out of the manifest first.")
+            % {"parcels": ", ".join(shipment.tracking_number or shipment.number for shipment in stale)},
+            code="manifest_stale",
+        )
+    adapter = adapter_for(manifest.account)
+    result = adapter.handover(shipments, manifest.number) if adapter.hands_over else None
+    refused = result.refused if result is not None else {}
+    taken = [shipment for shipment in shipments if shipment.pk not in refused]
+    for shipment in shipments:
+        if shipment.pk in refused:
+            Shipment.objects.filter(pk=shipment.pk).update(
+                manifest=None, carrier_message=refused[shipment.pk][:2000], updated_at=timezone.now()
+            )
+    if not taken:
+        raise Conflict(
+            _("The carrier took none of the parcels: %(why)s") % {"why": "; ".join(refused.values())},
+            code="carrier_refused",
+        )
+    now = timezone.now()
+    status_transitions_apply(
+        machine=SHIPMENT_STATUS,
+        moves=[StatusMove(shipment, Status.HANDED_OVER, note=manifest.number) for shipment in taken],
+        user=user,
+    )
+    manifest.status = Manifest.Status.HANDED_OVER
+    manifest.handed_over_at = now
+    manifest.handed_over_by = user
+    manifest.parcel_count = len(taken)
+    manifest.total_weight_g = sum(_weight(shipment) for shipment in taken)
+    if result is not None:
+        manifest.carrier_manifest_id = result.carrier_manifest_id
+        manifest.carrier_document = result.document
+        manifest.carrier_message = result.message
+    manifest.save()
+    shipments_handed_over.send(sender=Manifest, shipment_ids=[shipment.pk for shipment in taken], user=user)
+    return manifest
+
+
+def _weight(shipment: Shipment) -> int:
+    return shipment.actual_weight_g or shipment.expected_weight_g or shipment.declared_weight_g or 0
+
+
+def manifest_pdf(manifest: Manifest) -> bytes:
+    """The hand-over list on A4: the carrier, pickup and warehouse, each parcel (tracking number, reference,
+    destination, weight), the counts and total weight, a barcode of the manifest number, and places to sign."""
+    from weasyprint import HTML
+
+    shipments = list(manifest.shipments.select_related("method").order_by("pk"))
+    rows = [
+        {
+            "index": index,
+            "tracking_number": shipment.tracking_number or shipment.number,
+            "reference": shipment.reference,
+            "method": shipment.method.name,
+            "country": (shipment.recipient or {}).get("country", ""),
+            "weight_g": _weight(shipment),
+        }
+        for index, shipment in enumerate(shipments, start=1)
+    ]
+    html = render_to_string(
+        "labels/manifest.html",
+        {
+            "manifest": manifest,
+            "rows": rows,
+            "count": len(rows),
+            "total_weight_kg": sum(row["weight_g"] for row in rows) / 1000,
+            "barcode": code128_svg(manifest.number),
+            "printed_at": timezone.localtime(),
+        },
+    )
+    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()

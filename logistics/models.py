@@ -70,6 +70,15 @@ class ShippingMethod(TimeStampedModel):
         default="",
         help_text=_("As the carrier's API names it."),
     )
+    account = models.ForeignKey(
+        "logistics.CarrierAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="methods",
+        verbose_name=_("carrier account"),
+        help_text=_("The account its labels are made with."),
+    )
     service_level = models.CharField(
         _("service level"), max_length=16, choices=ServiceLevel.choices, default=ServiceLevel.STANDARD
     )

@@ -1,4 +1,4 @@
-"""Tasks of logistics: following handed-over parcels with their carriers."""
+"""Tasks of logistics: following handed-over parcels with their carriers, labels still missing, labels to void."""
 
 from __future__ import annotations
 
@@ -15,3 +15,19 @@ def shipments_track_task() -> dict[str, int]:
     from logistics.shipments import shipments_track
 
     return shipments_track()
+
+
+@shared_task(name="logistics.tasks.shipments_labels_refresh_task", time_limit=15 * 60, soft_time_limit=14 * 60)
+def shipments_labels_refresh_task() -> int:
+    """Labels the carriers have not given yet, asked again (safe to repeat: the same number each time)."""
+    from logistics.shipments import shipments_labels_refresh
+
+    return shipments_labels_refresh()
+
+
+@shared_task(name="logistics.tasks.shipments_void_task", time_limit=15 * 60, soft_time_limit=14 * 60)
+def shipments_void_task() -> dict[str, int]:
+    """Labels of cancelled orders voided with their carriers (safe to repeat: a voided label is done)."""
+    from logistics.shipments import shipments_void_pending
+
+    return shipments_void_pending()

@@ -46,6 +46,7 @@ from orders.models import (
 )
 from orders.rules import rule_checked
 from orders.selectors import open_holds
+from orders.shipping import parcel_ship
 
 # The most orders one action works on, one service call each: a request that answers in seconds.
 ACTION_MOST = 500
@@ -668,6 +669,41 @@ class ParcelAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     fields = ["number", "warehouse", "shipping_method", "reserved_at", "made_by", "created_at", "updated_at"]
     inlines = [ParcelLineInline]
+    actions = ["make_labels"]
+
+    def has_ship_permission(self, request) -> bool:
+        return request.user.has_perm("logistics.add_shipment")
+
+    @admin.action(description=_("Make labels (with each method's carrier account)"), permissions=["ship"])
+    def make_labels(self, request, queryset):
+        """Each parcel's shipment with its carrier: tracking number and label, or the carrier's refusal."""
+        made = 0
+        for parcel in queryset.select_related("shipping_method").order_by("pk"):
+            try:
+                shipment = parcel_ship(parcel=parcel, user=request.user)
+            except DomainError as error:
+                self.message_user(request, f"{parcel.number}: {error}", level=messages.ERROR)
+                continue
+            if shipment.status == shipment.Status.FAILED:
+                self.message_user(
+                    request,
+                    gettext("%(parcel)s: the carrier refused it: %(message)s")
+                    % {"parcel": parcel.number, "message": shipment.carrier_message},
+                    level=messages.ERROR,
+                )
+            else:
+                made += 1
+        if made:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)s parcel has its shipment (see Shipments for the labels).",
+                    "%(count)s parcels have their shipments (see Shipments for the labels).",
+                    made,
+                )
+                % {"count": made},
+                level=messages.SUCCESS,
+            )
 
     def get_queryset(self, request):
         lines = ParcelLine.objects.select_related("order").order_by("pk")

@@ -80,19 +80,28 @@ def parcel_shipment_in(parcel: Parcel) -> ShipmentIn:
     )
 
 
-def parcel_ship(*, parcel: Parcel, account: CarrierAccount, user=None) -> Shipment:
-    """Make the shipment of an allocated parcel with ``account`` (tracking number and label). Asked twice (a retry,
-    a second click, two people at once), it gives the shipment made first. The carrier is asked outside any
-    transaction (see ``shipment_create``)."""
+def parcel_ship(*, parcel: Parcel, account: CarrierAccount | None = None, user=None) -> Shipment:
+    """Make the shipment of an allocated parcel with ``account`` (the shipping method's account when not given):
+    tracking number and label. Asked twice (a retry, a second click, two people at once), it gives the shipment
+    made first. The carrier is asked outside any transaction (see ``shipment_create``)."""
     with transaction.atomic():
         parcel = (
-            Parcel.objects.select_for_update(of=("self",)).select_related("shipping_method__carrier").get(pk=parcel.pk)
+            Parcel.objects.select_for_update(of=("self",))
+            .select_related("shipping_method__carrier", "shipping_method__account")
+            .get(pk=parcel.pk)
         )
         if parcel.reserved_at is None or parcel.shipping_method_id is None:
             raise Conflict(
                 _("Parcel %(parcel)s is not allocated: it has no stock reserved or no shipping method.")
                 % {"parcel": parcel.number},
                 code="parcel_not_allocated",
+            )
+        account = account or parcel.shipping_method.account
+        if account is None:
+            raise Conflict(
+                _("Shipping method %(method)s has no carrier account to make labels with: set one on the method.")
+                % {"method": parcel.shipping_method.code},
+                code="method_without_account",
             )
         live = parcel.shipments.exclude(status__in=[Shipment.Status.CANCELLED, Shipment.Status.FAILED]).first()
         if live is not None:

@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from demo.management.commands.bootstrap import ADMIN_PASSWORD_FILE
 from inventory.models import Bin, BundleComponent, Product, Warehouse
 from inventory.schedules import PERIODIC_TASKS
-from logistics.schedules import TRACKING_TASK
+from logistics.schedules import LABELS_TASK, TRACKING_TASK, VOIDS_TASK
 from orders.schedules import ALLOCATION_TASK
 from purchasing.models import Supplier, SupplierProduct
 
@@ -107,7 +107,7 @@ def test_bootstrap_writes_every_app_periodic_task_for_beat(data_dir):
     output = bootstrap("--no-demo")
 
     names = set(PeriodicTask.objects.values_list("name", flat=True))
-    expected = {daily.name for daily in PERIODIC_TASKS} | {ALLOCATION_TASK, TRACKING_TASK}
+    expected = {daily.name for daily in PERIODIC_TASKS} | {ALLOCATION_TASK, TRACKING_TASK, LABELS_TASK, VOIDS_TASK}
     assert expected <= names
     allocation = PeriodicTask.objects.get(name=ALLOCATION_TASK)
     assert (allocation.task, allocation.interval.every) == ("orders.tasks.orders_allocate_task", 1)

@@ -40,6 +40,7 @@ STORE_FIELDS = [
     "import_from",
     "warehouses",
     "split_orders",
+    "tracking_to_store",
     "stock_buffer",
     "stock_percent",
     "push_stock",
@@ -120,7 +121,7 @@ class StoreAdmin(ServiceErrorsAdminMixin, ModelAdmin):
     fieldsets = [
         (None, {"fields": ["channel", "name", "marketplace_id", "is_active"]}),
         (_("Connection"), {"fields": ["api_base_url", "auth_url", "credentials", "credentials_names", "options"]}),
-        (_("Orders"), {"fields": ["import_from", "sync_interval_minutes", "orders_synced_to"]}),
+        (_("Orders"), {"fields": ["import_from", "sync_interval_minutes", "orders_synced_to", "tracking_to_store"]}),
         (_("Stock"), {"fields": ["warehouses", "split_orders", "stock_buffer", "stock_percent", "push_stock"]}),
         (
             _("Health"),

@@ -54,6 +54,8 @@ class StoreSerializer(serializers.ModelSerializer):
             "import_from",
             "orders_synced_to",
             "warehouses",
+            "split_orders",
+            "tracking_to_store",
             "stock_buffer",
             "stock_percent",
             "push_stock",

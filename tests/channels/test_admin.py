@@ -50,14 +50,16 @@ def test_store_pages_never_show_credentials_and_saving_keeps_them(client):
         "stock_buffer": "0",
         "stock_percent": "100",
         "push_stock": "on",
+        "tracking_to_store": "label",
     }
     response = client.post(reverse("admin:channels_store_change", args=[store.pk]), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     store.refresh_from_db()
-    assert (store.name, store.sync_interval_minutes, store.api_base_url) == (
+    assert (store.name, store.sync_interval_minutes, store.api_base_url, store.tracking_to_store) == (
         "eBay US renamed",
         30,
         "https://api.ebay.com",
+        "label",
     )
     assert store.credentials_encrypted  # kept: the empty field does not erase them
 

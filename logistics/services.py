@@ -251,6 +251,7 @@ CARRIER_PRODUCTION_URLS = {
     "yunexpress": "http://oms.api.yunexpress.com/api/",
     "dhl_express": "https://express.api.dhl.com/mydhlapi",
     "easypost": "https://api.easypost.com/v2",
+    "4px": "https://open.4px.com/router/api/service",
 }
 
 

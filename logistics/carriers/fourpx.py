@@ -29,7 +29,10 @@ Sources: 4PX's API document in English (tonylabs/medusa-fulfillment-4px docs/4px
 no source settles are marked [unverified]:
 - the wording and code of the "ref_no exists" refusal (4PX's guide only says "此单已存在"); codes DS000007
   ("in processing") and anything saying it exists are both read back;
-- that ``order_list[].ref_no`` of the bag takes the parcel's label number (documented as "小包服务商单号");
+- that ``order_list[].ref_no`` of the bag takes the parcel's label number (documented as "小包服务商单号"), that
+  its ``pickup_info`` needs the fields of the pickup booking (name, phone, country, province, city, district,
+  detail address: the account's sender needs a phone, a state and a district), and that parcels it will not take
+  come back as errors naming them in ``reference_code`` (result "2", partly done, is documented for every call);
 - the meaning of FPX_O_RT* tracking codes (taken as returned) and the ``estimated_time`` format (days, maybe a
   range: the largest number is kept);
 - hand-over has no query call, so a hand-over that timed out cannot be read back: it is reported unavailable.
@@ -183,7 +186,7 @@ class FourPX(CarrierAdapter):
     tracks = True
     hands_over = True
 
-    # -- the gateway ----------------------------------------------------------------------------------------------
+    # -- the gateway -----------------------------------------------------------------------------------------------
 
     def _client(self) -> httpx.Client:
         return httpx.Client(timeout=httpx.Timeout(settings.CARRIER_HTTP_TIMEOUT, connect=5.0))
@@ -192,8 +195,11 @@ class FourPX(CarrierAdapter):
         url = self.account.api_base_url.rstrip("/")
         return url if urlsplit(url).path.strip("/") else url + GATEWAY_PATH
 
-    def _envelope(self, client: httpx.Client, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Call ``method`` and return 4PX's answer whatever its ``result``; only the transport is judged here."""
+    def _envelope(
+        self, client: httpx.Client, method: str, body: dict[str, Any], *, time_out_raises: bool = False
+    ) -> dict[str, Any]:
+        """Call ``method`` and return 4PX's answer whatever its ``result``; only the transport is judged here. A
+        time-out is "unavailable", or raised as it is for a caller that reads back what 4PX may have done."""
         credentials = carrier_account_credentials(self.account)
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         params = {
@@ -215,8 +221,10 @@ class FourPX(CarrierAdapter):
                 content=payload,
                 headers={"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"},
             )
-        except httpx.TimeoutException:
-            raise  # not "unavailable": the caller reads back what 4PX may have made meanwhile
+        except httpx.TimeoutException as error:
+            if time_out_raises:
+                raise
+            raise CarrierUnavailable(_("4PX did not answer in time.")) from error
         except httpx.HTTPError as error:
             raise CarrierUnavailable(
                 _("4PX cannot be reached (%(error)s).") % {"error": type(error).__name__}
@@ -231,16 +239,16 @@ class FourPX(CarrierAdapter):
             raise CarrierUnavailable(_("4PX answered without a result."))
         return answer
 
-    def _call(self, client: httpx.Client, method: str, body: dict[str, Any]) -> Any:
+    def _call(self, client: httpx.Client, method: str, body: dict[str, Any], *, time_out_raises: bool = False) -> Any:
         """Call ``method``; its ``data`` when 4PX did it, ``FourPXRefused`` with its words when it did not."""
-        answer = self._envelope(client, method, body)
+        answer = self._envelope(client, method, body, time_out_raises=time_out_raises)
         if str(answer.get("result")) in ("1", "2"):
             return _parsed(answer.get("data"))
         errors = [error for error in answer.get("errors") or [] if isinstance(error, dict)]
         message = _words(errors, str(answer.get("msg") or answer.get("result")))
         raise FourPXRefused(_("4PX refused it: %(message)s") % {"message": message}, errors)
 
-    # -- create, label, cancel ------------------------------------------------------------------------------------
+    # -- create, label, cancel -------------------------------------------------------------------------------------
 
     def _order(self, shipment: Shipment, parcel: ShipmentIn) -> dict[str, Any]:
         recipient, sender = parcel.recipient, shipment.sender or {}
@@ -332,7 +340,7 @@ class FourPX(CarrierAdapter):
         ref_no = order["ref_no"]
         with self._client() as client:
             try:
-                answer = self._answer(self._call(client, "ds.xms.order.create", order))
+                answer = self._answer(self._call(client, "ds.xms.order.create", order, time_out_raises=True))
             except httpx.TimeoutException:
                 # It may have made the order before the answer was lost: read it back, never make a second one.
                 answer = self._existing(client, ref_no)
@@ -363,7 +371,7 @@ class FourPX(CarrierAdapter):
     def _existing(self, client: httpx.Client, ref_no: str) -> CarrierShipment | None:
         try:
             found = self._call(client, "ds.xms.order.get", {"request_no": ref_no})
-        except (CarrierRefused, CarrierUnavailable, httpx.TimeoutException):
+        except (CarrierRefused, CarrierUnavailable):
             return None
         for item in found if isinstance(found, list) else [found]:
             info = (item or {}).get("consignment_info") or {}
@@ -375,7 +383,7 @@ class FourPX(CarrierAdapter):
         """The label now if 4PX gives it; the order is made either way, so a failure here only postpones it."""
         try:
             self._print(client, shipment, answer)
-        except (CarrierRefused, CarrierUnavailable, httpx.HTTPError) as problem:
+        except (CarrierRefused, CarrierUnavailable) as problem:
             answer.message = _("4PX made the order; its label follows (%(reason)s).") % {
                 "reason": str(problem) or type(problem).__name__
             }
@@ -392,12 +400,23 @@ class FourPX(CarrierAdapter):
         )
         info = (data.get("label_url_info") if isinstance(data, dict) else None) or {}
         url = str(info.get("logistics_label") or "")
-        if url:
+        document = self._document(client, url)
+        if document is None:
+            answer.message = _("4PX has no label for it yet.")
+        else:
+            answer.label, answer.label_format = document, "pdf"
+
+    def _document(self, client: httpx.Client, url: str) -> bytes | None:
+        """The PDF at ``url`` (4PX's file server, no signature), as it is served."""
+        if not url:
+            return None
+        try:
             response = client.get(url)
-            if response.status_code == 200 and response.content.startswith(b"%PDF"):
-                answer.label, answer.label_format = response.content, "pdf"
-                return
-        answer.message = _("4PX has no label for it yet.")
+        except httpx.HTTPError as error:
+            raise CarrierUnavailable(
+                _("4PX's file server cannot be reached (%(error)s).") % {"error": type(error).__name__}
+            ) from error
+        return response.content if response.status_code == 200 and response.content.startswith(b"%PDF") else None
 
     def label(self, shipment: Shipment) -> CarrierShipment:
         answer = CarrierShipment(carrier_order_id=shipment.carrier_order_id, tracking_number=shipment.tracking_number)
@@ -427,7 +446,7 @@ class FourPX(CarrierAdapter):
                     _("4PX would not cancel it: %(message)s") % {"message": _words(refused.errors, str(refused))}
                 ) from None
 
-    # -- hand-over --------------------------------------------------------------------------------------------------
+    # -- hand-over -------------------------------------------------------------------------------------------------
 
     def handover(self, shipments: list[Shipment], reference: str) -> HandoverResult:
         """Book the parcels as one bag for 4PX's pickup (预约组包), named ``reference``; the bag label is the
@@ -458,7 +477,7 @@ class FourPX(CarrierAdapter):
         }
         with self._client() as client:
             try:
-                answer = self._envelope(client, "ds.xms.api.collect.create.big", body)
+                answer = self._envelope(client, "ds.xms.api.collect.create.big", body, time_out_raises=True)
             except httpx.TimeoutException:
                 raise CarrierUnavailable(
                     _("4PX did not answer the hand-over in time: check the bag %(reference)s with 4PX before again.")
@@ -488,7 +507,7 @@ class FourPX(CarrierAdapter):
                 return result
             try:
                 self._bag_label(client, result)
-            except (CarrierRefused, CarrierUnavailable, httpx.HTTPError) as problem:
+            except (CarrierRefused, CarrierUnavailable) as problem:
                 result.message = _("4PX booked the bag; its label could not be fetched (%(reason)s).") % {
                     "reason": str(problem) or type(problem).__name__
                 }
@@ -497,14 +516,13 @@ class FourPX(CarrierAdapter):
     def _bag_label(self, client: httpx.Client, result: HandoverResult) -> None:
         data = self._call(client, "ds.xms.api.collect.print.big", {"bag_collect_no": [result.carrier_manifest_id]})
         url = data if isinstance(data, str) else str((data or {}).get("url") or "")
-        if url:
-            response = client.get(url)
-            if response.status_code == 200 and response.content.startswith(b"%PDF"):
-                result.document, result.document_format = response.content, "pdf"
-                return
-        result.message = _("4PX booked the bag but gave no label for it.")
+        document = self._document(client, url)
+        if document is None:
+            result.message = _("4PX booked the bag but gave no label for it.")
+        else:
+            result.document, result.document_format = document, "pdf"
 
-    # -- tracking -----------------------------------------------------------------------------------------------------
+    # -- tracking --------------------------------------------------------------------------------------------------
 
     def track(self, shipments: list[Shipment]) -> dict[int, TrackResult]:
         found: dict[int, TrackResult] = {}
@@ -513,7 +531,7 @@ class FourPX(CarrierAdapter):
                 number = shipment.carrier_order_id or shipment.tracking_number
                 try:
                     data = self._call(client, "tr.order.tracking.get", {"deliveryOrderNo": number})
-                except (CarrierRefused, CarrierUnavailable, httpx.TimeoutException):
+                except (CarrierRefused, CarrierUnavailable):
                     continue  # not known yet, or not now: the next run asks again
                 events = []
                 for item in (data.get("trackingList") if isinstance(data, dict) else None) or []:
@@ -534,7 +552,7 @@ class FourPX(CarrierAdapter):
                 found[shipment.pk] = TrackResult(kind=_state(events), events=events)
         return found
 
-    # -- quote ----------------------------------------------------------------------------------------------------------
+    # -- quote -----------------------------------------------------------------------------------------------------
 
     def quote(self, shipment: Shipment, parcel: ShipmentIn) -> list[RateIn]:
         product = shipment.method.carrier_product_code
@@ -546,18 +564,11 @@ class FourPX(CarrierAdapter):
                 "weight": str(int(parcel.weight_g)),
                 "cargocode": "P",
                 "logistics_product_code": [product] if product else None,
-                **(
-                    {"length": _cm(sides[0]), "width": _cm(sides[1]), "height": _cm(sides[2])}
-                    if all(sides)
-                    else {}
-                ),
+                **({"length": _cm(sides[0]), "width": _cm(sides[1]), "height": _cm(sides[2])} if all(sides) else {}),
             }
         )
         with self._client() as client:
-            try:
-                data = self._call(client, "ds.xms.estimated_cost.get", body)
-            except httpx.TimeoutException:
-                raise CarrierUnavailable(_("4PX did not answer in time.")) from None
+            data = self._call(client, "ds.xms.estimated_cost.get", body)
         rates = []
         for item in data if isinstance(data, list) else []:
             try:

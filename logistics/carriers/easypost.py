@@ -4,11 +4,13 @@
   idempotency key), then the rate of the method's ``carrier_product_code`` ("USPS:Priority", or only a service) is
   bought with ``POST /shipments/{id}/buy``. Rating errors come beside good rates in ``messages[]``: with no rate for
   the method, the refusal lists them.
-- EasyPost documents no idempotency key. After a time-out on create the adapter finds its shipment again by
-  ``reference`` (``GET /shipments``, newest first, a few pages); after a time-out on buy it reads the shipment
-  (``GET /shipments/{id}``) and buys that same one again only if it has no label: one EasyPost shipment holds one
-  label, so a parcel is never paid twice. Once bought, nothing raises any more: a label that cannot be fetched is
-  left for ``label`` (the shipment keeps its EasyPost id and tracking number).
+- EasyPost documents no idempotency key, so the adapter looks for its shipment by ``reference`` itself
+  (``GET /shipments`` since the Seabridge shipment was saved, newest first, a few pages): before creating (a create
+  sent again after a worker died or EasyPost did not answer finishes what EasyPost made the first time) and after a
+  time-out on create. After a time-out on buy it reads the shipment (``GET /shipments/{id}``) and buys that same
+  one again only if it has no label: one EasyPost shipment holds one label, so a parcel is never paid twice. Once
+  bought, nothing raises any more: a label that cannot be fetched is left for ``label`` (the shipment keeps its
+  EasyPost id and tracking number). The quoted cost is the bought rate's.
 - Label: fetched from ``postage_label.label_pdf_url`` / ``label_zpl_url`` as EasyPost serves it, after
   ``GET /shipments/{id}/label?file_format=`` when the buy answered only the PNG. Files are fetched without the
   API key: they live on EasyPost's file host, not the API.
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from logistics.carriers.base import (
     CarrierAdapter,
@@ -39,14 +42,16 @@ from logistics.carriers.base import (
     TrackEventIn,
     TrackResult,
 )
-from logistics.models import Shipment, TrackingEvent
+from logistics.models import Shipment, ShippingMethod, TrackingEvent
 from logistics.services import carrier_account_credentials
 
 GRAMS_PER_OUNCE = Decimal("28.349523125")
 MM_PER_INCH = Decimal("25.4")
 TENTH = Decimal("0.1")
-# How far back a shipment lost to a time-out is looked for: it was made a moment ago, so it is among the newest.
+# A shipment of ours at EasyPost is looked for among those made since the Seabridge shipment was saved (less a
+# margin for the two clocks), newest first, a few pages at most.
 FIND_PAGE_SIZE, FIND_PAGES = 50, 4
+CLOCK_MARGIN = timedelta(minutes=2)
 FILE_FORMATS = {"pdf": ("PDF", "label_pdf_url"), "zpl": ("ZPL", "label_zpl_url")}
 LABEL_SIGNATURES = {"pdf": b"%PDF", "zpl": b"^XA"}
 REFUND_ACCEPTED = frozenset({"submitted", "refunded"})
@@ -99,9 +104,9 @@ def _address(address: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value not in (None, "")}
 
 
-def _method(shipment: Shipment) -> tuple[str, str]:
+def _method(method: ShippingMethod) -> tuple[str, str]:
     """("USPS", "Priority") from "USPS:Priority"; ("", "Priority") when the method names a service only."""
-    code = shipment.method.carrier_product_code or shipment.method.code
+    code = method.carrier_product_code or method.code
     carrier, _colon, service = code.rpartition(":")
     return carrier.strip(), service.strip()
 
@@ -136,7 +141,8 @@ def _moment(text: Any) -> datetime | None:
         moment = datetime.fromisoformat(str(text))
     except ValueError:
         return None
-    return moment if moment.tzinfo else None  # EasyPost gives UTC (Z) or the place's offset; never guess one
+    # EasyPost gives the place's offset when it knows the place, UTC otherwise (its Tracker documents say so).
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _kind(status: str, status_detail: str = "") -> str:
@@ -261,18 +267,24 @@ class EasyPost(CarrierAdapter):
         return self.account.label_format if self.account.label_format in FILE_FORMATS else "pdf"
 
     def create(self, shipment: Shipment, parcel: ShipmentIn) -> CarrierShipment:
+        """Sent again under the same reference after a worker died or EasyPost did not answer, it finds what EasyPost
+        made the first time and finishes that: it never makes (or pays for) a second shipment of the parcel."""
         reference = parcel.idempotency_key or shipment.carrier_reference or shipment.number
         with self._client() as client:
-            try:
-                made = self._call(client, "POST", "shipments", json=self._shipment_body(shipment, parcel, reference))
-            except httpx.TimeoutException:
-                # It may have made the shipment before the answer was lost: find it, never make a second one.
-                made = self._find(client, reference)
-                if made is None:
-                    raise CarrierUnavailable(
-                        _("EasyPost did not answer in time and has no shipment %(reference)s: try again.")
-                        % {"reference": reference}
-                    ) from None
+            made = self._find(client, reference, shipment.created_at)
+            if made is None:
+                try:
+                    made = self._call(
+                        client, "POST", "shipments", json=self._shipment_body(shipment, parcel, reference)
+                    )
+                except httpx.TimeoutException:
+                    # It may have made the shipment before the answer was lost: find it, never make a second one.
+                    made = self._find(client, reference, shipment.created_at)
+                    if made is None:
+                        raise CarrierUnavailable(
+                            _("EasyPost did not answer in time and has no shipment %(reference)s yet: try again.")
+                            % {"reference": reference}
+                        ) from None
             return self._completed(client, shipment, made)
 
     def _completed(self, client: httpx.Client, shipment: Shipment, made: dict[str, Any]) -> CarrierShipment:
@@ -282,6 +294,11 @@ class EasyPost(CarrierAdapter):
             carrier_order_id=str(bought["id"]), tracking_number=str(bought.get("tracking_code") or "")
         )
         rate = bought.get("selected_rate") or {}
+        try:
+            answer.quoted_cost = Decimal(str(rate.get("rate")))
+            answer.cost_currency = str(rate.get("currency") or "")
+        except InvalidOperation:
+            pass
         bought_message = _("EasyPost bought %(service)s for %(amount)s %(currency)s.") % {
             "service": _rate_name(rate),
             "amount": rate.get("rate"),
@@ -295,9 +312,10 @@ class EasyPost(CarrierAdapter):
         return answer
 
     def _rate(self, shipment: Shipment, made: Mapping[str, Any]) -> dict[str, Any]:
-        carrier, service = _method(shipment)
+        carrier, service = _method(shipment.method)
         for rate in made.get("rates") or []:
-            if rate.get("service") == service and (not carrier or rate.get("carrier") == carrier):
+            same_service = str(rate.get("service") or "").lower() == service.lower()
+            if same_service and (not carrier or str(rate.get("carrier") or "").lower() == carrier.lower()):
                 return rate
         raise CarrierRefused(
             _("EasyPost has no %(method)s rate for this parcel. %(messages)s")
@@ -308,34 +326,36 @@ class EasyPost(CarrierAdapter):
         )
 
     def _bought(self, client: httpx.Client, made: Mapping[str, Any], rate: Mapping[str, Any]) -> dict[str, Any]:
-        path = f"shipments/{made['id']}"
+        path, buy = f"shipments/{made['id']}", {"rate": {"id": rate["id"]}}
         try:
-            return self._call(client, "POST", f"{path}/buy", json={"rate": {"id": rate["id"]}})
+            return self._call(client, "POST", f"{path}/buy", json=buy)
         except httpx.TimeoutException:
             pass
-        # The purchase may have gone through before the answer was lost: a shipment holds one label, so buying this
-        # same shipment again (never a new one) cannot pay twice; a second purchase is refused if the first won.
+        # The purchase may have gone through before the answer was lost. One EasyPost shipment holds one label, so
+        # buying this same shipment again (never a new one) cannot pay twice: if the first purchase won, the second
+        # is refused and the shipment read again shows the label.
         try:
             again = self._call(client, "GET", path)
-            if again.get("postage_label"):
-                return again
-            try:
-                return self._call(client, "POST", f"{path}/buy", json={"rate": {"id": rate["id"]}})
-            except CarrierRefused:
-                again = self._call(client, "GET", path)
-                if again.get("postage_label"):
-                    return again
-                raise
-        except httpx.TimeoutException:
+            if not again.get("postage_label"):
+                try:
+                    again = self._call(client, "POST", f"{path}/buy", json=buy)
+                except CarrierRefused:
+                    again = self._call(client, "GET", path)
+                    if not again.get("postage_label"):
+                        raise
+            return again
+        except (httpx.TimeoutException, CarrierUnavailable):
             raise CarrierUnavailable(
-                _("EasyPost did not answer in time while buying %(id)s: look at it in EasyPost before trying again.")
+                _("EasyPost did not answer while buying %(id)s: look at it in EasyPost before trying again.")
                 % {"id": made["id"]}
             ) from None
 
-    def _find(self, client: httpx.Client, reference: str) -> dict[str, Any] | None:
-        """The newest shipment made with ``reference`` (a bought one first), looked for among the newest."""
+    def _find(self, client: httpx.Client, reference: str, since: datetime | None) -> dict[str, Any] | None:
+        """The newest shipment made with ``reference`` (a bought one first) since ``since``."""
         found: dict[str, Any] | None = None
         params: dict[str, Any] = {"page_size": FIND_PAGE_SIZE}
+        if since is not None:
+            params["start_datetime"] = (since - CLOCK_MARGIN).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
             for _page in range(FIND_PAGES):
                 page = self._call(client, "GET", "shipments", params=params)
@@ -347,7 +367,7 @@ class EasyPost(CarrierAdapter):
                         found = found or row
                 if not page.get("has_more") or not rows:
                     break
-                params = {"page_size": FIND_PAGE_SIZE, "before_id": rows[-1]["id"]}
+                params["before_id"] = rows[-1]["id"]
         except httpx.TimeoutException:
             raise CarrierUnavailable(
                 _("EasyPost did not answer in time; shipment %(reference)s may exist there: try again.")
@@ -381,7 +401,7 @@ class EasyPost(CarrierAdapter):
                 if shipment.carrier_order_id:
                     found: dict[str, Any] | None = self._call(client, "GET", f"shipments/{shipment.carrier_order_id}")
                 else:
-                    found = self._find(client, shipment.carrier_reference or shipment.number)
+                    found = self._find(client, shipment.carrier_reference or shipment.number, shipment.created_at)
             except httpx.TimeoutException:
                 raise CarrierUnavailable(_("EasyPost did not answer in time: try again.")) from None
             if found is None:
@@ -393,7 +413,7 @@ class EasyPost(CarrierAdapter):
         with self._client() as client:
             shipment_id = shipment.carrier_order_id
             if not shipment_id:
-                found = self._find(client, shipment.carrier_reference or shipment.number)
+                found = self._find(client, shipment.carrier_reference or shipment.number, shipment.created_at)
                 if found is None or not found.get("postage_label"):
                     return  # nothing was bought, nothing was paid
                 shipment_id = found["id"]
@@ -480,11 +500,12 @@ class EasyPost(CarrierAdapter):
         document = self._download(form["form_url"], b"%PDF") if form.get("form_url") else None
         if document:
             result.document, result.document_format = document, "pdf"
-        result.message = _("EasyPost SCAN form %(id)s for %(reference)s: %(count)s parcels.") % {
-            "id": result.carrier_manifest_id,
-            "reference": reference,
-            "count": len(form.get("tracking_codes") or []),
-        }
+        count = len(form.get("tracking_codes") or [])
+        result.message = ngettext(
+            "EasyPost SCAN form %(id)s for %(reference)s: %(count)s parcel.",
+            "EasyPost SCAN form %(id)s for %(reference)s: %(count)s parcels.",
+            count,
+        ) % {"id": result.carrier_manifest_id, "reference": reference, "count": count}
         if not document:
             result.message += " " + _("Its document is not ready yet.")
         return result
@@ -509,11 +530,12 @@ class EasyPost(CarrierAdapter):
         """Each parcel's tracker: ``POST /trackers`` answers the existing one for a code and carrier (the one
         EasyPost made when the label was bought) instead of making another."""
         found: dict[int, TrackResult] = {}
+        methods = ShippingMethod.objects.in_bulk({shipment.method_id for shipment in shipments})
         with self._client() as client:
             for shipment in shipments:
                 if not shipment.tracking_number:
                     continue
-                carrier, _service = _method(shipment)
+                carrier, _service = _method(methods[shipment.method_id])
                 tracker_in = {"tracking_code": shipment.tracking_number}
                 if carrier:
                     tracker_in["carrier"] = carrier

@@ -32,6 +32,11 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    root: str = ""  # scheme, host and the prefix the simulator is mounted under (``/yunexpress`` in the demo)
+
+    def url(self, path: str) -> str:
+        """An absolute URL of ``path`` on this simulator, as the client reached it (files served by URL)."""
+        return self.root.rstrip("/") + "/" + path.lstrip("/")
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -139,6 +144,7 @@ class Simulator:
             query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
             headers=headers,
             body=body,
+            root="http://" + headers.get("host", "127.0.0.1") + environ.get("SCRIPT_NAME", ""),
         )
         with self.lock:
             self.requests.append(request)
@@ -211,3 +217,39 @@ class SimulatorServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def pdf_document(width_pt: int, height_pt: int, lines: list[str]) -> bytes:
+    """A real one-page PDF of ``width_pt`` × ``height_pt`` points holding ``lines`` of Helvetica text (what the
+    carriers' simulators serve as labels and forms: small, and readable by any PDF reader)."""
+    shown = "".join(
+        f"BT /F1 12 Tf 14 {height_pt - 30 - 18 * number} Td ({_pdf_text(line)}) Tj ET\n"
+        for number, line in enumerate(lines)
+    ).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R " % (width_pt, height_pt)
+        + b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(shown) + shown + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def mm_pt(millimetres: float) -> int:
+    return round(millimetres * 72 / 25.4)
+
+
+def _pdf_text(text: str) -> str:
+    printable = text.encode("ascii", "replace").decode()
+    return printable.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")

@@ -262,7 +262,7 @@ def carrier_account_save(
     """Create or change a carrier account; ``credentials`` (write-only, in the carrier's own terms) are checked and
     stored encrypted. The API address defaults to the carrier's production one."""
     account = account or CarrierAccount()
-    for name in ("carrier", "name", "api_base_url", "is_active", "sender"):
+    for name in ("carrier", "name", "api_base_url", "is_active", "sender", "label_format"):
         if name in data:
             setattr(account, name, data[name])
     if not account.api_base_url:

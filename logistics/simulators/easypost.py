@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from core.simulators import Request, Response, Simulator
+from core.simulators import Request, Response, Simulator, pdf_document
 
 PREFIX = "/v2/"
 FILES = "/files/"
@@ -94,37 +94,6 @@ def _required(*fields: str) -> Response:
         "Missing required parameter.",
         [{"field": field, "message": "cannot be blank"} for field in fields],
     )
-
-
-def pdf_document(width_pt: int, height_pt: int, lines: list[str]) -> bytes:
-    """A real one-page PDF of ``width_pt`` × ``height_pt`` points holding ``lines`` of Helvetica text."""
-    shown = "".join(
-        f"BT /F1 14 Tf 20 {height_pt - 40 - 22 * number} Td ({_pdf_text(line)}) Tj ET\n"
-        for number, line in enumerate(lines)
-    ).encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R " % (width_pt, height_pt)
-        + b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(shown) + shown + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def _pdf_text(text: str) -> str:
-    printable = text.encode("ascii", "replace").decode()
-    return printable.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
 def png_image(width: int, height: int, dpi: int = 300) -> bytes:
@@ -278,7 +247,7 @@ class EasyPostSimulator(Simulator):
     def _file(self, request: Request, folder: str, suffix: str, content: bytes, content_type: str) -> str:
         key = f"{folder}/{datetime.now(UTC):%Y%m%d}/{uuid.uuid4().hex}.{suffix}"
         self.files[key] = (content, content_type)
-        return f"http://{request.headers.get('host', '127.0.0.1')}{FILES}{key}"
+        return request.url(f"{FILES}{key}")
 
     # -- shipments ------------------------------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.simulators import Request, Response, Simulator
+from core.simulators import Request, Response, Simulator, mm_pt, pdf_document
 
 GATEWAY = "/router/api/service"
 FILES = "/fss/"
@@ -70,33 +70,8 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def label_pdf(lines: list[str], width_mm: int = 100, height_mm: int = 100) -> bytes:
-    """A real one-page PDF of ``width_mm`` × ``height_mm`` holding ``lines`` (adapted from the YunExpress
-    simulator's ``tiny_pdf``, which is square only)."""
-    width, height = round(width_mm * 72 / 25.4), round(height_mm * 72 / 25.4)
-    shown = []
-    for number, line in enumerate(lines):
-        text = line.encode("latin-1", "replace").decode("latin-1")
-        text = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        shown.append(f"BT /F1 11 Tf 14 {height - 30 - 16 * number} Td ({text}) Tj ET")
-    content = "\n".join(shown).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R " % (width, height)
-        + b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """A real one-page PDF of ``width_mm`` × ``height_mm`` holding ``lines``."""
+    return pdf_document(mm_pt(width_mm), mm_pt(height_mm), lines)
 
 
 @dataclass
@@ -261,7 +236,7 @@ class FourPXSimulator(Simulator):
     def _file(self, request: Request, document: bytes) -> str:
         key = f"{next(self._serial)}.pdf"
         self.files[key] = document
-        return f"http://{request.headers.get('host', '127.0.0.1')}{FILES}{key}"
+        return request.url(f"{FILES}{key}")
 
     @staticmethod
     def _required(language: str, name: str, reference: str = "", code: str = "DS000004") -> _Refusal:

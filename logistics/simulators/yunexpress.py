@@ -20,7 +20,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.simulators import Request, Response, Simulator
+from core.simulators import Request, Response, Simulator, mm_pt, pdf_document
 
 OK = "0000"
 LATE_TRACKING_METHODS = frozenset({"THZXR"})  # numbers issued after the order, as some lines do
@@ -29,26 +29,8 @@ BATCH_MOST = 10
 
 
 def tiny_pdf(text: str) -> bytes:
-    """A real one-page PDF of 100×100 mm (283×283 pt) holding ``text``."""
-    content = f"BT /F1 14 Tf 20 140 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 283 283] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """A real one-page PDF of 100×100 mm holding ``text``."""
+    return pdf_document(mm_pt(100), mm_pt(100), [text])
 
 
 @dataclass
@@ -245,8 +227,7 @@ class YunExpressSimulator(Simulator):
         if printable:
             key = f"{next(self._serial)}.pdf"
             self.labels[key] = tiny_pdf(" ".join(order.tracking_number for order in printable))
-            host = request.headers.get("host", "127.0.0.1")
-            url = f"http://{host}/labels/{key}"
+            url = request.url(f"/labels/{key}")
         return Response(200, {"Code": OK, "Message": "", "Item": [{"Url": url, "OrderInfos": infos}]})
 
     def _track(self, request: Request) -> Response:

@@ -12,6 +12,8 @@ together, confirmed with the carrier where its API has that step, and printed as
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.dispatch import Signal
@@ -22,6 +24,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, NotFound
 from core.status import StatusMove, next_id, status_transitions_apply
 from logistics.carriers import adapter_for
+from logistics.carriers.base import HandoverResult
 from logistics.labels import _refuse_fetch, code128_svg
 from logistics.models import CarrierAccount, Manifest, Shipment
 from logistics.shipments import SHIPMENT_STATUS
@@ -70,16 +73,22 @@ def manifest_scan(*, manifest: Manifest, code: str, user=None) -> Shipment:
     """Put the parcel whose label reads ``code`` into ``manifest``; scanning it again changes nothing."""
     manifest = Manifest.objects.select_for_update().select_related("account").get(pk=manifest.pk)
     if manifest.status != Manifest.Status.OPEN:
-        raise Conflict(
-            _("Manifest %(manifest)s was handed over already: open a new one.") % {"manifest": manifest.number},
-            code="manifest_closed",
-        )
+        raise _closed(manifest)
     shipment = Shipment.objects.select_for_update().get(pk=shipment_by_scan(code).pk)
     _scan_check(manifest, shipment, code)
     if shipment.manifest_id != manifest.pk:
         shipment.manifest = manifest
         shipment.save(update_fields=["manifest", "updated_at"])
     return shipment
+
+
+def _closed(manifest: Manifest) -> Conflict:
+    message = (
+        _("Manifest %(manifest)s is being handed over: use a new one.")
+        if manifest.status == Manifest.Status.CLOSING
+        else _("Manifest %(manifest)s was handed over already: open a new one.")
+    )
+    return Conflict(message % {"manifest": manifest.number}, code="manifest_closed")
 
 
 def _scan_check(manifest: Manifest, shipment: Shipment, code: str) -> None:
@@ -124,28 +133,52 @@ def manifest_remove(*, manifest: Manifest, shipment: Shipment) -> None:
     """Take a parcel out of an open manifest (it stays label ready, for another pickup)."""
     manifest = Manifest.objects.select_for_update().get(pk=manifest.pk)
     if manifest.status != Manifest.Status.OPEN:
-        raise Conflict(
-            _("Manifest %(manifest)s was handed over already.") % {"manifest": manifest.number}, code="manifest_closed"
-        )
+        raise _closed(manifest)
     Shipment.objects.filter(pk=shipment.pk, manifest=manifest).update(manifest=None, updated_at=timezone.now())
 
 
-@transaction.atomic
+# A hand-over whose worker died while the carrier answered may be started again after this long.
+CLOSING_STALE = timedelta(minutes=10)
+
+
 def manifest_close(*, manifest: Manifest, user=None) -> Manifest:
     """Hand the manifest's parcels over: confirmed with the carrier where it has that step, then each parcel it
     took becomes handed over (and its orders shipped); a parcel it would not take leaves the manifest with why.
 
-    The manifest row stays locked while the carrier answers (a second close waits, then finds it closed); the
-    parcels are locked too, so none is cancelled meanwhile."""
+    Three steps, so no row stays locked while the carrier answers: the manifest is marked as being handed over
+    (scans and cancels of its parcels are refused meanwhile, and a second close is told so); the carrier is asked;
+    then the answer is applied in one transaction. If the carrier fails, the manifest is open again."""
+    manifest, shipments = _closing_start(manifest)
+    if manifest.status == Manifest.Status.HANDED_OVER:
+        return manifest
+    adapter = adapter_for(manifest.account)
+    try:
+        result = adapter.handover(shipments, manifest.number) if adapter.hands_over else None
+    except Exception:
+        Manifest.objects.filter(pk=manifest.pk, status=Manifest.Status.CLOSING).update(
+            status=Manifest.Status.OPEN, closing_since=None
+        )
+        raise
+    manifest = _closing_finish(manifest, shipments, result, user)
+    if manifest.status != Manifest.Status.HANDED_OVER:
+        raise Conflict(
+            _("The carrier took none of the parcels: %(why)s") % {"why": "; ".join(result.refused.values())},
+            code="carrier_refused",
+        )
+    return manifest
+
+
+@transaction.atomic
+def _closing_start(manifest: Manifest) -> tuple[Manifest, list[Shipment]]:
     try:
         manifest = Manifest.objects.select_for_update(nowait=True).select_related("account").get(pk=manifest.pk)
     except OperationalError:
-        raise Conflict(
-            _("Manifest %(manifest)s is being handed over by someone else.") % {"manifest": manifest.number},
-            code="manifest_busy",
-        ) from None
-    if manifest.status != Manifest.Status.OPEN:
-        return manifest
+        manifest = Manifest.objects.get(pk=manifest.pk)
+        raise _busy(manifest) from None
+    if manifest.status == Manifest.Status.HANDED_OVER:
+        return manifest, []
+    if manifest.status == Manifest.Status.CLOSING and timezone.now() - manifest.closing_since < CLOSING_STALE:
+        raise _busy(manifest)
     shipments = list(Shipment.objects.select_for_update().filter(manifest=manifest).order_by("pk"))
     if not shipments:
         raise Conflict(
@@ -159,8 +192,22 @@ def manifest_close(*, manifest: Manifest, user=None) -> Manifest:
             % {"parcels": ", ".join(shipment.tracking_number or shipment.number for shipment in stale)},
             code="manifest_stale",
         )
-    adapter = adapter_for(manifest.account)
-    result = adapter.handover(shipments, manifest.number) if adapter.hands_over else None
+    manifest.status, manifest.closing_since = Manifest.Status.CLOSING, timezone.now()
+    manifest.save(update_fields=["status", "closing_since", "updated_at"])
+    return manifest, shipments
+
+
+def _busy(manifest: Manifest) -> Conflict:
+    return Conflict(
+        _("Manifest %(manifest)s is being handed over by someone else.") % {"manifest": manifest.number},
+        code="manifest_busy",
+    )
+
+
+@transaction.atomic
+def _closing_finish(manifest: Manifest, shipments: list[Shipment], result: HandoverResult | None, user) -> Manifest:
+    manifest = Manifest.objects.select_for_update().get(pk=manifest.pk)
+    shipments = list(Shipment.objects.select_for_update().filter(pk__in=[s.pk for s in shipments]).order_by("pk"))
     refused = result.refused if result is not None else {}
     taken = [shipment for shipment in shipments if shipment.pk not in refused]
     for shipment in shipments:
@@ -168,19 +215,17 @@ def manifest_close(*, manifest: Manifest, user=None) -> Manifest:
             Shipment.objects.filter(pk=shipment.pk).update(
                 manifest=None, carrier_message=refused[shipment.pk][:2000], updated_at=timezone.now()
             )
-    if not taken:
-        raise Conflict(
-            _("The carrier took none of the parcels: %(why)s") % {"why": "; ".join(refused.values())},
-            code="carrier_refused",
-        )
-    now = timezone.now()
+    if not taken:  # the parcels' messages and the reopened manifest are kept; the caller reports the refusal
+        manifest.status, manifest.closing_since = Manifest.Status.OPEN, None
+        manifest.save(update_fields=["status", "closing_since", "updated_at"])
+        return manifest
     status_transitions_apply(
         machine=SHIPMENT_STATUS,
         moves=[StatusMove(shipment, Status.HANDED_OVER, note=manifest.number) for shipment in taken],
         user=user,
     )
     manifest.status = Manifest.Status.HANDED_OVER
-    manifest.handed_over_at = now
+    manifest.handed_over_at = timezone.now()
     manifest.handed_over_by = user
     manifest.parcel_count = len(taken)
     manifest.total_weight_g = sum(_weight(shipment) for shipment in taken)

@@ -343,6 +343,7 @@ class Manifest(TimeStampedModel):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
+        CLOSING = "closing", _("Being handed over")
         HANDED_OVER = "handed_over", _("Handed over")
 
     number = models.CharField(_("number"), max_length=20, unique=True)
@@ -365,6 +366,7 @@ class Manifest(TimeStampedModel):
         help_text=_("Which collection this is, e.g. the afternoon van or the drop-off point."),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    closing_since = models.DateTimeField(_("hand-over started at"), null=True, blank=True, editable=False)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     handed_over_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

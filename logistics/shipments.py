@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from core.errors import DomainError, ErrorDetail, ValidationFailed
+from core.errors import Conflict, DomainError, ErrorDetail, ValidationFailed
 from core.status import StatusMachine, next_id, status_check, status_start, status_transition
 from logistics.carriers import adapter_for
 from logistics.carriers.base import CarrierShipment, CarrierUnavailable, CustomsLineIn, ShipmentIn, TrackResult
@@ -303,10 +303,18 @@ def shipment_cancel(*, shipment: Shipment, user=None, note: str = "") -> Shipmen
     """Cancel a shipment and void its label with the carrier; only before hand-over (the map refuses later).
 
     The row stays locked while the carrier voids it, so a hand-over scan cannot slip in between."""
-    shipment = Shipment.objects.select_for_update().select_related("account").get(pk=shipment.pk)
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",)).select_related("account", "manifest").get(pk=shipment.pk)
+    )
     if shipment.status == Status.CANCELLED:
         return shipment
     status_check(machine=SHIPMENT_STATUS, document=shipment, to_status=Status.CANCELLED)
+    if shipment.manifest_id and shipment.manifest.status == "closing":
+        raise Conflict(
+            _("%(shipment)s is being handed over in %(manifest)s: cancel it after, or take it out first.")
+            % {"shipment": shipment.tracking_number or shipment.number, "manifest": shipment.manifest.number},
+            code="being_handed_over",
+        )
     if shipment.carrier_order_id or shipment.tracking_number or shipment.status == Status.LABEL_READY:
         adapter_for(shipment.account).cancel(shipment)
     return _status(shipment, Status.CANCELLED, user, note, {"void_requested_at": None})

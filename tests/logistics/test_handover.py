@@ -6,9 +6,10 @@ carrier that does not answer while the label is made."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from core.errors import Conflict, NotFound
@@ -262,3 +263,24 @@ def test_a_carrier_that_does_not_answer_leaves_the_shipment_created_and_it_is_se
     shipment.refresh_from_db()
     assert shipment.status == Shipment.Status.LABEL_READY and shipment.carrier_reference == parcel.number
     assert len(yun.orders) == 1
+
+
+def test_while_a_manifest_is_being_handed_over_its_parcels_cannot_be_scanned_elsewhere_or_cancelled(world, post):
+    first, second = allocated(world, "C-1", "C-2")
+    shipment = parcel_ship(parcel=first, account=post)
+    other = parcel_ship(parcel=second, account=post)
+    manifest = manifest_open(account=post)
+    manifest_scan(manifest=manifest, code=shipment.tracking_number)
+    Manifest.objects.filter(pk=manifest.pk).update(status=Manifest.Status.CLOSING, closing_since=timezone.now())
+    with pytest.raises(Conflict) as cancel:
+        shipment_cancel(shipment=shipment)
+    assert cancel.value.code == "being_handed_over" and manifest.number in str(cancel.value)
+    with pytest.raises(Conflict) as scan:
+        manifest_scan(manifest=manifest, code=other.tracking_number)
+    assert scan.value.code == "manifest_closed"
+    with pytest.raises(Conflict) as busy:
+        manifest_close(manifest=manifest)
+    assert busy.value.code == "manifest_busy"
+    # A worker that died while the carrier answered: after a while the hand-over can be started again.
+    Manifest.objects.filter(pk=manifest.pk).update(closing_since=timezone.now() - timedelta(minutes=11))
+    assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER

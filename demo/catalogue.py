@@ -295,6 +295,8 @@ COUNT_NOTE = "Demo: cycle count of zone B"
 UNREACHABLE_STORE = "eBay UK (demo, not connected)"
 # A store without an API: its orders come from a spreadsheet.
 SPREADSHEET_STORE = "Independent site (spreadsheet)"
+# The self-printed postal account (labels rendered by Seabridge, S10 numbers from a range).
+POST_ACCOUNT = "China Post 中国邮政 (demo)"
 
 # (order id, days ago, name, address, city, state, postcode, country, lines as (sku, quantity, price))
 SPREADSHEET_ORDERS = (

@@ -18,15 +18,22 @@ from channels.tokens import store_credentials
 from core.roles import roles_ensure
 from demo import catalogue
 from demo.catalogue import DemoProduct, DemoSupplier, DemoWarehouse
-from demo.simulators import PLATFORMS, PORT_ENVIRONMENT, simulator_for, store_settings
+from demo.simulators import (
+    CARRIER_SIMULATORS,
+    PLATFORMS,
+    PORT_ENVIRONMENT,
+    carrier_simulator_for,
+    simulator_for,
+    store_settings,
+)
 from inventory.bulk import product_bulk_upsert
 from inventory.count_services import stock_count_import_rows, stock_count_open
 from inventory.models import Bin, Product, Reservation, StockCount, StockMove, Transfer, Warehouse
 from inventory.services import bin_create, bin_generate, product_create, warehouse_create
 from inventory.stock_services import stock_pick, stock_reserve, stock_ship
 from inventory.transfer_services import transfer_create, transfer_ship
-from logistics.models import Carrier, ShippingMethod
-from logistics.services import carrier_save, method_save, rate_card_save
+from logistics.models import Carrier, CarrierAccount, ShippingMethod, TrackingNumberRange
+from logistics.services import carrier_account_save, carrier_save, method_save, rate_card_save
 from orders.allocation import rule_save
 from orders.models import AllocationRule, Blacklist
 from orders.services import blacklist_save
@@ -348,6 +355,7 @@ CREATED_KINDS = (
     "stores",
     "spreadsheet_orders",
     "shipping_methods",
+    "carrier_accounts",
     "allocation_rules",
 )
 
@@ -378,6 +386,7 @@ def demo_data_load(*, password: str | None = None, simulators_url: str | None = 
     _count_ensure(warehouses, manager, created)
     _stores_ensure(warehouses, simulators_url or simulators_default_url(), created)
     _shipping_methods_ensure(created)
+    _carrier_accounts_ensure(warehouses["SZ"], simulators_url or simulators_default_url(), created)
     _allocation_rules_ensure(created)
     return {kind: created[kind] for kind in CREATED_KINDS}
 
@@ -407,6 +416,55 @@ def _shipping_methods_ensure(created: Counter) -> None:
         method = method_save(data={**method_data, "carrier": carriers[method_data["carrier"]]})
         rate_card_save(data={**card_data, "method": method}, zones=zones)
         created["shipping_methods"] += 1
+
+
+def _sender(warehouse: Warehouse) -> dict[str, str]:
+    """The return address on labels: the Shenzhen warehouse."""
+    return {
+        "name": warehouse.contact_name,
+        "company": "Seabridge Demo Trading Co.",
+        "phone": warehouse.phone,
+        "address1": warehouse.address_line1,
+        "address2": warehouse.address_line2,
+        "district": "Longhua",
+        "city": warehouse.city,
+        "state": warehouse.state,
+        "postcode": warehouse.postal_code,
+        "country": warehouse.country,
+    }
+
+
+def _carrier_accounts_ensure(shenzhen: Warehouse, simulators_url: str, created: Counter) -> None:
+    """A carrier account per carrier simulator (pointed at it again each time: it may have moved port), the
+    self-printed China Post with an S10 number range, and each demo method's account for its labels."""
+    sender = _sender(shenzhen)
+    accounts: dict[str, CarrierAccount] = {}
+    for carrier in CARRIER_SIMULATORS:
+        simulator = carrier_simulator_for(carrier)
+        url = f"{simulators_url.rstrip('/')}/{carrier.path}{carrier.api_path}"
+        account = CarrierAccount.objects.filter(name=carrier.name).first()
+        if account is None:
+            created["carrier_accounts"] += 1
+        elif account.api_base_url == url:
+            accounts[carrier.name] = account
+            continue
+        accounts[carrier.name] = carrier_account_save(
+            account=account,
+            data={"carrier": carrier.carrier, "name": carrier.name, "api_base_url": url, "sender": sender},
+            credentials=carrier.credentials(simulator),
+        )
+    post = CarrierAccount.objects.filter(name=catalogue.POST_ACCOUNT).first()
+    if post is None:
+        post = carrier_account_save(data={"carrier": "self", "name": catalogue.POST_ACCOUNT, "sender": sender})
+        TrackingNumberRange.objects.create(
+            account=post, prefix="RR", suffix="CN", first_number=10000000, last_number=19999999, next_number=10000000
+        )
+        created["carrier_accounts"] += 1
+    for carrier in CARRIER_SIMULATORS:
+        ShippingMethod.objects.filter(code__in=carrier.methods, account__isnull=True).update(
+            account=accounts[carrier.name]
+        )
+    ShippingMethod.objects.filter(account__isnull=True).update(account=post)
 
 
 # --- Stores ----------------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
-"""The marketplaces of the demo: every platform's simulator behind one local server, full of orders for the demo
-catalogue, so `make run` shows stores that really sync.
+"""The marketplaces and carriers of the demo: every platform's simulator behind one local server, full of orders
+for the demo catalogue, so `make run` shows stores that really sync and labels that really come from a carrier.
 
 ``python -m demo.simulators --port 8001`` serves them (``manage.py serve`` starts it when SEABRIDGE_SIMULATORS_PORT
 is set, as `make run` does): Amazon under ``/amazon``, eBay under ``/ebay``, AliExpress under ``/aliexpress``, Wish
-under ``/wish`` and Shopify under ``/shopify``, each speaking its platform's wire format. The demo's stores point
-at them (``demo_stores``). State lives in this one process; it starts afresh, with the same orders, every time.
+under ``/wish`` and Shopify under ``/shopify``, each speaking its platform's wire format; the carriers YunExpress,
+4PX, DHL Express and EasyPost under ``/yunexpress``, ``/4px``, ``/dhl`` and ``/easypost``. The demo's stores and
+carrier accounts point at them. State lives in this one process; it starts afresh, with the same orders, every time.
 """
 
 from __future__ import annotations
@@ -111,6 +112,72 @@ PLATFORMS = (
 )
 
 
+@dataclass(frozen=True)
+class CarrierSim:
+    """How the demo reaches one carrier's simulator: under ``/<path>``, its API at ``api_path``, with the
+    simulator's own credentials."""
+
+    carrier: str  # CarrierAccount.Kind
+    path: str
+    name: str
+    module: str
+    class_name: str
+    api_path: str
+    credentials: Callable[[Any], dict[str, str]]
+    methods: tuple[str, ...] = ()  # the demo's shipping methods whose labels it makes
+
+
+CARRIER_SIMULATORS = (
+    CarrierSim(
+        carrier="yunexpress",
+        path="yunexpress",
+        name="YunExpress 云途 (demo)",
+        module="logistics.simulators.yunexpress",
+        class_name="YunExpressSimulator",
+        api_path="/api/",
+        credentials=lambda sim: {"customer_code": sim.customer_code, "api_secret": sim.api_secret},
+        methods=("YT-STD", "YT-SENS"),
+    ),
+    CarrierSim(
+        carrier="4px",
+        path="4px",
+        name="4PX 递四方 (demo)",
+        module="logistics.simulators.fourpx",
+        class_name="FourPXSimulator",
+        api_path="/router/api/service",
+        credentials=lambda sim: {"app_key": sim.app_key, "app_secret": sim.app_secret},
+        methods=("4PX-ECO",),
+    ),
+    CarrierSim(
+        carrier="dhl_express",
+        path="dhl",
+        name="DHL Express (demo)",
+        module="logistics.simulators.dhl_express",
+        class_name="DhlExpressSimulator",
+        api_path="/mydhlapi",
+        credentials=lambda sim: {
+            "username": sim.username,
+            "password": sim.password,
+            "account_number": sim.account_number,
+        },
+        methods=("DHL-EXP",),
+    ),
+    CarrierSim(
+        carrier="easypost",
+        path="easypost",
+        name="EasyPost (demo)",
+        module="logistics.simulators.easypost",
+        class_name="EasyPostSimulator",
+        api_path="/v2",
+        credentials=lambda sim: {"api_key": sim.api_key},
+    ),
+)
+
+
+def carrier_simulator_for(carrier: CarrierSim) -> Any:
+    return getattr(importlib.import_module(carrier.module), carrier.class_name)()
+
+
 def simulator_for(platform: Platform) -> Any:
     """A simulator of the platform. One that follows the clock starts at the present, so the tokens it issues at
     birth live from now, not from the simulator's fixed test epoch."""
@@ -128,6 +195,8 @@ def simulators_build(skus: Iterable[str], *, orders: int = ORDERS_PER_STORE) -> 
             _wish_demo_tokens(simulator)
         simulator.seed_demo(orders, sold, seed=number)
         built[platform.channel] = simulator
+    for carrier in CARRIER_SIMULATORS:
+        built[carrier.path] = carrier_simulator_for(carrier)
     return built
 
 
@@ -152,7 +221,10 @@ class Dispatcher:
         simulator = self.simulators.get(channel)
         if simulator is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"No simulator here: /amazon, /ebay, /aliexpress, /wish or /shopify.\n"]
+            return [
+                b"No simulator here: /amazon, /ebay, /aliexpress, /wish, /shopify; "
+                b"/yunexpress, /4px, /dhl, /easypost.\n"
+            ]
         if channel in self.clocked:
             simulator.now = datetime.now(UTC)
         environ = {**environ, "PATH_INFO": "/" + rest, "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + "/" + channel}

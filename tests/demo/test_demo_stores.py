@@ -14,6 +14,11 @@ from channels.simulators.base import SimulatorServer
 from demo import catalogue
 from demo.services import demo_data_load, demo_stores_sync
 from demo.simulators import PLATFORMS, Dispatcher, simulators_build
+from logistics.manifests import manifest_close, manifest_open, manifest_scan
+from logistics.models import Manifest, Shipment
+from orders.fulfilment import orders_allocate
+from orders.models import Parcel
+from orders.shipping import parcel_ship
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +65,26 @@ def test_the_store_that_cannot_reach_its_platform_fails_and_the_health_page_says
     assert not health[catalogue.UNREACHABLE_STORE].ok
     spreadsheet = Store.objects.get(name=catalogue.SPREADSHEET_STORE)
     assert spreadsheet.orders.exists()
+
+
+def test_the_demo_carriers_make_labels_for_allocated_parcels_and_take_them_at_hand_over(simulators_url):
+    demo_data_load(simulators_url=simulators_url)
+    for run in SyncRun.objects.filter(status=SyncRun.Status.QUEUED):
+        sync.sync_run_execute(run.pk)
+    for _ in range(len(demo_stores_sync()) + 1):
+        for run in SyncRun.objects.filter(status=SyncRun.Status.QUEUED):
+            sync.sync_run_execute(run.pk)
+    orders_allocate()
+    made = {}
+    for parcel in Parcel.objects.filter(reserved_at__isnull=False).select_related("shipping_method__account"):
+        account = parcel.shipping_method.account
+        if account is None or account.name in made:
+            continue
+        made[account.name] = parcel_ship(parcel=parcel)
+    assert set(made) >= {"YunExpress 云途 (demo)", "4PX 递四方 (demo)"}, sorted(made)
+    for name, shipment in made.items():
+        assert shipment.status == Shipment.Status.LABEL_READY, (name, shipment.carrier_message)
+        assert bytes(shipment.label).startswith(b"%PDF") and shipment.tracking_number, name
+        manifest = manifest_open(account=shipment.account)
+        manifest_scan(manifest=manifest, code=shipment.tracking_number)
+        assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER, name

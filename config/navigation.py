@@ -92,9 +92,13 @@ NAVIGATION = [
         "title": _("Logistics"),
         "separator": True,
         "items": [
+            page(_("Shipments"), "package_2", "logistics", "shipment"),
+            page(_("Manifests"), "fact_check", "logistics", "manifest"),
+            page(_("Label prints"), "print", "logistics", "labelprint"),
             page(_("Shipping methods"), "local_shipping", "logistics", "shippingmethod"),
             page(_("Rate cards"), "request_quote", "logistics", "ratecard"),
             page(_("Carriers"), "airport_shuttle", "logistics", "carrier"),
+            page(_("Carrier accounts"), "key", "logistics", "carrieraccount"),
         ],
     },
     {

@@ -228,7 +228,7 @@ def _closing_finish(manifest: Manifest, shipments: list[Shipment], result: Hando
     manifest.handed_over_at = timezone.now()
     manifest.handed_over_by = user
     manifest.parcel_count = len(taken)
-    manifest.total_weight_g = sum(_weight(shipment) for shipment in taken)
+    manifest.total_weight_g = sum(shipment_weight(shipment) for shipment in taken)
     if result is not None:
         manifest.carrier_manifest_id = result.carrier_manifest_id
         manifest.carrier_document = result.document
@@ -238,7 +238,8 @@ def _closing_finish(manifest: Manifest, shipments: list[Shipment], result: Hando
     return manifest
 
 
-def _weight(shipment: Shipment) -> int:
+def shipment_weight(shipment: Shipment) -> int:
+    """What a parcel weighs on the manifest: as weighed at packing, else as expected, else as declared."""
     return shipment.actual_weight_g or shipment.expected_weight_g or shipment.declared_weight_g or 0
 
 
@@ -255,7 +256,7 @@ def manifest_pdf(manifest: Manifest) -> bytes:
             "reference": shipment.reference,
             "method": shipment.method.name,
             "country": (shipment.recipient or {}).get("country", ""),
-            "weight_g": _weight(shipment),
+            "weight_g": shipment_weight(shipment),
         }
         for index, shipment in enumerate(shipments, start=1)
     ]

@@ -19,6 +19,7 @@ MARKETPLACES = ("amazon", "ebay", "aliexpress", "wish", "shopify")
 CARRIER_FIELDS = ("code", "name", "tracking_url", "is_active")
 METHOD_FIELDS = (
     "carrier",
+    "account",
     "code",
     "name",
     "carrier_product_code",

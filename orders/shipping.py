@@ -97,6 +97,11 @@ def parcel_ship(*, parcel: Parcel, account: CarrierAccount | None = None, user=N
                 code="parcel_not_allocated",
             )
         account = account or parcel.shipping_method.account
+        if account is not None and not account.is_active:
+            raise Conflict(
+                _("Carrier account %(account)s is not active.") % {"account": account.name},
+                code="account_inactive",
+            )
         if account is None:
             raise Conflict(
                 _("Shipping method %(method)s has no carrier account to make labels with: set one on the method.")
@@ -287,6 +292,4 @@ def _shipment_moved(sender, shipment_id: int, status: str, **kwargs) -> None:
                     continue
                 target = Order.Status.DELIVERED
             if target in ORDER_STATUS.allowed(order.status):
-                status_transition(
-                    machine=ORDER_STATUS, document=order, to_status=target, note=shipment.tracking_number
-                )
+                status_transition(machine=ORDER_STATUS, document=order, to_status=target, note=shipment.tracking_number)

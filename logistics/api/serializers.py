@@ -125,6 +125,7 @@ class CarrierAccountSerializer(serializers.ModelSerializer):
             "api_base_url",
             "is_active",
             "sender",
+            "label_format",
             "credentials",
             "has_credentials",
             "created_at",

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from core.api.parsers import MultiPartParser
 from logistics import services
+from logistics.api.carrier_errors import CARRIER_REFUSED, CARRIER_UNAVAILABLE
 from logistics.api.serializers import (
     CarrierAccountSerializer,
     CarrierSerializer,
@@ -19,6 +20,8 @@ from logistics.api.serializers import (
     RateCardSerializer,
     ShippingMethodSerializer,
 )
+from logistics.api.shipment_serializers import RateSerializer, RatesRequestSerializer
+from logistics.carriers import adapter_for
 from logistics.models import Carrier, CarrierAccount, RateBracket, RateCard, RateZone, ShippingMethod
 from logistics.rate_sheet import rate_card_csv, rate_card_import
 
@@ -137,8 +140,28 @@ class CarrierAccountViewSet(_Saving, viewsets.GenericViewSet):
     filterset_fields = ["carrier", "is_active"]
     search_fields = ["name"]
     queryset = CarrierAccount.objects.order_by("name")
+    # Asking for prices changes nothing: whoever may see the account may ask.
+    action_permissions = {"rates": ["logistics.view_carrieraccount"]}
 
     def save(self, serializer, instance=None):
         data = dict(serializer.validated_data)
         credentials = data.pop("credentials", None)
         return services.carrier_account_save(account=instance, data=data, credentials=credentials)
+
+    @extend_schema(
+        summary="Live rates from the carrier for a parcel",
+        description="The carrier is asked what it would charge for a parcel to `recipient` of `weight_g` (and size, "
+        "where given); with `method`, for that method's carrier product. Carriers without a rate call (the "
+        "self-printed post, YunExpress) answer an empty list: Seabridge's own rate cards price those "
+        "(POST `/quotes/`). Nothing is saved.",
+        request=RatesRequestSerializer,
+        responses={200: RateSerializer(many=True), 400: CARRIER_REFUSED, 502: CARRIER_UNAVAILABLE},
+    )
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
+    def rates(self, request: Request, pk=None) -> Response:
+        account = self.get_object()
+        asked = RatesRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        shipment, parcel = asked.quote_arguments(account)
+        rates = adapter_for(account).quote(shipment, parcel)
+        return Response(RateSerializer(rates, many=True).data)

@@ -19,7 +19,10 @@ class CarrierRefused(DomainError):
 
 
 class CarrierUnavailable(DomainError):
-    """The carrier could not be asked (down, an HTTP error, an answer that makes no sense): try again later."""
+    """The carrier could not be asked (down, an HTTP error, an answer that makes no sense): try again later. In the
+    API it is the gateway's fault (502), not the request's."""
+
+    status_code = 502
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="carrier_unavailable")

@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('logistics', '0004_manifests_label_prints'),
+        ("logistics", "0004_manifests_label_prints"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='shippingmethod',
-            name='account',
-            field=models.ForeignKey(blank=True, help_text='The account its labels are made with.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='methods', to='logistics.carrieraccount', verbose_name='carrier account'),
+            model_name="shippingmethod",
+            name="account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The account its labels are made with.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="methods",
+                to="logistics.carrieraccount",
+                verbose_name="carrier account",
+            ),
         ),
     ]

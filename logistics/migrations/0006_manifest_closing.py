@@ -4,20 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('logistics', '0005_shipping_method_account'),
+        ("logistics", "0005_shipping_method_account"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='manifest',
-            name='closing_since',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='hand-over started at'),
+            model_name="manifest",
+            name="closing_since",
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="hand-over started at"),
         ),
         migrations.AlterField(
-            model_name='manifest',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('closing', 'Being handed over'), ('handed_over', 'Handed over')], default='open', max_length=16, verbose_name='status'),
+            model_name="manifest",
+            name="status",
+            field=models.CharField(
+                choices=[("open", "Open"), ("closing", "Being handed over"), ("handed_over", "Handed over")],
+                default="open",
+                max_length=16,
+                verbose_name="status",
+            ),
         ),
     ]

@@ -4,16 +4,14 @@ decided and the parcels it made; recording a shipment, and what people do to ord
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.references import ID_MAX, Key, ReferenceField, ResolvesReferences
+from core.api.references import ID_MAX, ResolvesReferences
 from core.api.serializers import StatusEventSerializer
 from core.phrases import phrase_text
 from inventory.api.references import WarehouseReferenceField
-from logistics.models import ShippingMethod
+from logistics.api.references import ShippingMethodReferenceField
 from orders.fulfilment import SplitLineIn
 from orders.models import Order, OrderEvent, OrderHold, OrderLine, OrderShipment, OrderShipmentLine, Parcel, ParcelLine
 from orders.services import ShipmentLineIn
@@ -290,22 +288,6 @@ class HoldReleaseSerializer(serializers.Serializer):
 
 
 # --- what people do to orders before picking -------------------------------------------------------------------
-
-
-class ShippingMethodReferenceField(ReferenceField):
-    model = ShippingMethod
-    noun = gettext_lazy("shipping method")
-    code_noun = gettext_lazy("code")
-    default_error_messages = {
-        "invalid": gettext_lazy("Give the shipping method's id (a number) or its code (a string).")
-    }
-
-    def missing(self, key: Key, scope: models.Model | None) -> None:
-        is_id, value = key
-        if is_id:
-            message = _("No shipping method has id %(value)s.") % {"value": value}
-            raise serializers.ValidationError(message, code="no_id")
-        raise serializers.ValidationError(_("No shipping method has code %(code)s.") % {"code": value}, code="no_code")
 
 
 class HoldOrderSerializer(serializers.Serializer):

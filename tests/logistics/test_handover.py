@@ -63,9 +63,7 @@ def allocated(world, *order_ids: str) -> list[Parcel]:
     return [Parcel.objects.filter(lines__order=order).distinct().get() for order in orders]
 
 
-def test_a_parcel_from_label_to_delivered_ships_its_order_and_its_stock(
-    world, yun, django_capture_on_commit_callbacks
-):
+def test_a_parcel_from_label_to_delivered_ships_its_order_and_its_stock(world, yun, django_capture_on_commit_callbacks):
     [parcel] = allocated(world, "H-1")
     account = account_for(yun)
     shipment = parcel_ship(parcel=parcel, account=account)
@@ -249,9 +247,7 @@ def test_the_manifest_prints_its_parcels_weights_and_counts_in_chinese(world, po
     assert "交接清单" in text and "2 个包裹" in text and "0.400 kg" in text
 
 
-def test_a_carrier_that_does_not_answer_leaves_the_shipment_created_and_it_is_sent_again_once(
-    world, yun, settings
-):
+def test_a_carrier_that_does_not_answer_leaves_the_shipment_created_and_it_is_sent_again_once(world, yun, settings):
     [parcel] = allocated(world, "T-1")
     account = account_for(yun)
     yun.fault("/api/WayBill/CreateOrder", status=503, times=1)

@@ -45,6 +45,7 @@ LATIN_TERMS = {
         "YAML",
         "HTML",
         "PDF",
+        "ZPL",  # the label language of Zebra-type thermal printers
         "ID",
         "URL",
         "GTIN",

@@ -6,11 +6,9 @@ filled. "Sync now" queues runs the way the API does.
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,7 +21,7 @@ from channels import services
 from channels.models import Channel, RejectedOrder, SkuMapping, Store, SyncRun
 from channels.resources import SkuMappingResource
 from channels.selectors import store_health
-from core.admin import ModelAdmin, ReadOnlyAdmin, ServiceErrorsAdminMixin, SpreadsheetAdmin
+from core.admin import ModelAdmin, ReadOnlyAdmin, ServiceErrorsAdminMixin, SpreadsheetAdmin, json_object_clean
 from core.errors import DomainError
 from core.models import adopt_saved
 from core.resources import detail_line
@@ -73,16 +71,7 @@ class StoreForm(forms.ModelForm):
         fields = STORE_FIELDS
 
     def clean_credentials(self):
-        text = self.cleaned_data.get("credentials", "").strip()
-        if not text:
-            return None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise ValidationError(_('Not JSON: write an object such as {"access_token": "..."}.')) from None
-        if not isinstance(value, dict):
-            raise ValidationError(_("Must be a JSON object of names and values."))
-        return value
+        return json_object_clean(self.cleaned_data.get("credentials", ""), '{"access_token": "..."}')
 
 
 class OrdersImportForm(forms.Form):

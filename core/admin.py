@@ -3,6 +3,7 @@ spreadsheet import), and the admin of the third-party models people use (users, 
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 from django import forms
@@ -10,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, Permission, User
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.utils import translation
@@ -93,6 +94,21 @@ class CodesAdminForm(forms.ModelForm):
             if isinstance(cleaned.get(name), str):
                 cleaned[name] = cleaned[name].strip().upper()
         return cleaned
+
+
+def json_object_clean(text: str, example: str) -> dict | None:
+    """A form's JSON object field (credentials typed as JSON): None when left empty (keep what is stored), the
+    object when it is one, else a ValidationError whose message shows ``example``."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ValidationError(_("Not JSON: write an object such as %(example)s.") % {"example": example}) from None
+    if not isinstance(value, dict):
+        raise ValidationError(_("Must be a JSON object of names and values."))
+    return value
 
 
 class ServiceErrorsAdminMixin:

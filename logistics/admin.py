@@ -6,11 +6,10 @@ what a person does to them is an action that calls the service, each refusal sho
 from __future__ import annotations
 
 import io
-import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -22,7 +21,14 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from pypdf import PdfReader, PdfWriter
 
-from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, ServiceErrorsAdminMixin, TabularInline
+from core.admin import (
+    ModelAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceErrorsAdminMixin,
+    TabularInline,
+    json_object_clean,
+)
 from core.errors import DomainError, clauses_join, labelled
 from core.models import adopt_saved
 from core.resources import detail_line
@@ -254,16 +260,7 @@ class CarrierAccountForm(forms.ModelForm):
         fields = ["carrier", "name", "api_base_url", "label_format", "sender", "is_active"]
 
     def clean_credentials(self):
-        text = self.cleaned_data.get("credentials", "").strip()
-        if not text:
-            return None
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise ValidationError(_('Not JSON: write an object such as {"api_key": "..."}.')) from None
-        if not isinstance(value, dict):
-            raise ValidationError(_("Must be a JSON object of names and values."))
-        return value
+        return json_object_clean(self.cleaned_data.get("credentials", ""), '{"api_key": "..."}')
 
 
 class TrackingNumberRangeForm(forms.ModelForm):

@@ -13,54 +13,19 @@ from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from core.errors import Conflict, NotFound
-from core.simulators import SimulatorServer
 from inventory.models import InventoryBalance, Reservation, StockMove
 from logistics.manifests import manifest_close, manifest_open, manifest_pdf, manifest_remove, manifest_scan
-from logistics.models import CarrierAccount, LabelPrint, Manifest, Shipment, TrackingNumberRange
+from logistics.models import LabelPrint, Manifest, Shipment
 from logistics.printing import labels_print
 from logistics.shipments import shipment_cancel, shipments_labels_refresh, shipments_track, shipments_void_pending
-from logistics.simulators.yunexpress import YunExpressSimulator
-from orders.fulfilment import order_cancel, orders_allocate
-from orders.models import Order, OrderShipment, Parcel
+from orders.fulfilment import order_cancel
+from orders.models import Order, OrderShipment
 from orders.shipping import parcel_ship
-from tests.logistics.test_shipments import SENDER, pdf_text
+from tests.logistics.parcels import allocated
+from tests.logistics.test_shipments import pdf_text
 from tests.logistics.test_yunexpress import account_for
-from tests.orders.test_fulfilment import imported, map_skus, receive, world_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    made = world_make()
-    made["method"].carrier_product_code = "THPHR"
-    made["method"].save()
-    return made
-
-
-@pytest.fixture
-def post():
-    account = CarrierAccount.objects.create(carrier="self", name="China Post 中国邮政", sender=SENDER)
-    TrackingNumberRange.objects.create(
-        account=account, prefix="RR", suffix="CN", first_number=1, last_number=999, next_number=1
-    )
-    return account
-
-
-@pytest.fixture
-def yun():
-    simulator = YunExpressSimulator(customer_code="C12345", api_secret="s3cret")
-    with SimulatorServer(simulator) as server:
-        simulator.url = server.url
-        yield simulator
-
-
-def allocated(world, *order_ids: str) -> list[Parcel]:
-    receive(world, "CN1", world["a"], 10)
-    orders = [imported(world, order_id) for order_id in order_ids]
-    map_skus(world)
-    orders_allocate()
-    return [Parcel.objects.filter(lines__order=order).distinct().get() for order in orders]
 
 
 def test_a_parcel_from_label_to_delivered_ships_its_order_and_its_stock(world, yun, django_capture_on_commit_callbacks):

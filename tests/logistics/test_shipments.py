@@ -23,17 +23,10 @@ from orders.fulfilment import orders_allocate
 from orders.models import Parcel
 from orders.shipping import parcel_ship
 from tests.logistics.code128 import barcodes_on, page_image
+from tests.logistics.parcels import SENDER
 from tests.orders.test_fulfilment import imported, map_skus, receive, world_make
 
 pytestmark = pytest.mark.django_db
-
-SENDER = {
-    "name": "Seabridge 深圳仓",
-    "address1": "1 Bao'an Rd",
-    "city": "Shenzhen",
-    "postcode": "518000",
-    "country": "CN",
-}
 
 
 def pdf_text(pdf: bytes, tmp_path) -> str:

@@ -19,34 +19,11 @@ from logistics.services import CARRIER_PRODUCTION_URLS, carrier_account_credenti
 from logistics.shipments import shipment_cancel
 from logistics.simulators.yunexpress import YunExpressSimulator
 from orders.models import Order
-from orders.shipping import parcel_ship
-from tests.logistics.test_handover import allocated
-from tests.logistics.test_shipments import SENDER, pdf_text
+from tests.logistics.parcels import shipped
+from tests.logistics.test_shipments import pdf_text
 from tests.logistics.test_yunexpress import account_for
-from tests.orders.test_fulfilment import world_make
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    made = world_make()
-    made["method"].carrier_product_code = "THPHR"
-    made["method"].save()
-    return made
-
-
-@pytest.fixture
-def post():
-    account = CarrierAccount.objects.create(carrier="self", name="China Post 中国邮政", sender=SENDER)
-    TrackingNumberRange.objects.create(
-        account=account, prefix="RR", suffix="CN", first_number=1, last_number=999, next_number=1
-    )
-    return account
-
-
-def shipped(world, account, *order_ids: str) -> list[Shipment]:
-    return [parcel_ship(parcel=parcel, account=account) for parcel in allocated(world, *order_ids)]
 
 
 def action(client, model: str, name: str, rows, **extra):

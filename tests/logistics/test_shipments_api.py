@@ -15,51 +15,19 @@ from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
 from core.simulators import SimulatorServer
-from logistics.models import CarrierAccount, LabelPrint, Manifest, Shipment, TrackingNumberRange
+from logistics.models import CarrierAccount, LabelPrint, Manifest, Shipment
 from logistics.shipments import shipment_cancel, shipments_track
 from logistics.simulators.easypost import EasyPostSimulator
-from logistics.simulators.yunexpress import YunExpressSimulator
 from orders.models import Order
-from orders.shipping import parcel_ship
+from tests.logistics.parcels import allocated, shipped
 from tests.logistics.test_easypost import API_KEY as EASYPOST_KEY
 from tests.logistics.test_easypost import account_for as easypost_account
-from tests.logistics.test_handover import allocated
-from tests.logistics.test_shipments import SENDER, pdf_text
+from tests.logistics.test_shipments import pdf_text
 from tests.logistics.test_yunexpress import account_for
-from tests.orders.test_fulfilment import world_make
 
 pytestmark = pytest.mark.django_db
 
 RECIPIENT = {"name": "Jane Roe", "address1": "1 Main St", "city": "Springfield", "postcode": "62701", "country": "US"}
-
-
-@pytest.fixture
-def world():
-    made = world_make()
-    made["method"].carrier_product_code = "THPHR"
-    made["method"].save()
-    return made
-
-
-@pytest.fixture
-def post():
-    account = CarrierAccount.objects.create(carrier="self", name="China Post 中国邮政", sender=SENDER)
-    TrackingNumberRange.objects.create(
-        account=account, prefix="RR", suffix="CN", first_number=1, last_number=999, next_number=1
-    )
-    return account
-
-
-@pytest.fixture
-def yun():
-    simulator = YunExpressSimulator(customer_code="C12345", api_secret="s3cret")
-    with SimulatorServer(simulator) as server:
-        simulator.url = server.url
-        yield simulator
-
-
-def shipped(world, account, *order_ids: str) -> list[Shipment]:
-    return [parcel_ship(parcel=parcel, account=account) for parcel in allocated(world, *order_ids)]
 
 
 def error_fields(response) -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 from pypdf import PdfReader
 
 from core.errors import Conflict, ValidationFailed
-from core.simulators import SimulatorServer
 from core.status import status_transition
 from logistics.models import CarrierAccount, Shipment, TrackingNumberRange
 from logistics.services import carrier_account_save
@@ -22,21 +21,12 @@ from logistics.shipments import (
     shipment_moved,
     shipments_track,
 )
-from logistics.simulators.yunexpress import YunExpressSimulator
 from orders.fulfilment import orders_allocate
 from orders.models import Parcel
 from orders.shipping import parcel_ship
-from tests.orders.test_fulfilment import imported, map_skus, receive, world_make
+from tests.orders.test_fulfilment import imported, map_skus, receive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    made = world_make()
-    made["method"].carrier_product_code = "THPHR"
-    made["method"].save()
-    return made
 
 
 @pytest.fixture
@@ -46,14 +36,6 @@ def post_account():
         account=account, prefix="RR", suffix="CN", first_number=1, last_number=99, next_number=1
     )
     return account
-
-
-@pytest.fixture
-def yun():
-    simulator = YunExpressSimulator(customer_code="C12345", api_secret="s3cret")
-    with SimulatorServer(simulator) as server:
-        simulator.url = server.url
-        yield simulator
 
 
 def account_for(yun, **credentials) -> CarrierAccount:

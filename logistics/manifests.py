@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound
@@ -103,8 +104,8 @@ def _scan_check(manifest: Manifest, shipment: Shipment, code: str) -> None:
         )
     if shipment.void_requested_at is not None:
         refuse(
-            _("%(code)s must not go: its order was cancelled (%(reason)s). Take the parcel out.")
-            % {"code": code, "reason": shipment.void_reason or "-"},
+            _("%(code)s must not go: %(reason)s Take the parcel out.")
+            % {"code": code, "reason": gettext(shipment.void_reason) if shipment.void_reason else "-"},
             "order_cancelled",
         )
     if shipment.status in (Status.CANCELLED, Status.FAILED):

@@ -5,6 +5,7 @@ weight, size, customs lines from the products' data), handed to ``logistics.ship
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
-from core.errors import Conflict
+from core.errors import Conflict, DomainError
 from core.status import status_lock, status_transition
 from inventory.models import Bin, Reservation, StockLevel, StockMove, Warehouse
 from inventory.stock_services import stock_pick, stock_ship
@@ -23,6 +24,8 @@ from logistics.shipments import shipment_create, shipment_label_ready, shipment_
 from orders.models import Order, Parcel
 from orders.services import SHIPPABLE, ShipmentLineIn, order_shipment_record
 from orders.status import ORDER_STATUS
+
+logger = logging.getLogger(__name__)
 
 # Destinations where an IOSS number goes with a low-value parcel (the EU) and the store may have one.
 EU = frozenset(
@@ -156,10 +159,10 @@ def _label_ready(sender, shipment_id: int, **kwargs) -> None:
     shipment = Shipment.objects.select_related("method__carrier", "parcel").get(pk=shipment_id)
     if shipment.parcel is None or not shipment.tracking_number:
         return
-    with transaction.atomic():
-        for order, lines in _parcel_orders(shipment):
-            if order.store.tracking_to_store != "label" or order.status not in SHIPPABLE:
-                continue
+    for order, lines in _parcel_orders(shipment):
+        if order.store.tracking_to_store != "label" or order.status not in SHIPPABLE:
+            continue
+        try:
             order_shipment_record(
                 order=order,
                 carrier=_carrier_for(shipment.method, order),
@@ -168,6 +171,8 @@ def _label_ready(sender, shipment_id: int, **kwargs) -> None:
                 lines=lines,
                 handed_over=False,
             )
+        except DomainError as error:  # the label stands; the order shows why the store was not told
+            logger.warning("Order %s: the store was not told label %s: %s", order.pk, shipment.number, error)
 
 
 @receiver(shipments_handed_over, dispatch_uid="orders.shipments_handed_over")

@@ -18,7 +18,7 @@ from logistics.manifests import manifest_close, manifest_open, manifest_pdf, man
 from logistics.models import LabelPrint, Manifest, Shipment
 from logistics.printing import labels_print
 from logistics.shipments import shipment_cancel, shipments_labels_refresh, shipments_track, shipments_void_pending
-from orders.fulfilment import order_cancel
+from orders.fulfilment import order_cancel, order_hold
 from orders.models import Order, OrderShipment
 from orders.shipping import parcel_ship
 from tests.logistics.parcels import allocated
@@ -245,3 +245,18 @@ def test_while_a_manifest_is_being_handed_over_its_parcels_cannot_be_scanned_els
     # A worker that died while the carrier answered: after a while the hand-over can be started again.
     Manifest.objects.filter(pk=manifest.pk).update(closing_since=timezone.now() - timedelta(minutes=11))
     assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER
+
+
+def test_holding_a_labelled_order_voids_its_label_and_the_scan_says_why(
+    world, post, django_capture_on_commit_callbacks
+):
+    [parcel] = allocated(world, "HLD-1")
+    shipment = parcel_ship(parcel=parcel, account=post)
+    manifest = manifest_open(account=post)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_hold(order=Order.objects.get(channel_order_id="HLD-1"), reason="address to check")
+    shipment.refresh_from_db()
+    assert shipment.status == Shipment.Status.CANCELLED  # the post's label is voided here at once
+    with translation.override("zh-hans"), pytest.raises(Conflict) as refused:
+        manifest_scan(manifest=manifest, code=shipment.tracking_number)
+    assert refused.value.code == "parcel_cancelled" and "不能发出" in str(refused.value)

@@ -160,7 +160,19 @@ def manifest_close(*, manifest: Manifest, user=None) -> Manifest:
             status=Manifest.Status.OPEN, closing_since=None
         )
         raise
-    manifest = _closing_finish(manifest, shipments, result, user)
+    try:
+        manifest = _closing_finish(manifest, shipments, result, user)
+    except Exception as error:
+        # The carrier has the parcels but what follows here failed (stock, an order): the manifest opens again with
+        # what the carrier said, so a person sees it, fixes the cause and hands over again.
+        Manifest.objects.filter(pk=manifest.pk, status=Manifest.Status.CLOSING).update(
+            status=Manifest.Status.OPEN,
+            closing_since=None,
+            carrier_manifest_id=result.carrier_manifest_id if result is not None else "",
+            carrier_message=_("The carrier confirmed the hand-over, but Seabridge could not record it: %(error)s")
+            % {"error": error},
+        )
+        raise
     if manifest.status != Manifest.Status.HANDED_OVER:
         raise Conflict(
             _("The carrier took none of the parcels: %(why)s") % {"why": "; ".join(result.refused.values())},

@@ -14,7 +14,14 @@ from pypdf import PdfReader
 
 from core.errors import Conflict, NotFound
 from inventory.models import InventoryBalance, Reservation, StockMove
-from logistics.manifests import manifest_close, manifest_open, manifest_pdf, manifest_remove, manifest_scan
+from logistics.manifests import (
+    manifest_close,
+    manifest_open,
+    manifest_pdf,
+    manifest_remove,
+    manifest_scan,
+    shipments_handed_over,
+)
 from logistics.models import LabelPrint, Manifest, Shipment
 from logistics.printing import labels_print
 from logistics.shipments import shipment_cancel, shipments_labels_refresh, shipments_track, shipments_void_pending
@@ -260,3 +267,26 @@ def test_holding_a_labelled_order_voids_its_label_and_the_scan_says_why(
     with translation.override("zh-hans"), pytest.raises(Conflict) as refused:
         manifest_scan(manifest=manifest, code=shipment.tracking_number)
     assert refused.value.code == "parcel_cancelled" and "不能发出" in str(refused.value)
+
+
+def test_a_hand_over_that_cannot_be_recorded_reopens_the_manifest_with_the_carriers_answer(world, post):
+    [parcel] = allocated(world, "F-1")
+    shipment = parcel_ship(parcel=parcel, account=post)
+    manifest = manifest_open(account=post)
+    manifest_scan(manifest=manifest, code=shipment.tracking_number)
+
+    def refuse(sender, **kwargs):
+        raise Conflict("the order side refused", code="refused")
+
+    shipments_handed_over.connect(refuse, weak=False, dispatch_uid="test-refuse")
+    try:
+        with pytest.raises(Conflict):
+            manifest_close(manifest=manifest)
+    finally:
+        shipments_handed_over.disconnect(dispatch_uid="test-refuse")
+    manifest.refresh_from_db()
+    shipment.refresh_from_db()
+    assert manifest.status == Manifest.Status.OPEN and "the order side refused" in manifest.carrier_message
+    assert shipment.status == Shipment.Status.LABEL_READY and shipment.manifest_id == manifest.pk
+    assert Order.objects.get(channel_order_id="F-1").status == Order.Status.ALLOCATED  # nothing half-done
+    assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER

@@ -33,9 +33,19 @@ EU = frozenset(
 )
 
 
+def _vat_number(options: dict, country: str) -> str:
+    """The seller's VAT number for the destination, from the store's options: ``vat_numbers`` by country (the UK's
+    for parcels to GB, Norway's VOEC number...), or ``uk_vat_number`` for GB."""
+    by_country = options.get("vat_numbers") if isinstance(options.get("vat_numbers"), dict) else {}
+    number = by_country.get(country) or (options.get("uk_vat_number") if country == "GB" else "")
+    return str(number or "")
+
+
 def parcel_shipment_in(parcel: Parcel) -> ShipmentIn:
     """The parcel as a carrier reads it: the first order's address (merged orders share it), every line's product
-    weight and customs data (bundles declared as sold), the orders' references joined."""
+    weight and customs data (bundles declared as sold), the orders' references joined, and the store's tax numbers
+    the destination asks for (options ``ioss_number`` for the EU, ``vat_numbers``/``uk_vat_number``,
+    ``eori_number`` for the EU and GB)."""
     rows = list(parcel.lines.select_related("line__product", "order__store").order_by("order_id", "pk"))
     orders: dict[int, Order] = {}
     lines: dict[str, CustomsLineIn] = {}
@@ -80,6 +90,8 @@ def parcel_shipment_in(parcel: Parcel) -> ShipmentIn:
         weight_g=weight,
         lines=tuple(lines.values()),
         ioss_number=str(options.get("ioss_number") or "") if country in EU else "",
+        vat_number=_vat_number(options, country),
+        eori_number=str(options.get("eori_number") or "") if country in EU | {"GB"} else "",
     )
 
 

@@ -26,11 +26,13 @@ from logistics.models import LabelPrint, Manifest, Shipment
 from logistics.printing import labels_print
 from logistics.shipments import shipment_cancel, shipments_labels_refresh, shipments_track, shipments_void_pending
 from orders.fulfilment import order_cancel, order_hold
-from orders.models import Order, OrderShipment
-from orders.shipping import parcel_ship
+from orders.inbound import AddressIn
+from orders.models import Order, OrderShipment, Parcel, ParcelLine
+from orders.shipping import parcel_ship, parcel_shipment_in
 from tests.logistics.parcels import allocated
 from tests.logistics.test_shipments import pdf_text
 from tests.logistics.test_yunexpress import account_for
+from tests.orders.test_fulfilment import imported, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +292,24 @@ def test_a_hand_over_that_cannot_be_recorded_reopens_the_manifest_with_the_carri
     assert shipment.status == Shipment.Status.LABEL_READY and shipment.manifest_id == manifest.pk
     assert Order.objects.get(channel_order_id="F-1").status == Order.Status.ALLOCATED  # nothing half-done
     assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER
+
+
+def test_the_stores_tax_numbers_go_where_the_destination_asks_for_them(world):
+    world["store"].options = {
+        "ioss_number": "IM2760000001",
+        "uk_vat_number": "GB123456789",
+        "vat_numbers": {"NO": "VOEC2020001"},
+        "eori_number": "DE123456789012345",
+    }
+    world["store"].save()
+    receive(world, "CN1", world["a"], 10)
+    wanted = {"DE": ("IM2760000001", "", "DE123456789012345"), "GB": ("", "GB123456789", "DE123456789012345"),
+              "NO": ("", "VOEC2020001", ""), "US": ("", "", "")}  # fmt: skip
+    for country, numbers in wanted.items():
+        address = AddressIn(name="Jane Roe", address1="1 Main St", city="Town", postcode="1000", country=country)
+        order = imported(world, f"TAX-{country}", address=address)
+        parcel = Parcel(number=f"PCL-{country}")
+        parcel.save()
+        ParcelLine.objects.create(parcel=parcel, order=order, line=order.lines.get(), quantity=1)
+        shipment_in = parcel_shipment_in(parcel)
+        assert (shipment_in.ioss_number, shipment_in.vat_number, shipment_in.eori_number) == numbers, country

@@ -5,6 +5,7 @@
 What an outside tester would do, in one command (`make api-check`, and so in `make test` and CI): a throw-away
 database on the configured PostgreSQL (embedded by default, DATABASE_URL otherwise) gets the migrations, the
 roles and the demo data, an admin user and its token; gunicorn serves the project on a free port of 127.0.0.1;
+the demo's marketplace and carrier simulators answer on another (so operations that ask a carrier get real answers);
 then Schemathesis reads /api/schema/ and sends every operation generated requests, valid and invalid (the
 examples, coverage and fuzzing phases, and the stateful phase, which follows the links between operations). The
 run fails on any server error, an undocumented status code, or a response that breaks the schema. Every server
@@ -55,8 +56,9 @@ def _wait_until_serving(url: str, server: subprocess.Popen) -> None:
     raise SystemExit(f"The web server did not serve {url} within {START_DEADLINE:.0f} s.")
 
 
-def _prepare_data() -> str:
-    """Roles, demo data, an admin and its token in the current (throw-away) database; returns the token key."""
+def _prepare_data(simulators_url: str) -> str:
+    """Roles, demo data (its stores and carrier accounts pointed at the simulators at ``simulators_url``), an admin
+    and its token in the current (throw-away) database; returns the token key."""
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
@@ -64,7 +66,7 @@ def _prepare_data() -> str:
     from demo.services import demo_data_load
 
     roles_ensure()
-    demo_data_load()
+    demo_data_load(simulators_url=simulators_url)
     admin = get_user_model().objects.create_superuser(username="api-check", password=None)
     return Token.objects.create(user=admin).key
 
@@ -83,10 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     django_setup()
     from django.db import connection
 
+    from core.simulators import SimulatorServer
+    from demo import catalogue
+    from demo.simulators import Dispatcher, simulators_build
     from tests.processes import database_url, free_port
 
-    with throwaway_database("api_check") as database:
-        token = _prepare_data()
+    # The demo's marketplaces and carriers, served from this process while the check runs: an operation that asks
+    # a carrier (rates, a label, a hand-over) gets the carrier's real answer, as in `make run`.
+    simulators = SimulatorServer(Dispatcher(simulators_build((p.sku for p in catalogue.PRODUCTS), orders=6)))
+    with simulators, throwaway_database("api_check") as database:
+        token = _prepare_data(simulators.url)
         connection.close()  # the server's processes use the database; this one is done with it until the drop
         port = free_port()
         environment = {

@@ -31,6 +31,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("api/v1/", include("config.api_urls")),
+    path("scan/", include("warehouse.scan.urls")),
     # Last: an address under /api/ that no route matches answers in the API's error shape, not an HTML page.
     re_path(r"^api/", api_not_found),
 ]

@@ -29,8 +29,19 @@ ROLES: dict[str, list[str]] = {
         "inventory.view_stocklevel",
         "warehouse.view_*",
         "warehouse.change_picktask",
-        "warehouse.add_scanevent",
+        "warehouse.add_scanevent",  # every scan page records its scans
         "logistics.view_shipment",
+        # The hand-over scan page fills the open manifest and closes it (and prints it); opening one by hand in
+        # the admin or the API (add_manifest) stays a manager's.
+        "logistics.view_manifest",
+        "logistics.change_manifest",
+        # --- waves in the back office and the API (added with the waves admin): pickers see their waves, their
+        # parcels and pick path, and print the pick list; "warehouse.view_*" covers these today, named here so
+        # they stay if that pattern is narrowed.
+        "warehouse.view_wave",
+        "warehouse.view_waveparcel",
+        "warehouse.view_picktask",
+        # --- end of the waves block
     ],
     "Purchaser": [
         "purchasing.*",

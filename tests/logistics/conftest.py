@@ -6,27 +6,18 @@ from __future__ import annotations
 import pytest
 
 from core.simulators import SimulatorServer
-from logistics.models import CarrierAccount, TrackingNumberRange
 from logistics.simulators.yunexpress import YunExpressSimulator
-from tests.logistics.parcels import SENDER
-from tests.orders.test_fulfilment import world_make
+from tests.logistics.parcels import post_account, world_with_product_code
 
 
 @pytest.fixture
 def world():
-    made = world_make()
-    made["method"].carrier_product_code = "THPHR"
-    made["method"].save()
-    return made
+    return world_with_product_code()
 
 
 @pytest.fixture
 def post():
-    account = CarrierAccount.objects.create(carrier="self", name="China Post 中国邮政", sender=SENDER)
-    TrackingNumberRange.objects.create(
-        account=account, prefix="RR", suffix="CN", first_number=1, last_number=999, next_number=1
-    )
-    return account
+    return post_account()
 
 
 @pytest.fixture

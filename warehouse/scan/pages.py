@@ -1,0 +1,42 @@
+"""The floor's scan pages, for the menu and for the permission each needs; a new page adds one line here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+
+from warehouse.models import ScanEvent
+
+# Every scan page needs this (it records scans); a step's page may need more, for what its service changes.
+FLOOR_PERMISSION = "warehouse.add_scanevent"
+
+
+@dataclass(frozen=True)
+class FloorPage:
+    step: str  # a ScanEvent.Step
+    url_name: str
+    permissions: tuple[str, ...]
+
+    @property
+    def label(self) -> Promise:
+        return ScanEvent.Step(self.step).label
+
+    def allowed(self, user) -> bool:
+        return user.has_perms(self.permissions)
+
+
+FLOOR_PAGES = [
+    FloorPage(ScanEvent.Step.HAND_OVER, "scan:hand_over", (FLOOR_PERMISSION, "logistics.change_manifest")),
+]
+
+STEP_ORDER = {step: index for index, step in enumerate(ScanEvent.Step.values)}
+
+
+def floor_page(step: str) -> FloorPage:
+    return next(page for page in FLOOR_PAGES if page.step == step)
+
+
+def floor_pages_for(user) -> list[FloorPage]:
+    """The pages ``user`` may use, in the order of the floor's day (receive ... hand over, count, move)."""
+    return sorted((page for page in FLOOR_PAGES if page.allowed(user)), key=lambda page: STEP_ORDER[page.step])

@@ -176,6 +176,9 @@ class WaveParcel(models.Model):
     units_picked = models.PositiveIntegerField(_("units picked"), default=0)
     units_sorted = models.PositiveIntegerField(_("units sorted"), default=0)
     units_packed = models.PositiveIntegerField(_("units packed"), default=0)
+    sorted_units = models.JSONField(
+        _("sorted by product"), default=dict, blank=True, help_text=_("Product id → units put in its slot.")
+    )
     packed = models.JSONField(_("packed by product"), default=dict, blank=True, help_text=_("Product id → units."))
     packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
     packed_by = models.ForeignKey(

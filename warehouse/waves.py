@@ -266,6 +266,8 @@ def wave_release(*, wave: Wave, user=None, picker=None) -> Wave:
         PickTaskLine.objects.bulk_create(
             [PickTaskLine(task=task, wave_parcel=entry, quantity=units) for entry, units in rows]
         )
+    # Each parcel's slot on the sorting wall is its position in the wave.
+    WaveParcel.objects.filter(wave=wave).update(slot=F("position"))
     for entry_pk, note in short.items():
         WaveParcel.objects.filter(pk=entry_pk).update(status=WaveParcel.Status.SHORT, note=note[:255])
     orders = Order.objects.filter(parcel_lines__parcel__in=[entry.parcel_id for entry in entries]).distinct()

@@ -19,6 +19,7 @@ from tests.warehouse.floor import criteria, orders
 from warehouse.models import PackCheck, PickTask, PutBackTask, Wave, WaveParcel
 from warehouse.packing import fast_lane, pack_item, pack_open, pack_override, pack_weigh
 from warehouse.picking import pick_bin, pick_item, pick_next, pick_progress, pick_short, pick_start
+from warehouse.sorting import slot_code, sort_item
 from warehouse.waves import wave_create, wave_labels_make, wave_release
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +170,24 @@ def test_hand_over_ships_the_picked_units_out_of_the_cart(world, floor, post):
     assert not StockLevel.objects.filter(bin=wave.cart_bin, on_hand__gt=0).exists()
     balance = InventoryBalance.objects.get(product=world["a"], warehouse=world["cn"])
     assert (balance.on_hand, balance.reserved) == (51, 0)  # 53 received, 2 shipped
+
+
+def test_the_sorting_wall_sends_each_item_to_its_slot_and_announces_a_complete_one(world, floor):
+    orders(
+        world,
+        ("W-1", [line_in("L1", "CASE-A", 1), line_in("L2", "CABLE-B", 1)]),
+        ("W-2", [line_in("L1", "CASE-A", 1), line_in("L2", "CABLE-B", 1)]),
+    )
+    wave = released(world, shape="multi_item")
+    with pytest.raises(Conflict) as early:
+        sort_item(wave=wave, code="CASE-A")
+    assert early.value.code == "wave_not_sortable"
+    pick_all(wave)
+    answers = [sort_item(wave=wave, code=code) for code in ("CASE-A", "CASE-A", "CABLE-B", "CABLE-B")]
+    assert [(answer.slot, answer.complete) for answer in answers] == [(1, False), (2, False), (1, True), (2, True)]
+    assert "1" in answers[2].message
+    with pytest.raises(Conflict) as extra:
+        sort_item(wave=wave, code="CABLE-B")
+    assert extra.value.code == "not_needed"
+    state = pack_open(code=slot_code(wave, 2), warehouse_id=world["cn"].pk)
+    assert state.entry.parcel.lines.first().order.channel_order_id == "W-2"

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("logistics.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("channels.api.urls")),
+    path("", include("warehouse.api.urls")),
 ]

@@ -294,6 +294,11 @@ SPECTACULAR_SETTINGS = {
         "SyncRunStatusEnum": "channels.models.SyncRun.Status",
         "SyncRunTriggerEnum": "channels.models.SyncRun.Trigger",
         "PushStatusEnum": "channels.models.SkuMapping.PushStatus",
+        "WaveStatusEnum": "warehouse.models.Wave.Status",
+        "WaveShapeEnum": "warehouse.models.Wave.Shape",
+        "WaveParcelStatusEnum": "warehouse.models.WaveParcel.Status",
+        "PickTaskStatusEnum": "warehouse.models.PickTask.Status",
+        "ScanStepEnum": "warehouse.models.ScanEvent.Step",
     },
 }
 

@@ -10,7 +10,7 @@
   waves), one pick task per bin and SKU with the parcels each unit goes to, in walking order; a cart bin receives
   what is picked; the orders move to picking; and after commit the labels are made, so the pack station only
   fetches a file (``wave_labels_make``).
-- ``pick_list_pdf`` prints the A4 pick list, by bin, with barcodes.
+- ``pick_list_pdf`` prints the A4 pick list, by bin, with barcodes; ``wave_assign`` gives a wave to a picker.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def wave_number(pk: int) -> str:
     return f"WAV{pk:08d}"
 
 
-def _criteria_problems(criteria: WaveCriteria) -> list[ErrorDetail]:
+def criteria_problems(criteria: WaveCriteria) -> list[ErrorDetail]:
+    """What is wrong with ``criteria``, by field (the API and the admin form show the same rules)."""
     problems = []
     if criteria.shape not in Shape.values:
         problems.append(ErrorDetail(_("Not an order shape."), field="shape"))
@@ -130,7 +131,7 @@ def wave_candidates(criteria: WaveCriteria):
 def wave_create(*, criteria: WaveCriteria, user=None) -> Wave:
     """A draft wave of the parcels ``criteria`` choose (ValidationFailed by field for bad criteria; Conflict when
     none is there to take)."""
-    problems = _criteria_problems(criteria)
+    problems = criteria_problems(criteria)
     if problems:
         raise ValidationFailed.listing(_("The wave"), problems)
     warehouse = Warehouse.objects.get(pk=criteria.warehouse_id)
@@ -214,6 +215,8 @@ def wave_release(*, wave: Wave, user=None, picker=None) -> Wave:
     """Build the wave's pick path and send it to the floor; its orders move to picking; its labels are made after
     commit. A unit no sellable bin holds free (shouldn't happen: it is reserved) leaves its parcel short at once."""
     wave = Wave.objects.select_for_update().select_related("warehouse").get(pk=wave.pk)
+    if picker is not None and (problem := picker_problem(picker)) is not None:
+        raise ValidationFailed(problem, code="invalid_picker", errors=[ErrorDetail(problem, field="picker")])
     if wave.status != Wave.Status.DRAFT:
         raise Conflict(_("Wave %(wave)s was released already.") % {"wave": wave.number}, code="invalid_transition")
     entries = list(wave.parcels.exclude(status=WaveParcel.Status.REMOVED).select_related("parcel").order_by("position"))
@@ -292,6 +295,12 @@ def wave_labels_make(*, wave: Wave, user=None) -> dict[str, int]:
     """Each of the wave's parcels gets its shipment and label (with its method's carrier account), one carrier
     call at a time outside any transaction; a parcel the carrier refuses keeps the refusal on its shipment for the
     pack station to show. Safe to repeat: a parcel with a live shipment keeps it."""
+    if wave.status in (Wave.Status.DRAFT, Wave.Status.CANCELLED):
+        raise Conflict(
+            _("Wave %(wave)s is %(status)s: labels are made when it is released.")
+            % {"wave": wave.number, "status": wave.get_status_display()},
+            code="wave_not_released",
+        )
     counts = {"ready": 0, "waiting": 0, "refused": 0}
     for entry in wave.parcels.exclude(status=WaveParcel.Status.REMOVED).select_related("parcel").order_by("position"):
         try:
@@ -340,3 +349,41 @@ def pick_list_pdf(wave: Wave) -> bytes:
         },
     )
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+
+
+# --- Who picks a wave ----------------------------------------------------------------------------------------------
+
+ASSIGNABLE = (Wave.Status.DRAFT, Wave.Status.RELEASED, Wave.Status.PICKING)
+# What a person needs to pick a wave on the scan page.
+PICK_PERMISSION = "warehouse.change_picktask"
+
+
+def picker_problem(picker) -> str | None:
+    """Why ``picker`` cannot be given a wave to pick (inactive, or their roles do not let them pick), or None."""
+    if not picker.is_active:
+        return _("%(user)s is not active.") % {"user": picker.get_username()}
+    if not picker.has_perm(PICK_PERMISSION):
+        return _("%(user)s may not pick: their roles lack picking.") % {"user": picker.get_username()}
+    return None
+
+
+@transaction.atomic
+def wave_assign(*, wave: Wave, picker, user=None) -> Wave:
+    """Give ``wave`` to ``picker`` (None: to whoever starts it first). Only a wave still to be picked; a wave
+    being picked changes hands (the new picker carries on where the other stopped)."""
+    wave = Wave.objects.select_for_update().get(pk=wave.pk)
+    if wave.status not in ASSIGNABLE:
+        raise Conflict(
+            _("Wave %(wave)s is %(status)s: there is nothing left to pick.")
+            % {"wave": wave.number, "status": wave.get_status_display()},
+            code="wave_not_assignable",
+            wave=wave.number,
+        )
+    if picker is not None:
+        problem = picker_problem(picker)
+        if problem is not None:
+            raise ValidationFailed(problem, code="invalid_picker", errors=[ErrorDetail(problem, field="picker")])
+    if wave.picker_id != (picker.pk if picker is not None else None):
+        wave.picker = picker
+        wave.save(update_fields=["picker", "updated_at"])
+    return wave

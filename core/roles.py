@@ -42,6 +42,10 @@ ROLES: dict[str, list[str]] = {
         "warehouse.view_waveparcel",
         "warehouse.view_picktask",
         # --- end of the waves block
+        # The pack and fast-lane scan pages mark parcels packed and keep each weighing; letting a parcel go out of
+        # tolerance (change_packcheck) is a supervisor's, the warehouse manager's.
+        "warehouse.change_waveparcel",
+        "warehouse.add_packcheck",
     ],
     "Purchaser": [
         "purchasing.*",

@@ -1,7 +1,8 @@
 """The warehouse floor's work in the back office: waves (made on the "Make a wave" page, released, printed, their
-labels made again and assigned to a picker, by actions that call the services of ``warehouse.waves``), the scan log and the productivity page, pack checks, floor settings per warehouse, and
-put-back tasks (picked goods of cancelled orders to go back to their bins). Moving the stock from the tote back to
-a bin is the put-away scan's; here a person only marks a task done once the goods are back."""
+labels made again and assigned to a picker, by actions that call the services of ``warehouse.waves``), the scan log
+and the productivity page, pack checks, floor settings per warehouse, and put-back tasks (picked goods of cancelled
+orders to go back to their bins). Moving the stock from the tote back to a bin is the put-away scan's; here a person
+only marks a task done once the goods are back."""
 
 from __future__ import annotations
 

@@ -82,17 +82,22 @@ def pack_state(entry: WaveParcel) -> PackState:
     return PackState(entry=entry, wanted=wanted, packed=packed)
 
 
-def pack_open(*, code: str, warehouse_id: int) -> PackState:
-    """The parcel the packer scanned, if it may be packed: every unit picked, not short, its orders not cancelled."""
-    entry = _live_entry_by_scan(code, warehouse_id)
+def _not_cancelled(entry: WaveParcel, code: str = "") -> None:
+    """Refuse a parcel whose order was cancelled (read under the caller's lock on the parcel's wave entry)."""
     cancelled = Order.objects.filter(parcel_lines__parcel=entry.parcel, status=Order.Status.CANCELLED).first()
     if cancelled is not None:
         raise Conflict(
             _("Order %(order)s was cancelled: do not pack it. Put its items in the put-back tray.")
             % {"order": cancelled.channel_order_id},
             code="order_cancelled",
-            scan=code,
+            scan=code or entry.parcel.number,
         )
+
+
+def pack_open(*, code: str, warehouse_id: int) -> PackState:
+    """The parcel the packer scanned, if it may be packed: every unit picked, not short, its orders not cancelled."""
+    entry = _live_entry_by_scan(code, warehouse_id)
+    _not_cancelled(entry, code)
     if entry.status == WaveParcel.Status.SHORT:
         raise Conflict(
             _("Parcel %(parcel)s is short (%(note)s): do not pack it; give it to a supervisor.")
@@ -159,6 +164,7 @@ def pack_weigh(*, entry: WaveParcel, grams: int, user=None) -> PackCheck:
         raise ValidationFailed(
             _("Weigh the parcel: between 1 and %(most)s g.") % {"most": MOST_GRAMS}, code="invalid_weight"
         )
+    _not_cancelled(entry)
     state = pack_state(entry)
     if not state.complete:
         raise Conflict(_("Scan every item before weighing."), code="not_complete")
@@ -192,6 +198,7 @@ def pack_override(*, check: PackCheck, reason: str, user) -> PackCheck:
     )
     if check.within or check.override_by_id:
         return check
+    _not_cancelled(check.wave_parcel)
     check.override_by, check.override_reason = user, reason[:200]
     check.save(update_fields=["override_by", "override_reason"])
     _packed(check.wave_parcel, check.weighed_g, user)

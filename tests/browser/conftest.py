@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "test-pass-123"  # make_user's password
+PHONE = {"width": 390, "height": 844}
 
 
 def _chromium() -> str | None:
@@ -61,6 +62,17 @@ def new_page(browser, live_server):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A page in a fresh browser context the size of a phone, touch and all, on the live server."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", viewport=PHONE, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def log_in(page, username: str, password: str = PASSWORD, *, start: str = "/admin/") -> None:

@@ -10,22 +10,12 @@ import pytest
 from logistics.models import Manifest, Shipment
 from orders.models import Order
 from tests.browser.conftest import PASSWORD
+from tests.browser.scanner import Scanner
 from tests.logistics.parcels import post_account, world_with_product_code
 from tests.warehouse.scanning import hand_over_parcels
 from warehouse.models import ScanEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport=PHONE, is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -33,41 +23,6 @@ def parcels():
     world = world_with_product_code()
     post = post_account()
     return {"world": world, "post": post, **hand_over_parcels(world, post)}
-
-
-class Scanner:
-    """Types as a keyboard-wedge scanner does, into whatever has the focus, and waits for the page's answer."""
-
-    def __init__(self, page):
-        self.page = page
-
-    def answers(self) -> int:
-        return int(self.page.get_attribute("body", "data-answers"))
-
-    def scan(self, *codes: str) -> tuple[str, str]:
-        """Scan one code after the other without waiting between them; the last answer's level and words."""
-        before = self.answers()
-        for code in codes:
-            self.page.keyboard.type(code)
-            self.page.keyboard.press("Enter")
-        self.page.wait_for_function(f"Number(document.body.dataset.answers) >= {before + len(codes)}")
-        return self.banner()
-
-    def press(self, key: str) -> tuple[str, str]:
-        before = self.answers()
-        self.page.keyboard.press(key)
-        self.page.wait_for_function(f"Number(document.body.dataset.answers) > {before}")
-        return self.banner()
-
-    def banner(self) -> tuple[str, str]:
-        level = self.page.get_attribute("#scan-answer", "class").split("answer-")[-1].split()[0]
-        return level, self.page.inner_text("#scan-answer .answer-text")
-
-    def focused(self) -> str:
-        return self.page.evaluate("document.activeElement.id")
-
-    def count(self) -> str:
-        return self.page.inner_text("#manifest-count")
 
 
 def test_a_day_s_hand_over_on_a_phone_with_a_scanner(phone, parcels, make_user):
@@ -93,9 +48,15 @@ def test_a_day_s_hand_over_on_a_phone_with_a_scanner(phone, parcels, make_user):
     assert page.url.endswith("/scan/") and page.inner_text(".bar .where") == "CN1"
 
     # The menu answers to its numbers; Hand over asks for the carrier first.
-    assert [" ".join(text.split()) for text in page.locator("nav a").all_inner_texts()] == ["1 Hand over"]
+    assert [" ".join(text.split()) for text in page.locator("nav a").all_inner_texts()] == [
+        "1 Pick",
+        "2 Sort",
+        "3 Pack",
+        "4 Single-item fast lane",
+        "5 Hand over",
+    ]
     with page.expect_navigation():
-        page.keyboard.press("1")
+        page.keyboard.press("5")
     assert page.url.endswith("/scan/hand-over/carrier/")
     page.select_option("#id_account", label=post.name)
     page.fill("#id_pickup", "afternoon van")

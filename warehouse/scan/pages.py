@@ -26,7 +26,17 @@ class FloorPage:
         return user.has_perms(self.permissions)
 
 
+# Picking and sorting change pick tasks and the wave's parcels through the picking services; packing marks parcels
+# packed and keeps each weighing (a supervisor's override is ``change_packcheck``, asked of the supervisor, not of
+# the page's user).
+PICKING = (FLOOR_PERMISSION, "warehouse.change_picktask")
+PACKING = (FLOOR_PERMISSION, "warehouse.change_waveparcel", "warehouse.add_packcheck")
+
 FLOOR_PAGES = [
+    FloorPage(ScanEvent.Step.PICK, "scan:pick", PICKING),
+    FloorPage(ScanEvent.Step.SORT, "scan:sort", PICKING),
+    FloorPage(ScanEvent.Step.PACK, "scan:pack", PACKING),
+    FloorPage(ScanEvent.Step.FAST_LANE, "scan:fast_lane", PACKING),
     FloorPage(ScanEvent.Step.HAND_OVER, "scan:hand_over", (FLOOR_PERMISSION, "logistics.change_manifest")),
 ]
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from warehouse.scan import hand_over, views
+from warehouse.scan import fast_lane, hand_over, pack, pick, sort, views
 
 app_name = "scan"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("login/", views.ScanLoginView.as_view(), name="login"),
     path("logout/", views.ScanLogoutView.as_view(), name="logout"),
     path("warehouse/", views.WarehouseView.as_view(), name="warehouse"),
+    path("pick/", pick.PickView.as_view(), name="pick"),
+    path("sort/", sort.SortView.as_view(), name="sort"),
+    path("pack/", pack.PackView.as_view(), name="pack"),
+    path("pack/override/", pack.PackOverrideView.as_view(), name="pack_override"),
+    path("fast-lane/", fast_lane.FastLaneView.as_view(), name="fast_lane"),
     path("hand-over/", hand_over.HandOverView.as_view(), name="hand_over"),
     path("hand-over/carrier/", hand_over.HandOverCarrierView.as_view(), name="hand_over_carrier"),
 ]

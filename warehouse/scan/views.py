@@ -25,9 +25,11 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from core.admin import permission_label
+from core.errors import Conflict, NotFound
 from inventory.models import Warehouse
+from warehouse.models import Wave
 from warehouse.scan.pages import FLOOR_PERMISSION, floor_pages_for
-from warehouse.scan_selectors import scan_warehouse_remembered
+from warehouse.scan_selectors import scan_warehouse_remembered, scan_wave
 from warehouse.scans import ERROR, SCAN_CODE_MAX, ScanAnswer, ScanDone, scan_record, scan_warehouse_remember
 
 WAREHOUSE_KEY = "scan_warehouse"
@@ -56,6 +58,22 @@ def denied(request: HttpRequest, missing: list[str]) -> HttpResponse:
     found = Permission.objects.select_related("content_type").filter(condition).order_by("content_type", "codename")
     labels = [permission_label(permission) for permission in found] or missing
     return render(request, "scan/denied.html", {"permissions": labels}, status=403)
+
+
+def wave_scanned(code: str, warehouse: Warehouse, *, statuses: tuple[str, ...], refused: str, error_code: str) -> Wave:
+    """The wave whose number was scanned on a page that works on waves in ``statuses``; else NotFound, or Conflict
+    with ``refused`` (a text with %(wave)s and %(status)s: "Wave WAV… is Done: nothing to sort.")."""
+    wave = scan_wave(warehouse=warehouse, code=code)
+    if wave is None:
+        raise NotFound(_("No wave %(code)s in this warehouse.") % {"code": code}, code="unknown_wave", scan=code)
+    if wave.status not in statuses:
+        raise Conflict(refused % {"wave": wave.number, "status": wave.get_status_display()}, code=error_code)
+    return wave
+
+
+def looks_like_wave(code: str) -> bool:
+    """A wave's number (``WAV00000042``): a page that works on one wave takes it to change waves at any scan."""
+    return code.upper().startswith("WAV") and code[3:].isdigit()
 
 
 class FloorView(TemplateView):
@@ -119,6 +137,17 @@ class ScanView(FloorView):
     def state_context(self) -> dict:
         """What ``state_template_name`` shows: counts, the document worked on, the last scans."""
         return {}
+
+    # What a page keeps between scans (its wave, the parcel open...) is in the session under ``memory_key``, for
+    # one warehouse: the page opened in another warehouse starts afresh.
+    memory_key = ""
+
+    def memory(self) -> dict:
+        kept = self.request.session.get(self.memory_key) or {}
+        return kept if kept.get("warehouse") == self.warehouse.pk else {"warehouse": self.warehouse.pk}
+
+    def remember(self, **changes) -> None:
+        self.request.session[self.memory_key] = {**self.memory(), **changes}
 
     def get_context_data(self, **kwargs):
         return {

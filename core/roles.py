@@ -27,7 +27,11 @@ ROLES: dict[str, list[str]] = {
         "inventory.view_bin",
         "inventory.view_warehouse",
         "inventory.view_stocklevel",
-        "warehouse.view_*",
+        # The floor's own records: waves, their parcels and pick path, put-back tasks, weighings. Not the scan log
+        # nor everyone's productivity (view_scanevent), nor the floor settings: those are the manager's.
+        "warehouse.view_putbacktask",
+        "warehouse.view_picktaskline",
+        "warehouse.view_packcheck",
         "warehouse.change_picktask",
         "warehouse.add_scanevent",  # every scan page records its scans
         "logistics.view_shipment",
@@ -35,13 +39,11 @@ ROLES: dict[str, list[str]] = {
         # the admin or the API (add_manifest) stays a manager's.
         "logistics.view_manifest",
         "logistics.change_manifest",
-        # --- waves in the back office and the API (added with the waves admin): pickers see their waves, their
-        # parcels and pick path, and print the pick list; "warehouse.view_*" covers these today, named here so
-        # they stay if that pattern is narrowed.
+        # Waves in the back office and the API: pickers see their waves, their parcels and pick path, and print
+        # the pick list.
         "warehouse.view_wave",
         "warehouse.view_waveparcel",
         "warehouse.view_picktask",
-        # --- end of the waves block
         # The pack and fast-lane scan pages mark parcels packed and keep each weighing; letting a parcel go out of
         # tolerance (change_packcheck) is a supervisor's, the warehouse manager's.
         "warehouse.change_waveparcel",

@@ -194,3 +194,9 @@ def test_the_admin_page_shows_the_same_table(worked, world, admin_client, langua
     assert ("首页" in html) == (language == "zh-hans")  # the page is in the reader's language
     refused = admin_client.get(url, {"date_from": "2026-03-02", "date_to": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 200 and "Must be a day from date_from on." in refused.content.decode()
+
+
+def test_productivity_and_the_scan_log_are_the_managers(api_client_for):
+    assert api_client_for("Picker/packer").get("/api/v1/productivity/").status_code == 403
+    assert api_client_for("Picker/packer").get("/api/v1/scans/").status_code == 403
+    assert api_client_for("Warehouse manager").get("/api/v1/productivity/").status_code == 200

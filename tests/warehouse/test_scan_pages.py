@@ -543,7 +543,10 @@ def test_the_picker_packer_role_has_what_the_pages_need_and_a_manager_overrides(
         "logistics.view_shipment",
     } <= picker
     assert "warehouse.change_packcheck" not in picker and "warehouse.change_packcheck" not in ROLES["Picker/packer"]
+    # The scan log, everyone's productivity and the floor settings are the manager's.
+    assert not {"warehouse.view_scanevent", "warehouse.change_floorsettings", "warehouse.view_floorsettings"} & picker
     assert roles["Warehouse manager"].permissions.filter(codename="change_packcheck").exists()
+    assert roles["Warehouse manager"].permissions.filter(codename="view_scanevent").exists()
 
 
 def test_the_menu_lists_the_floor_s_pages_and_each_needs_its_permissions(world, make_user, roles):

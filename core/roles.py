@@ -48,6 +48,13 @@ ROLES: dict[str, list[str]] = {
         # tolerance (change_packcheck) is a supervisor's, the warehouse manager's.
         "warehouse.change_waveparcel",
         "warehouse.add_packcheck",
+        # The stock scan pages: receive a transfer (change_transfer with its stock moves), put away and move bin to
+        # bin (add_stockmove), record counted quantities (change_stockcountline, the API's record). Not a stock
+        # adjustment (change_stocklevel) nor opening, approving or cancelling a count (add_/change_stockcount):
+        # those are the manager's.
+        "inventory.change_transfer",
+        "inventory.add_stockmove",
+        "inventory.change_stockcountline",
     ],
     "Purchaser": [
         "purchasing.*",

@@ -284,15 +284,17 @@ class StockActionViewSet(viewsets.GenericViewSet):
         "release": ReleaseSerializer,
         "stock_import": StockImportSerializer,
     }
+    # Stock that comes in without a document (a receipt, a customer return) needs more than the floor's moves: the
+    # floor receives against transfers and purchase orders; these are a manager's, like an adjustment.
     action_permissions = {
-        "receive": [ADD_STOCK_MOVE],
+        "receive": [ADD_STOCK_MOVE, "inventory.add_stocklevel"],
         "move": [ADD_STOCK_MOVE],
         "adjust": [ADD_STOCK_MOVE, "inventory.change_stocklevel"],
         "reserve": ["inventory.add_reservation"],
         "release": ["inventory.change_reservation"],
         "pick": [ADD_STOCK_MOVE, "inventory.change_reservation"],
         "ship": [ADD_STOCK_MOVE, "inventory.change_reservation"],
-        "return_": [ADD_STOCK_MOVE],
+        "return_": [ADD_STOCK_MOVE, "inventory.add_stocklevel"],
         "stock_import": ["inventory.add_stockcount", "inventory.change_stockcount", ADD_STOCK_MOVE],
     }
 

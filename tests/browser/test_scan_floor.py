@@ -90,7 +90,7 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
         assert page.url.endswith(path) and scanner.focused() == "scan-input"
 
     # --- Pick the multi-item wave: CABLE-B × 4 at A-01-01-02, then CASE-A × 3 at A-01-01-01 --------------------
-    open_page("1", "/scan/pick/")
+    open_page("3", "/scan/pick/")
     assert scanner.text("#pick-offered") == f"{multi.number}, {single.number}"
     assert scanner.scan(multi.number) == ("ok", f"Wave {multi.number} is yours: go to A-01-01-02.")
     assert (scanner.text("#pick-bin"), scanner.text("#pick-sku"), scanner.text("#pick-quantity")) == (
@@ -128,7 +128,7 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
     order_cancel(order=Order.objects.get(channel_order_id="M-2"), reason="buyer asked")
 
     # --- Sort the wave: M-1 in slot 1, M-2 in slot 2; M-3 is short, so its CABLE-B are not needed --------------
-    open_page("2", "/scan/sort/")
+    open_page("4", "/scan/sort/")
     assert scanner.scan(multi.number) == ("ok", f"Wave {multi.number}: scan each item from the cart.")
     assert scanner.scan("CASE-A") == ("ok", "CASE-A → slot 1.")
     assert scanner.text("#sort-slot") == "1"
@@ -144,7 +144,7 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
     assert scanner.text("#sort-ready") == "1, 2"
 
     # --- Pack slot 1 (M-1): a wrong item, then a weight out of tolerance let go by a supervisor ----------------
-    open_page("3", "/scan/pack/")
+    open_page("5", "/scan/pack/")
     m1 = entry_of("M-1").parcel.number
     assert scanner.scan(slot_code(multi, 1)) == ("ok", f"Parcel {m1}: scan its 2 items.")
     assert scanner.scan("LAMP-C") == ("error", "LAMP-C is not in this parcel: take it out.")
@@ -191,7 +191,7 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
     while (task := pick_next(single)) is not None:
         pick_bin(wave=single, task_id=task.pk, code=task.bin.code)
         pick_item(wave=single, task_id=task.pk, code=task.product.sku, quantity=task.quantity)
-    open_page("4", "/scan/fast-lane/")
+    open_page("6", "/scan/fast-lane/")
     assert scanner.scan(single.number) == ("ok", f"Wave {single.number}: scan each item, its label prints.")
     assert scanner.text("#fast-waiting") == "3"
     for sku, order_id in (("CASE-A", "F-1"), ("CABLE-B", "F-2"), ("CASE-A", "F-3")):
@@ -209,7 +209,7 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
     # --- Hand the parcels over ---------------------------------------------------------------------------------
     page.goto("/scan/")
     with page.expect_navigation():
-        page.keyboard.press("5")
+        page.keyboard.press("7")
     assert page.url.endswith("/scan/hand-over/carrier/")
     page.keyboard.press("Tab")  # from the carrier (one account: chosen) to the pickup
     page.keyboard.type("afternoon van")

@@ -49,14 +49,18 @@ def test_a_day_s_hand_over_on_a_phone_with_a_scanner(phone, parcels, make_user):
 
     # The menu answers to its numbers; Hand over asks for the carrier first.
     assert [" ".join(text.split()) for text in page.locator("nav a").all_inner_texts()] == [
-        "1 Pick",
-        "2 Sort",
-        "3 Pack",
-        "4 Single-item fast lane",
-        "5 Hand over",
+        "1 Receive",
+        "2 Put away",
+        "3 Pick",
+        "4 Sort",
+        "5 Pack",
+        "6 Single-item fast lane",
+        "7 Hand over",
+        "8 Count",
+        "9 Move",
     ]
     with page.expect_navigation():
-        page.keyboard.press("5")
+        page.keyboard.press("7")
     assert page.url.endswith("/scan/hand-over/carrier/")
     page.select_option("#id_account", label=post.name)
     page.fill("#id_pickup", "afternoon van")

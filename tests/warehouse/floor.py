@@ -1,9 +1,11 @@
-"""The warehouse tests' floor of bins, orders allocated in their world, and wave criteria for Shenzhen."""
+"""The warehouse tests' floor of bins, orders allocated in their world, wave criteria for Shenzhen, and a transfer on
+its way there."""
 
 from __future__ import annotations
 
-from inventory.models import Bin
+from inventory.models import Bin, Transfer
 from inventory.stock_services import stock_receive
+from inventory.transfer_services import transfer_create, transfer_ship
 from orders.fulfilment import orders_allocate
 from tests.inventory.factories import BinFactory
 from tests.orders.test_fulfilment import imported, map_skus
@@ -35,3 +37,14 @@ def floor_make(world, post) -> dict[str, Bin]:
     world["method"].account = post
     world["method"].save()
     return {"bulk": bulk, "p1": p1, "p2": p2}
+
+
+def transfer_shipped(world) -> Transfer:
+    """Ten CASE-A and two CABLE-B on their way from Los Angeles to Shenzhen."""
+    us_bin = world["bins"]["US1"]
+    stock_receive(product=world["a"], bin=us_bin, quantity=10, reference="PO-9")
+    stock_receive(product=world["b"], bin=us_bin, quantity=2, reference="PO-9")
+    made = transfer_create(
+        source=world["us"], destination=world["cn"], lines=[(world["a"], 10, us_bin), (world["b"], 2, us_bin)]
+    )
+    return transfer_ship(transfer=made)

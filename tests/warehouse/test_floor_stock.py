@@ -10,7 +10,6 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from inventory.count_services import stock_count_open
 from inventory.models import Bin, StockCountLine, StockLevel, Transfer
 from inventory.stock_services import stock_receive
-from inventory.transfer_services import transfer_create, transfer_ship
 from tests.inventory.factories import BinFactory, ProductFactory
 from warehouse.floor_stock import (
     count_for_bin,
@@ -30,18 +29,6 @@ pytestmark = pytest.mark.django_db
 def on_hand(bin_, product) -> int:
     level = StockLevel.objects.filter(bin=bin_, product=product).first()
     return level.on_hand if level else 0
-
-
-@pytest.fixture
-def transfer(world, floor):
-    """Ten CASE-A and two CABLE-B on their way from Los Angeles to Shenzhen."""
-    us_bin = world["bins"]["US1"]
-    stock_receive(product=world["a"], bin=us_bin, quantity=10, reference="PO-9")
-    stock_receive(product=world["b"], bin=us_bin, quantity=2, reference="PO-9")
-    made = transfer_create(
-        source=world["us"], destination=world["cn"], lines=[(world["a"], 10, us_bin), (world["b"], 2, us_bin)]
-    )
-    return transfer_ship(transfer=made)
 
 
 def test_a_transfer_is_received_accepted_or_rejected_and_never_more_than_sent(world, floor, transfer):

@@ -8,6 +8,8 @@ import pytest
 from django.test import Client
 
 from core.roles import ROLES
+from inventory.count_services import stock_count_open
+from inventory.models import StockCount
 from logistics.models import LabelPrint, Shipment
 from orders.fulfilment import order_cancel
 from orders.models import Order
@@ -15,6 +17,7 @@ from tests.orders.factories import line_in
 from tests.warehouse.floor import criteria, orders
 from warehouse.models import PackCheck, PickTask, ScanEvent, Wave, WaveParcel
 from warehouse.picking import pick_bin, pick_item, pick_next, pick_start
+from warehouse.scan.pages import FLOOR_PAGES, floor_pages_for
 from warehouse.waves import wave_assign, wave_create, wave_labels_make, wave_release
 
 pytestmark = pytest.mark.django_db
@@ -549,10 +552,55 @@ def test_the_picker_packer_role_has_what_the_pages_need_and_a_manager_overrides(
     assert roles["Warehouse manager"].permissions.filter(codename="view_scanevent").exists()
 
 
+def test_the_picker_packer_role_has_what_the_pages_need(roles, make_user, api_client_for, world, floor):
+    """Every floor page's permissions, through the scan pages and the API; not a manager's stock rights: adjusting
+    stock, opening, approving or cancelling a count."""
+    picker = {f"{p.content_type.app_label}.{p.codename}" for p in roles["Picker/packer"].permissions.all()}
+    for page in FLOOR_PAGES:
+        assert set(page.permissions) <= picker, page.step
+    assert {"inventory.change_transfer", "inventory.add_stockmove", "inventory.change_stockcountline"} <= picker
+    assert (
+        not {
+            "inventory.change_stocklevel",
+            "inventory.add_stockcount",
+            "inventory.change_stockcount",
+            "inventory.delete_stockcount",
+        }
+        & picker
+    )
+    ming = make_user("Picker/packer", username="ming")
+    assert [page.step for page in floor_pages_for(ming)] == list(ScanEvent.Step.values)
+
+    count = stock_count_open(warehouse=world["cn"], bins=[floor["p1"]])
+    api = api_client_for("Picker/packer")
+    recorded = api.post(
+        f"/api/v1/stock-counts/{count.pk}/record/",
+        {"bin": "A-01-01-01", "product": "CASE-A", "counted_quantity": 2},
+        format="json",
+    )
+    assert recorded.status_code == 200, recorded.content
+    assert api.post(f"/api/v1/stock-counts/{count.pk}/approve/", {}, format="json").status_code == 403
+    assert api.post(f"/api/v1/stock-counts/{count.pk}/cancel/", {}, format="json").status_code == 403
+    adjust = {"product": "CASE-A", "warehouse": "CN1", "bin": "A-01-01-01", "delta": 1, "note": "found"}
+    assert api.post("/api/v1/stock/adjust/", adjust, format="json").status_code == 403
+    assert StockCount.objects.get(pk=count.pk).status == StockCount.Status.OPEN
+
+
 def test_the_menu_lists_the_floor_s_pages_and_each_needs_its_permissions(world, make_user, roles):
     make_user("Picker/packer", username="ming")
     menu = floor_client("ming").get("/scan/").content.decode()
-    links = ["/scan/pick/", "/scan/sort/", "/scan/pack/", "/scan/fast-lane/", "/scan/hand-over/"]
+    links = [
+        "/scan/receive/",
+        "/scan/put-away/",
+        "/scan/pick/",
+        "/scan/sort/",
+        "/scan/pack/",
+        "/scan/fast-lane/",
+        "/scan/hand-over/",
+        "/scan/count/",
+        "/scan/move/",
+    ]
+    assert all(f'href="{link}"' in menu for link in links)
     assert [menu.index(f'href="{link}"') for link in links] == sorted(menu.index(f'href="{link}"') for link in links)
 
     counter = make_user(username="counter")

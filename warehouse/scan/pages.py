@@ -31,13 +31,23 @@ class FloorPage:
 # the page's user).
 PICKING = (FLOOR_PERMISSION, "warehouse.change_picktask")
 PACKING = (FLOOR_PERMISSION, "warehouse.change_waveparcel", "warehouse.add_packcheck")
+# Stock pages ask what the inventory API and admin ask for the same write. Receiving a transfer, as their receive:
+# the transfer and its stock moves. Put-away and moves are stock moves. Counting records counted quantities (the
+# API's record, change_stockcountline); approving a count (change_stockcount with add_stockmove) stays a manager's.
+RECEIVING = (FLOOR_PERMISSION, "inventory.change_transfer", "inventory.add_stockmove")
+MOVING = (FLOOR_PERMISSION, "inventory.add_stockmove")
+COUNTING = (FLOOR_PERMISSION, "inventory.change_stockcountline")
 
 FLOOR_PAGES = [
+    FloorPage(ScanEvent.Step.RECEIVE, "scan:receive", RECEIVING),
+    FloorPage(ScanEvent.Step.PUT_AWAY, "scan:put_away", MOVING),
     FloorPage(ScanEvent.Step.PICK, "scan:pick", PICKING),
     FloorPage(ScanEvent.Step.SORT, "scan:sort", PICKING),
     FloorPage(ScanEvent.Step.PACK, "scan:pack", PACKING),
     FloorPage(ScanEvent.Step.FAST_LANE, "scan:fast_lane", PACKING),
     FloorPage(ScanEvent.Step.HAND_OVER, "scan:hand_over", (FLOOR_PERMISSION, "logistics.change_manifest")),
+    FloorPage(ScanEvent.Step.COUNT, "scan:count", COUNTING),
+    FloorPage(ScanEvent.Step.MOVE, "scan:move", MOVING),
 ]
 
 STEP_ORDER = {step: index for index, step in enumerate(ScanEvent.Step.values)}

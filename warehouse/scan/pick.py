@@ -12,7 +12,6 @@ work at any time, or F6-F8 once asked) or words typed and Enter; the stop ends s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
 
@@ -34,6 +33,7 @@ from warehouse.picking import (
     wave_by_scan,
 )
 from warehouse.scan.pages import floor_page
+from warehouse.scan.quantity import QUANTITY
 from warehouse.scan.views import ScanView, looks_like_wave
 from warehouse.scan_selectors import scans_recent, waves_to_pick
 from warehouse.scans import ScanAnswer, ScanDone
@@ -50,7 +50,6 @@ SHORT_REASONS = {
     "MISSING": gettext_lazy("Fewer in the bin than listed"),
 }
 REASON_KEYS = {"EMPTY": "F6", "DAMAGED": "F7", "MISSING": "F8"}
-QUANTITY = re.compile(r"^[0-9]{1,4}$")  # at most MOST_AT_ONCE (9999); longer digits are a barcode
 
 
 class PickView(ScanView):

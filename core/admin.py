@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -109,6 +110,25 @@ def json_object_clean(text: str, example: str) -> dict | None:
     if not isinstance(value, dict):
         raise ValidationError(_("Must be a JSON object of names and values."))
     return value
+
+
+def action_form_page(
+    model_admin, request, *, chosen: list[tuple[int, str]], chosen_text: str, form, action: str, title: str, submit: str
+):
+    """The page an admin action asks its question on (a reason, a picker...): the rows chosen (pk, label), the form,
+    and a button that posts the action again with the answer and the same rows."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.opts,
+        "form": form,
+        "chosen": chosen,
+        "chosen_text": chosen_text,
+        "action": action,
+        "submit": submit,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/action_form.html", context)
 
 
 class ServiceErrorsAdminMixin:

@@ -26,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, ServiceErrorsAdminMixin
+from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, ServiceErrorsAdminMixin, action_form_page
 from core.errors import DomainError, ValidationFailed, clauses_join, labelled, words_join
 from core.models import adopt_saved
 from core.phrases import phrase_text
@@ -412,17 +412,16 @@ class OrderAdmin(ReadOnlyAdmin):
         return worked
 
     def _form_page(self, request, orders: list[Order], form: forms.Form, *, action: str, title: str, submit: str):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "form": form,
-            "orders": orders,
-            "action": action,
-            "submit": submit,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/orders/order/action_form.html", context)
+        return action_form_page(
+            self,
+            request,
+            chosen=[(order.pk, order.channel_order_id) for order in orders],
+            chosen_text=ngettext("For %(count)s order:", "For %(count)s orders:", len(orders)) % {"count": len(orders)},
+            form=form,
+            action=action,
+            title=title,
+            submit=submit,
+        )
 
     @admin.action(description=_("Allocate (new and awaiting stock)"), permissions=["fulfil"])
     def allocate(self, request, queryset):

@@ -28,7 +28,7 @@ from unfold.widgets import (
     UnfoldAdminSelectWidget,
 )
 
-from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ModelAdmin, ReadOnlyAdmin, ReadOnlyInline, action_form_page
 from core.errors import DomainError, words_join
 from inventory.models import Warehouse
 from logistics.admin import refusal_text
@@ -478,17 +478,16 @@ class WaveAdmin(ModelAdmin):
                     }
                 self.message_user(request, message, level=messages.SUCCESS)
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Assign to a picker"),
-            "opts": self.opts,
-            "form": form,
-            "waves": waves,
-            "action": "assign_picker",
-            "submit": gettext("Assign"),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/warehouse/wave/action_form.html", context)
+        return action_form_page(
+            self,
+            request,
+            chosen=[(wave.pk, wave.number) for wave in waves],
+            chosen_text=ngettext("For %(count)s wave:", "For %(count)s waves:", len(waves)) % {"count": len(waves)},
+            form=form,
+            action="assign_picker",
+            title=gettext("Assign to a picker"),
+            submit=gettext("Assign"),
+        )
 
 
 # --- scans and productivity --------------------------------------------------------------------------------------

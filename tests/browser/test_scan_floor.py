@@ -211,10 +211,13 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
     with page.expect_navigation():
         page.keyboard.press("7")
     assert page.url.endswith("/scan/hand-over/carrier/")
-    page.keyboard.press("Tab")  # from the carrier (one account: chosen) to the pickup
+    # The page focuses the carrier (one account: chosen) when it has loaded; a scanner's keys wait for that.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_account'")
+    page.keyboard.press("Tab")  # from the carrier to the pickup
     page.keyboard.type("afternoon van")
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    assert page.url.endswith("/scan/hand-over/"), page.url
     manifest = Manifest.objects.get(status="open")
     shipped = ["M-1", "F-1", "F-2", "F-3"]
     for count, order_id in enumerate(shipped, start=1):

@@ -34,6 +34,7 @@ from core.models import adopt_saved
 from core.resources import detail_line
 from logistics import services
 from logistics.api.files import file_response, label_response
+from logistics.carriers.base import CUSTOMS_FIELDS
 from logistics.manifests import manifest_close, manifest_open, manifest_pdf
 from logistics.models import (
     Carrier,
@@ -348,17 +349,7 @@ class ManifestStateFilter(admin.SimpleListFilter):
 
 class CustomsLineInline(ReadOnlyInline):
     model = CustomsLine
-    fields = [
-        "sku",
-        "name_en",
-        "name_zh",
-        "hs_code",
-        "quantity",
-        "unit_value",
-        "currency",
-        "unit_weight_g",
-        "origin_country",
-    ]
+    fields = list(CUSTOMS_FIELDS)
     readonly_fields = fields
 
 

@@ -161,23 +161,7 @@ def _shipment_save(account, method, parcel: ShipmentIn, parcel_id, label_size: s
         eori_number=parcel.eori_number,
         label_size=label_size or method.label_size or "100x100",
     )
-    CustomsLine.objects.bulk_create(
-        [
-            CustomsLine(
-                shipment=shipment,
-                sku=line.sku,
-                name_en=line.name_en,
-                name_zh=line.name_zh,
-                hs_code=line.hs_code,
-                quantity=line.quantity,
-                unit_value=line.unit_value,
-                currency=line.currency,
-                unit_weight_g=line.unit_weight_g,
-                origin_country=line.origin_country,
-            )
-            for line in parcel.lines
-        ]
-    )
+    CustomsLine.objects.bulk_create([CustomsLine(shipment=shipment, **line.values()) for line in parcel.lines])
     status_start(machine=SHIPMENT_STATUS, document=shipment, user=user)
     return shipment
 
@@ -189,20 +173,7 @@ def shipment_in_of(shipment: Shipment) -> ShipmentIn:
         method_code=shipment.method.code,
         recipient=dict(shipment.recipient),
         weight_g=shipment.expected_weight_g or shipment.declared_weight_g or 0,
-        lines=tuple(
-            CustomsLineIn(
-                sku=line.sku,
-                name_en=line.name_en,
-                name_zh=line.name_zh,
-                hs_code=line.hs_code,
-                quantity=line.quantity,
-                unit_value=line.unit_value,
-                currency=line.currency,
-                unit_weight_g=line.unit_weight_g,
-                origin_country=line.origin_country,
-            )
-            for line in shipment.customs_lines.order_by("pk")
-        ),
+        lines=tuple(CustomsLineIn.of(line) for line in shipment.customs_lines.order_by("pk")),
         length_mm=shipment.length_mm,
         width_mm=shipment.width_mm,
         height_mm=shipment.height_mm,

@@ -11,7 +11,7 @@ from core.api.references import ResolvesReferences
 from core.api.serializers import StatusEventSerializer
 from core.validators import validate_country
 from logistics.api.references import ShipmentReferenceField, ShippingMethodReferenceField
-from logistics.carriers.base import ShipmentIn
+from logistics.carriers.base import CUSTOMS_FIELDS, ShipmentIn
 from logistics.models import (
     CarrierAccount,
     CustomsLine,
@@ -91,17 +91,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
 class CustomsLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomsLine
-        fields = [
-            "sku",
-            "name_en",
-            "name_zh",
-            "hs_code",
-            "quantity",
-            "unit_value",
-            "currency",
-            "unit_weight_g",
-            "origin_country",
-        ]
+        fields = list(CUSTOMS_FIELDS)
         read_only_fields = fields
 
 

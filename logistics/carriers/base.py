@@ -40,6 +40,28 @@ class CustomsLineIn:
     unit_weight_g: int
     origin_country: str
 
+    @classmethod
+    def of(cls, line) -> CustomsLineIn:
+        """The customs line of anything that has its fields (a stored ``CustomsLine``)."""
+        return cls(**{name: getattr(line, name) for name in CUSTOMS_FIELDS})
+
+    def values(self) -> dict:
+        return {name: getattr(self, name) for name in CUSTOMS_FIELDS}
+
+
+# The fields of a customs line, as every carrier, label and screen reads them.
+CUSTOMS_FIELDS = (
+    "sku",
+    "name_en",
+    "name_zh",
+    "hs_code",
+    "quantity",
+    "unit_value",
+    "currency",
+    "unit_weight_g",
+    "origin_country",
+)
+
 
 @dataclass(frozen=True)
 class ShipmentIn:

@@ -74,16 +74,7 @@ def label_in(shipment: Shipment, parcel: ShipmentIn, tracking: str) -> LabelIn:
         recipient=parcel.recipient,
         weight_g=parcel.weight_g,
         lines=[
-            LabelLine(
-                name_en=line.name_en,
-                name_zh=line.name_zh,
-                hs_code=line.hs_code,
-                quantity=line.quantity,
-                unit_value=line.unit_value,
-                currency=line.currency,
-                unit_weight_g=line.unit_weight_g,
-                origin_country=line.origin_country,
-            )
+            LabelLine(**{name: value for name, value in line.values().items() if name != "sku"})
             for line in parcel.lines
         ],
         size=shipment.label_size or "100x100",

@@ -184,7 +184,9 @@ def manifest_close(*, manifest: Manifest, user=None) -> Manifest:
 @transaction.atomic
 def _closing_start(manifest: Manifest) -> tuple[Manifest, list[Shipment]]:
     try:
-        manifest = Manifest.objects.select_for_update(nowait=True).select_related("account").get(pk=manifest.pk)
+        # In a savepoint: a lock not granted aborts only it, and the transaction can still read and answer.
+        with transaction.atomic():
+            manifest = Manifest.objects.select_for_update(nowait=True).select_related("account").get(pk=manifest.pk)
     except OperationalError:
         manifest = Manifest.objects.get(pk=manifest.pk)
         raise _busy(manifest) from None

@@ -6,9 +6,11 @@ carrier that does not answer while the label is made."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from pypdf import PdfReader
 
@@ -253,6 +255,34 @@ def test_while_a_manifest_is_being_handed_over_its_parcels_cannot_be_scanned_els
     assert busy.value.code == "manifest_busy"
     # A worker that died while the carrier answered: after a while the hand-over can be started again.
     Manifest.objects.filter(pk=manifest.pk).update(closing_since=timezone.now() - timedelta(minutes=11))
+    assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_hand_over_while_the_first_holds_the_manifest_is_told_it_is_busy(world, post):
+    """Two clicks of "Hand over" at once: the one that finds the manifest locked is answered manifest_busy (a
+    conflict), not a server error from a transaction broken by the lock it could not take."""
+    (parcel,) = allocated(world, "C-1")
+    shipment = parcel_ship(parcel=parcel, account=post)
+    manifest = manifest_open(account=post)
+    manifest_scan(manifest=manifest, code=shipment.tracking_number)
+    outcome = []
+
+    def second_click():
+        try:
+            manifest_close(manifest=manifest)
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        Manifest.objects.select_for_update().get(pk=manifest.pk)
+        thread = threading.Thread(target=second_click)
+        thread.start()
+        thread.join()
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
+    assert outcome[0].code == "manifest_busy"
     assert manifest_close(manifest=manifest).status == Manifest.Status.HANDED_OVER
 
 

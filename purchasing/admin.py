@@ -144,3 +144,7 @@ class SupplierProductAdmin(SpreadsheetAdmin):
     def delete_queryset(self, request, queryset):
         for supplier_product in queryset:
             services.supplier_product_delete(supplier_product=supplier_product)
+
+
+# The planning, purchase order and receipt admins live in their own modules; importing them registers them.
+from purchasing import admin_orders, admin_planning, admin_receipts  # noqa: E402, F401

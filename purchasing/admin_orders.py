@@ -1,0 +1,1 @@
+"""Admin of purchase orders: lines, life cycle actions, PDF, import and export."""

@@ -1,0 +1,1 @@
+"""Admin of reorder policies, promotions and purchase suggestions (with their derivation)."""

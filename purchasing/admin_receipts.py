@@ -1,0 +1,1 @@
+"""Admin of receipts against purchase orders, with their landed cost per line."""

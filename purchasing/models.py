@@ -107,6 +107,11 @@ class SupplierProduct(TimeStampedModel):
 # --- Reorder policy and suggestions (采购建议) ------------------------------------------------------------------------
 
 
+def default_windows() -> list[dict]:
+    """7, 14 and 30 days, the recent ones weighing more."""
+    return [{"days": 7, "weight": "0.5"}, {"days": 14, "weight": "0.3"}, {"days": 30, "weight": "0.2"}]
+
+
 class ReorderPolicy(TimeStampedModel):
     """How much stock to keep and how to read past sales: one global policy (no product, no warehouse), and
     overrides for a warehouse, a product, or a product in a warehouse; the most specific one applies.
@@ -144,7 +149,7 @@ class ReorderPolicy(TimeStampedModel):
     )
     windows = models.JSONField(
         _("sales windows"),
-        default=list,
+        default=default_windows,
         help_text=_('Days of sales and their weights, summing to 1, e.g. [{"days": 7, "weight": "0.5"}, ...].'),
     )
     leave_out_stockout_days = models.BooleanField(

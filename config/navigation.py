@@ -94,8 +94,13 @@ NAVIGATION = [
         "title": _("Purchasing"),
         "separator": True,
         "items": [
+            page(_("Purchase suggestions"), "lightbulb", "purchasing", "suggestion"),
+            page(_("Purchase orders"), "receipt_long", "purchasing", "purchaseorder"),
+            page(_("Receipts"), "move_to_inbox", "purchasing", "receipt"),
             page(_("Suppliers"), "factory", "purchasing", "supplier"),
             page(_("Supplier products"), "sell", "purchasing", "supplierproduct"),
+            page(_("Reorder policies"), "tune", "purchasing", "reorderpolicy"),
+            page(_("Promotions"), "campaign", "purchasing", "promotion"),
         ],
     },
     {

@@ -299,6 +299,12 @@ SPECTACULAR_SETTINGS = {
         "WaveParcelStatusEnum": "warehouse.models.WaveParcel.Status",
         "PickTaskStatusEnum": "warehouse.models.PickTask.Status",
         "ScanStepEnum": "warehouse.models.ScanEvent.Step",
+        "PurchaseOrderStatusEnum": "purchasing.models.PurchaseOrder.Status",
+        "SuggestionKindEnum": "purchasing.models.Suggestion.Kind",
+        "SuggestionUrgencyEnum": "purchasing.models.Suggestion.Urgency",
+        "SuggestionStatusEnum": "purchasing.models.Suggestion.Status",
+        "TransitModeEnum": "purchasing.models.ReorderPolicy.TransitMode",
+        "SpreadByEnum": "purchasing.models.Receipt.SpreadBy",
     },
 }
 

@@ -55,11 +55,15 @@ ROLES: dict[str, list[str]] = {
         "inventory.change_transfer",
         "inventory.add_stockmove",
         "inventory.change_stockcountline",
+        # Receiving a purchase order on the floor writes its receipt (not the order, nor its costs: the buyer's).
+        "purchasing.add_receipt",
     ],
     "Purchaser": [
         "purchasing.*",
         "inventory.view_*",
         "inventory.change_product",
+        # A suggestion for an overseas warehouse refilled from another is ordered as a draft transfer.
+        "inventory.add_transfer",
         "orders.view_order",
         "orders.view_orderline",
     ],

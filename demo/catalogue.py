@@ -537,3 +537,9 @@ ALLOCATION_RULES = (
         ],
     },
 )
+
+# The buyer's demo: Ontario is refilled from Shenzhen by sea; a purchase order to the electronics supplier is due at
+# Shenzhen today, for the floor's receive page (Purchasing → Purchase orders, then /scan/receive/).
+OVERSEAS_POLICY_NAME = "Ontario: sea freight from Shenzhen"
+PURCHASE_ORDER_NOTE = "Demo: the weekly order of cables and chargers"
+PURCHASE_ORDER_LINES: tuple[tuple[str, int], ...] = (("CBL-USBC-1M", 200), ("PC-IP15-CLR", 100))

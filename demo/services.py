@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from channels.models import Channel, Store, SyncRun
 from channels.services import store_create, store_orders_import, store_update, sync_request
@@ -37,8 +38,11 @@ from logistics.services import carrier_account_save, carrier_save, method_save, 
 from orders.allocation import rule_save
 from orders.models import AllocationRule, Blacklist
 from orders.services import blacklist_save
-from purchasing.models import Supplier, SupplierProduct
+from purchasing.models import PurchaseOrder, ReorderPolicy, Supplier, SupplierProduct
+from purchasing.orders import purchase_order_create, purchase_order_submit
+from purchasing.policies import reorder_policy_create, reorder_policy_global
 from purchasing.services import supplier_create, supplier_product_create
+from purchasing.suggestions import suggestions_compute
 
 
 def _warehouse_data(warehouse: DemoWarehouse) -> dict[str, Any]:
@@ -357,6 +361,8 @@ CREATED_KINDS = (
     "shipping_methods",
     "carrier_accounts",
     "allocation_rules",
+    "reorder_policies",
+    "purchase_orders",
 )
 
 
@@ -364,7 +370,7 @@ CREATED_KINDS = (
 def demo_data_load(*, password: str | None = None, simulators_url: str | None = None) -> dict[str, int]:
     """Create the demo warehouses, bins, products, bundles, suppliers, roles and users that do not exist yet, and
     put work in them: opening stock in both warehouses, orders reserved and picked, a transfer on the water, a
-    count open.
+    count open, a purchase order due today, and the purchase suggestions.
 
     Everything goes through the apps' services, as a person's work would. Idempotent: a second run creates
     nothing and leaves rows that exist (even edited ones) as they are. New demo users get ``password`` (the
@@ -388,7 +394,40 @@ def demo_data_load(*, password: str | None = None, simulators_url: str | None = 
     _shipping_methods_ensure(created)
     _carrier_accounts_ensure(warehouses["SZ"], simulators_url or simulators_default_url(), created)
     _allocation_rules_ensure(created)
+    _purchasing_ensure(warehouses, manager, created)
     return {kind: created[kind] for kind in CREATED_KINDS}
+
+
+def _purchasing_ensure(warehouses: dict[str, Warehouse], user, created: Counter) -> None:
+    """The buyer's side: the global reorder policy, Ontario refilled from Shenzhen by sea (its suggestions are
+    transfers), a purchase order submitted to the electronics supplier and due at Shenzhen today (to receive on the
+    floor's receive page), and the suggestions worked out once."""
+    reorder_policy_global()
+    if not ReorderPolicy.objects.filter(warehouse=warehouses["LA"], product=None).exists():
+        reorder_policy_create(
+            name=catalogue.OVERSEAS_POLICY_NAME,
+            warehouse=warehouses["LA"],
+            replenish_from=warehouses["SZ"],
+            transit_mode=ReorderPolicy.TransitMode.SEA,
+            transit_days=35,
+            qc_days=2,
+            safety_days=14,
+            review_period_days=14,
+        )
+        created["reorder_policies"] += 1
+    if not PurchaseOrder.objects.filter(note=catalogue.PURCHASE_ORDER_NOTE).exists():
+        supplier = Supplier.objects.get(name=catalogue.SUPPLIERS[0].name)
+        products = Product.objects.in_bulk([sku for sku, _ in catalogue.PURCHASE_ORDER_LINES], field_name="sku")
+        order = purchase_order_create(
+            supplier=supplier,
+            warehouse=warehouses["SZ"],
+            lines=[(products[sku], quantity, None) for sku, quantity in catalogue.PURCHASE_ORDER_LINES],
+            note=catalogue.PURCHASE_ORDER_NOTE,
+            user=user,
+        )
+        purchase_order_submit(purchase_order=order, user=user, expected_on=timezone.localdate())
+        created["purchase_orders"] += 1
+    suggestions_compute()
 
 
 def _allocation_rules_ensure(created: Counter) -> None:

@@ -294,6 +294,22 @@ def _bin_checks(bin: Bin) -> list[ErrorDetail]:
     ]
 
 
+AREA_CODES = {Bin.Kind.RECEIVING: "RECEIVING", Bin.Kind.QUARANTINE: "QUARANTINE"}
+
+
+def area_bin(warehouse_id: int, kind: str) -> Bin:
+    """The warehouse's receiving (or quarantine) area: its first active bin of that kind, made on first use (not
+    sellable, coded RECEIVING or QUARANTINE). Where the floor's receive page and a receipt put what comes in."""
+    found = Bin.objects.filter(warehouse_id=warehouse_id, kind=kind, is_active=True).order_by("pk").first()
+    if found is not None:
+        return found
+    code = AREA_CODES[kind]
+    made, _created = Bin.objects.get_or_create(
+        warehouse_id=warehouse_id, code=code, defaults={"kind": kind, "is_sellable": False, "zone": code}
+    )
+    return made
+
+
 @transaction.atomic
 def bin_create(*, data: Mapping[str, Any]) -> Bin:
     """Create one bin; ``data`` holds ``warehouse`` (a Warehouse) and the other model fields.

@@ -72,7 +72,9 @@ def shipment_by_scan(code: str) -> Shipment:
 @transaction.atomic
 def manifest_scan(*, manifest: Manifest, code: str, user=None) -> Shipment:
     """Put the parcel whose label reads ``code`` into ``manifest``; scanning it again changes nothing."""
-    manifest = Manifest.objects.select_for_update().select_related("account").get(pk=manifest.pk)
+    # The manifest's row only (of=self): a lock on the joined carrier account would make every scan and close of
+    # that carrier's manifests, and every label made with it, wait for each other.
+    manifest = Manifest.objects.select_for_update(of=("self",)).select_related("account").get(pk=manifest.pk)
     if manifest.status != Manifest.Status.OPEN:
         raise _closed(manifest)
     shipment = Shipment.objects.select_for_update().get(pk=shipment_by_scan(code).pk)
@@ -186,7 +188,13 @@ def _closing_start(manifest: Manifest) -> tuple[Manifest, list[Shipment]]:
     try:
         # In a savepoint: a lock not granted aborts only it, and the transaction can still read and answer.
         with transaction.atomic():
-            manifest = Manifest.objects.select_for_update(nowait=True).select_related("account").get(pk=manifest.pk)
+            # The manifest's row only: with the account's row locked too, another manifest of the same carrier
+            # being scanned into or closed at this moment would make this one look busy.
+            manifest = (
+                Manifest.objects.select_for_update(nowait=True, of=("self",))
+                .select_related("account")
+                .get(pk=manifest.pk)
+            )
     except OperationalError:
         manifest = Manifest.objects.get(pk=manifest.pk)
         raise _busy(manifest) from None

@@ -1,10 +1,11 @@
-"""Stock work on the floor, scan by scan: receiving a transfer (accepted into the receiving area, or rejected at QC
-into quarantine with a reason), putting away (the suggested bin: where the SKU already lives, else an empty pick
-face), counting a bin into the open count that covers it, and moving items bin to bin. Every write goes through
-the inventory services; these only find what a scan means and refuse what must not happen, naming it.
+"""Stock work on the floor, scan by scan: receiving a transfer or a purchase order (accepted into the receiving
+area, or rejected at QC into quarantine with a reason), putting away (the suggested bin: where the SKU already
+lives, else an empty pick face), counting a bin into the open count that covers it, and moving items bin to bin.
+Every write goes through the inventory and purchasing services; these only find what a scan means and refuse what
+must not happen, naming it.
 
-Receiving against purchase orders comes with the purchasing issue (its purchase orders); transfers from another
-warehouse are received here.
+Receiving is against a transfer from another warehouse or a purchase order from a supplier; a purchase order's
+scans go into its receipt of the day (purchasing.receiving), with its over-receipt tolerance and landed cost.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, NotFound, ValidationFailed
 from inventory.count_services import stock_count_record
 from inventory.models import Bin, Product, StockCount, StockCountBin, StockLevel, StockMove, Transfer, Warehouse
+from inventory.services import area_bin
 from inventory.stock_services import stock_move
 from inventory.transfer_services import transfer_receive
+from purchasing.models import PurchaseOrder
+from purchasing.orders import RECEIVABLE_STATUSES
+from purchasing.receiving import receipt_scan
 from warehouse.models import PutBackTask
 from warehouse.picking import product_by_scan
 
@@ -51,23 +56,32 @@ def _quantity(quantity: int) -> int:
     return quantity
 
 
-def _area_bin(warehouse: Warehouse, kind: str, code: str) -> Bin:
-    """The warehouse's receiving (or quarantine) area: its first bin of that kind, made on first use."""
-    found = Bin.objects.filter(warehouse=warehouse, kind=kind, is_active=True).order_by("pk").first()
-    if found is not None:
-        return found
-    made, _created = Bin.objects.get_or_create(
-        warehouse=warehouse, code=code, defaults={"kind": kind, "is_sellable": False, "zone": code}
-    )
-    return made
-
-
 # --- Receiving ---------------------------------------------------------------------------------------------------
 
+# What the receive page receives against: a transfer from another warehouse (TR-…) or a purchase order (PO-…).
+Inbound = Transfer | PurchaseOrder
 
-def receive_open(*, warehouse: Warehouse, code: str) -> Transfer:
-    """The transfer whose number was scanned, on its way to this warehouse."""
-    transfer = Transfer.objects.filter(number=(code or "").strip().upper()).first()
+
+@dataclass(frozen=True)
+class InboundLine:
+    """One line of the document as the page shows it: received of what is expected."""
+
+    product: Product
+    received: int
+    expected: int
+    rejected: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.received >= self.expected
+
+
+def receive_open(*, warehouse: Warehouse, code: str) -> Inbound:
+    """The transfer or purchase order whose number was scanned, to be received in this warehouse."""
+    number = (code or "").strip().upper()
+    if number.startswith("PO-"):
+        return _purchase_order_open(warehouse, number, code)
+    transfer = Transfer.objects.filter(number=number).first()
     if transfer is None:
         raise NotFound(_("No transfer %(code)s.") % {"code": code}, code="unknown_document", scan=code)
     if transfer.destination_id != warehouse.pk:
@@ -87,6 +101,52 @@ def receive_open(*, warehouse: Warehouse, code: str) -> Transfer:
     return transfer
 
 
+def _purchase_order_open(warehouse: Warehouse, number: str, code: str) -> PurchaseOrder:
+    order = PurchaseOrder.objects.select_related("supplier", "warehouse").filter(number=number).first()
+    if order is None:
+        raise NotFound(_("No purchase order %(code)s.") % {"code": code}, code="unknown_document", scan=code)
+    if order.warehouse_id != warehouse.pk:
+        raise Conflict(
+            _("Purchase order %(number)s is delivered to %(warehouse)s, not here.")
+            % {"number": order.number, "warehouse": order.warehouse.code},
+            code="other_warehouse",
+            scan=code,
+        )
+    if order.status not in RECEIVABLE_STATUSES:
+        raise Conflict(
+            _("Purchase order %(number)s is %(status)s: nothing to receive.")
+            % {"number": order.number, "status": order.get_status_display()},
+            code="nothing_to_receive",
+            scan=code,
+        )
+    return order
+
+
+def inbound_lines(document: Inbound) -> list[InboundLine]:
+    """The document's lines by SKU: for a transfer, received of shipped; for a purchase order, received of
+    ordered (with what was rejected at QC)."""
+    if isinstance(document, PurchaseOrder):
+        rows = document.lines.select_related("product").order_by("product__sku_sort")
+        return [
+            InboundLine(line.product, line.quantity_received, line.quantity, line.quantity_rejected) for line in rows
+        ]
+    rows = document.lines.select_related("product").order_by("product__sku_sort")
+    return [InboundLine(line.product, line.quantity_received, line.quantity_shipped) for line in rows]
+
+
+def inbound_received_in_full(document: Inbound) -> bool:
+    if isinstance(document, PurchaseOrder):
+        return document.status == PurchaseOrder.Status.RECEIVED
+    return document.status == Transfer.Status.RECEIVED
+
+
+def inbound_source(document: Inbound) -> str:
+    """Where it comes from: the source warehouse's code, or the supplier's name."""
+    if isinstance(document, PurchaseOrder):
+        return document.supplier.name
+    return document.source.code
+
+
 @dataclass(frozen=True)
 class Received:
     product: Product
@@ -97,27 +157,43 @@ class Received:
 
 @transaction.atomic
 def receive_item(
-    *, transfer: Transfer, code: str, quantity: int = 1, accept: bool = True, reason: str = "", user=None
+    *, document: Inbound, code: str, quantity: int = 1, accept: bool = True, reason: str = "", user=None
 ) -> Received:
-    """Items of the transfer received: accepted into the receiving area (then put away), or rejected at QC into
-    quarantine with the reason. More than is still in transit is refused by the transfer."""
+    """Items of the transfer or purchase order received: accepted into the receiving area (then put away), or
+    rejected at QC into quarantine with the reason. A transfer refuses more than is still in transit; a purchase
+    order more than it ordered beyond the warehouse's over-receipt tolerance."""
     product = product_scanned(code)
     quantity = _quantity(quantity)
-    if not transfer.lines.filter(product=product).exists():
+    if not document.lines.filter(product=product).exists():
+        figures = {"sku": product.sku, "number": document.number}
         raise Conflict(
-            _("%(sku)s is not on transfer %(number)s: set it aside.") % {"sku": product.sku, "number": transfer.number},
+            _("%(sku)s is not on purchase order %(number)s: set it aside.") % figures
+            if isinstance(document, PurchaseOrder)
+            else _("%(sku)s is not on transfer %(number)s: set it aside.") % figures,
             code="not_on_document",
             scan=code,
         )
     if not accept and not (reason or "").strip():
         raise ValidationFailed(_("Say why it is rejected (damaged, wrong item...)."), code="reason_required")
-    warehouse = transfer.destination
-    target = (
-        _area_bin(warehouse, Bin.Kind.RECEIVING, "RECEIVING")
-        if accept
-        else _area_bin(warehouse, Bin.Kind.QUARANTINE, "QUARANTINE")
+    if isinstance(document, PurchaseOrder):
+        return _purchase_order_item(document, product, quantity, accept, reason, user)
+    warehouse = document.destination
+    target = area_bin(warehouse.pk, Bin.Kind.RECEIVING) if accept else area_bin(warehouse.pk, Bin.Kind.QUARANTINE)
+    transfer_receive(transfer=document, lines=[(product, quantity)], bin=target, user=user)
+    return Received(product=product, quantity=quantity, bin=target, accepted=accept)
+
+
+def _purchase_order_item(
+    order: PurchaseOrder, product: Product, quantity: int, accept: bool, reason: str, user
+) -> Received:
+    receipt = receipt_scan(
+        purchase_order=order, product=product, quantity=quantity, accept=accept, reason=reason.strip(), user=user
     )
-    transfer_receive(transfer=transfer, lines=[(product, quantity)], bin=target, user=user)
+    if accept:
+        line = receipt.lines.filter(product=product, quantity_accepted__gt=0).exclude(bin=None).order_by("-pk").first()
+        target = line.bin if line is not None else area_bin(order.warehouse_id, Bin.Kind.RECEIVING)
+    else:
+        target = area_bin(order.warehouse_id, Bin.Kind.QUARANTINE)
     return Received(product=product, quantity=quantity, bin=target, accepted=accept)
 
 

@@ -35,6 +35,7 @@ def test_only_the_upload_endpoints_take_multipart(schema):
         ("post", "/api/v1/stock/import/"),
         ("post", "/api/v1/stores/{id}/import-orders/"),
         ("post", "/api/v1/rate-cards/{id}/import/"),
+        ("post", "/api/v1/purchase-orders/import/"),
     ]
     assert sorted(multipart) == sorted(uploads)
     bodies = {

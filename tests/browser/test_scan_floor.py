@@ -1,22 +1,28 @@
 """A day on the floor in a real Chromium the size of a phone, with a keyboard-wedge scanner only (the code typed and
-Enter, a key for a command): a wave released from allocated orders is picked (a wrong bin, a wrong SKU, a quantity
+Enter, a key for a command): a supplier's purchase order received (a wrong item, one rejected at QC, more than the
+tolerance refused) and put away; a wave released from allocated orders is picked (a wrong bin, a wrong SKU, a quantity
 typed, a short pick), sorted on the wall, packed (a wrong item, a weight out of tolerance let go by a supervisor, a
 cancelled order caught); a single-item wave goes through the fast lane; the parcels are handed over. What the pages
 show and say (colour, words, sound, the next stop, the slot, the label opened) and what the database holds."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from inventory.models import StockLevel
+from inventory.models import Bin, StockLevel
 from logistics.models import LabelPrint, Manifest, Shipment
 from orders.fulfilment import order_cancel
 from orders.models import Order
+from purchasing.models import PurchaseOrder
+from purchasing.orders import purchase_order_create, purchase_order_submit
 from tests.browser.conftest import PASSWORD
 from tests.browser.scanner import Scanner
 from tests.inventory.factories import ProductFactory
 from tests.logistics.parcels import post_account, world_with_product_code
 from tests.orders.factories import line_in
+from tests.purchasing.factories import SupplierFactory
 from tests.warehouse.floor import criteria, floor_make, orders
 from warehouse.models import PickTask, ScanEvent, Wave, WaveParcel
 from warehouse.picking import pick_bin, pick_item, pick_next, pick_start
@@ -48,7 +54,17 @@ def day():
     for shape in ("multi_item", "single_item"):
         waves[shape] = wave_release(wave=wave_create(criteria=criteria(world, shape=shape)))
         wave_labels_make(wave=waves[shape])
-    return {"world": world, "post": post, "multi": waves["multi_item"], "single": waves["single_item"]}
+    # The morning's delivery: a buyer's order of six CASE-A, submitted to the supplier.
+    supplier = SupplierFactory(name="Dongguan Cases 东莞壳厂")
+    ordered = purchase_order_create(supplier=supplier, warehouse=world["cn"], lines=[(world["a"], 6, Decimal("3.50"))])
+    purchase_order = purchase_order_submit(purchase_order=ordered)
+    return {
+        "world": world,
+        "post": post,
+        "multi": waves["multi_item"],
+        "single": waves["single_item"],
+        "purchase_order": purchase_order,
+    }
 
 
 def entry_of(order_id: str) -> WaveParcel:
@@ -88,6 +104,44 @@ def test_a_day_on_the_floor_from_pick_list_to_hand_over(phone, day, make_user):
         with page.expect_navigation():
             page.keyboard.press(key)
         assert page.url.endswith(path) and scanner.focused() == "scan-input"
+
+    # --- Receive the supplier's delivery: a wrong item, one damaged, more than ordered refused, then put away ----
+    po = day["purchase_order"].number
+    open_page("1", "/scan/receive/")
+    assert scanner.scan(po) == (
+        "ok",
+        f"Purchase order {po} from Dongguan Cases 东莞壳厂: scan each item, 6 to receive.",
+    )
+    assert scanner.text("#receive-lines tr[data-sku='CASE-A'] td.count") == "0/6"
+    assert scanner.scan("LAMP-C") == ("error", f"LAMP-C is not on purchase order {po}: set it aside.")
+    assert scanner.sound() == "error"
+    assert scanner.scan("CASE-A", "5") == ("ok", "4 × CASE-A received into RECEIVING: 5 of 6.")
+    level, said = scanner.press("F2")  # REJECT: the page asks why
+    assert level == "warning" and said.startswith("Why is the next item rejected?")
+    assert scanner.press("F6") == ("warning", "The next item scanned is rejected (Damaged): scan it.")
+    assert scanner.scan("CASE-A") == ("warning", "1 × CASE-A rejected (Damaged): put it in QUARANTINE. 5 of 6.")
+    scanner.press("F2")
+    assert scanner.press("Escape") == ("ok", "Go on receiving.")
+    assert scanner.scan("2", "CASE-A") == (
+        "error",
+        f"CASE-A: accepting 2 is more than purchase order {po} allows: ordered 6, received 5, at most 1 more may come "
+        "(over-receipt tolerance 0%).",
+    )
+    assert scanner.sound() == "error"
+    assert scanner.scan("CASE-A") == (
+        "ok",
+        f"1 × CASE-A received into RECEIVING: 6 of 6. Purchase order {po} is received in full.",
+    )
+    assert scanner.text("#receive-status") == "Received"
+    assert PurchaseOrder.objects.get(number=po).status == PurchaseOrder.Status.RECEIVED
+    open_page("2", "/scan/put-away/")
+    assert scanner.scan("CASE-A") == ("ok", "CASE-A: 6 waiting in RECEIVING. Put it in A-01-01-01.")
+    assert scanner.scan("6", "B-01-01-01") == (
+        "ok",
+        "6 × CASE-A into B-01-01-01 (not the suggested A-01-01-01). Every CASE-A is put away.",
+    )
+    bulk = Bin.objects.get(warehouse=day["world"]["cn"], code="B-01-01-01")
+    assert StockLevel.objects.get(bin=bulk, product=day["world"]["a"]).on_hand == 50 + 6
 
     # --- Pick the multi-item wave: CABLE-B × 4 at A-01-01-02, then CASE-A × 3 at A-01-01-01 --------------------
     open_page("3", "/scan/pick/")

@@ -21,6 +21,7 @@ from inventory.schedules import PERIODIC_TASKS
 from logistics.schedules import LABELS_TASK, TRACKING_TASK, VOIDS_TASK
 from orders.schedules import ALLOCATION_TASK
 from purchasing.models import Supplier, SupplierProduct
+from purchasing.schedules import STOCKOUT_DAYS_TASK, SUGGESTIONS_TASK
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +108,14 @@ def test_bootstrap_writes_every_app_periodic_task_for_beat(data_dir):
     output = bootstrap("--no-demo")
 
     names = set(PeriodicTask.objects.values_list("name", flat=True))
-    expected = {daily.name for daily in PERIODIC_TASKS} | {ALLOCATION_TASK, TRACKING_TASK, LABELS_TASK, VOIDS_TASK}
+    expected = {daily.name for daily in PERIODIC_TASKS} | {
+        ALLOCATION_TASK,
+        TRACKING_TASK,
+        LABELS_TASK,
+        VOIDS_TASK,
+        SUGGESTIONS_TASK,
+        STOCKOUT_DAYS_TASK,
+    }
     assert expected <= names
     allocation = PeriodicTask.objects.get(name=ALLOCATION_TASK)
     assert (allocation.task, allocation.interval.every) == ("orders.tasks.orders_allocate_task", 1)

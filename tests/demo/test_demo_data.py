@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
 
 from core.roles import ROLES
 from core.validators import gtin_check_digit
@@ -27,7 +28,7 @@ from inventory.models import (
     Transfer,
     Warehouse,
 )
-from purchasing.models import Supplier, SupplierProduct
+from purchasing.models import PurchaseOrder, ReorderPolicy, Suggestion, Supplier, SupplierProduct
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +181,15 @@ def test_the_demo_has_stock_work_in_progress_and_a_user_per_role():
     transfer = Transfer.objects.get(note=catalogue.TRANSFER_NOTE)
     assert (transfer.status, transfer.carrier_reference) == ("shipped", catalogue.TRANSFER_CARRIER_REFERENCE)
     assert StockCount.objects.get(note=catalogue.COUNT_NOTE).status == "open"
+    # The buyer's side: a purchase order due at Shenzhen today for the floor to receive, Ontario refilled from
+    # Shenzhen (its suggestions are transfers), and a suggestion per product and warehouse.
+    order = PurchaseOrder.objects.get(note=catalogue.PURCHASE_ORDER_NOTE)
+    assert (order.status, order.warehouse.code, order.expected_on) == ("submitted", "SZ", timezone.localdate())
+    assert sorted(order.lines.values_list("product__sku", "quantity")) == sorted(catalogue.PURCHASE_ORDER_LINES)
+    assert ReorderPolicy.objects.get(warehouse__code="LA").replenish_from.code == "SZ"
+    products = Product.objects.filter(is_active=True, is_bundle=False).count()
+    assert Suggestion.objects.filter(warehouse__code="SZ", kind="purchase").count() == products
+    assert Suggestion.objects.filter(warehouse__code="LA", kind="transfer").count() == products
     reservations = Reservation.objects.filter(reference__startswith="order-line:").order_by("id")
     assert [(row.quantity_reserved > 0, row.quantity_picked > 0, row.quantity_shipped > 0) for row in reservations][
         :3

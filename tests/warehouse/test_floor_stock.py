@@ -38,28 +38,28 @@ def test_a_transfer_is_received_accepted_or_rejected_and_never_more_than_sent(wo
     with pytest.raises(NotFound):
         receive_open(warehouse=world["cn"], code="TR-999999")
     opened = receive_open(warehouse=world["cn"], code=transfer.number.lower())
-    accepted = receive_item(transfer=opened, code="CASE-A", quantity=8)
+    accepted = receive_item(document=opened, code="CASE-A", quantity=8)
     assert accepted.bin.kind == Bin.Kind.RECEIVING and on_hand(accepted.bin, world["a"]) == 8
     with pytest.raises(ValidationFailed):
-        receive_item(transfer=opened, code="CASE-A", quantity=1, accept=False)
-    rejected = receive_item(transfer=opened, code="CASE-A", quantity=1, accept=False, reason="crushed box")
+        receive_item(document=opened, code="CASE-A", quantity=1, accept=False)
+    rejected = receive_item(document=opened, code="CASE-A", quantity=1, accept=False, reason="crushed box")
     assert rejected.bin.kind == Bin.Kind.QUARANTINE and not rejected.bin.is_sellable
     with pytest.raises(Exception) as over:
-        receive_item(transfer=opened, code="CASE-A", quantity=2)  # 1 left in transit
+        receive_item(document=opened, code="CASE-A", quantity=2)  # 1 left in transit
     assert "CASE-A" in str(over.value)
     ProductFactory(sku="LAMP-C")
     with pytest.raises(Conflict) as stranger:
-        receive_item(transfer=opened, code="LAMP-C", quantity=1)
+        receive_item(document=opened, code="LAMP-C", quantity=1)
     assert stranger.value.code == "not_on_document"
-    receive_item(transfer=opened, code="CASE-A", quantity=1)
-    receive_item(transfer=opened, code="CABLE-B", quantity=2)
+    receive_item(document=opened, code="CASE-A", quantity=1)
+    receive_item(document=opened, code="CABLE-B", quantity=2)
     assert Transfer.objects.get(pk=transfer.pk).status == Transfer.Status.RECEIVED
 
 
 def test_put_away_suggests_where_the_sku_lives_else_an_empty_pick_face(world, floor, transfer):
     opened = receive_open(warehouse=world["cn"], code=transfer.number)
-    receive_item(transfer=opened, code="CASE-A", quantity=5)
-    receive_item(transfer=opened, code="CABLE-B", quantity=2)
+    receive_item(document=opened, code="CASE-A", quantity=5)
+    receive_item(document=opened, code="CABLE-B", quantity=2)
     start = putaway_start(warehouse=world["cn"], code="CASE-A")
     assert start.suggested == floor["p1"] and start.available == 5  # CASE-A's pick face, not its bulk bin
     with pytest.raises(Conflict) as not_storage:

@@ -558,9 +558,17 @@ def test_the_picker_packer_role_has_what_the_pages_need(roles, make_user, api_cl
     picker = {f"{p.content_type.app_label}.{p.codename}" for p in roles["Picker/packer"].permissions.all()}
     for page in FLOOR_PAGES:
         assert set(page.permissions) <= picker, page.step
-    assert {"inventory.change_transfer", "inventory.add_stockmove", "inventory.change_stockcountline"} <= picker
+    assert {
+        "inventory.change_transfer",
+        "inventory.add_stockmove",
+        "inventory.change_stockcountline",
+        "purchasing.add_receipt",
+    } <= picker
     assert (
         not {
+            # A purchase order's costs and its freight are the buyer's.
+            "purchasing.view_purchaseorder",
+            "purchasing.change_receipt",
             "inventory.change_stocklevel",
             "inventory.add_stockcount",
             "inventory.change_stockcount",

@@ -5,6 +5,8 @@ suggested bin, another one and a wrong kind of bin; a bin's tally corrected, rec
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from inventory.count_services import stock_count_open
@@ -154,13 +156,96 @@ def test_receiving_a_transfer_with_numbers_typed_and_items_rejected_at_qc(world,
     ]
 
 
+@pytest.fixture
+def purchase_order(world, floor):
+    """Twenty CASE-A and four CABLE-B ordered from a supplier for Shenzhen, submitted; the warehouse takes up to 10%
+    more than ordered."""
+    from purchasing.orders import purchase_order_create, purchase_order_submit
+    from tests.purchasing.factories import SupplierFactory
+    from warehouse.models import FloorSettings
+
+    FloorSettings.objects.update_or_create(warehouse=world["cn"], defaults={"over_receipt_percent": 10})
+    supplier = SupplierFactory(name="Dongguan Cases 东莞壳厂")
+    order = purchase_order_create(
+        supplier=supplier,
+        warehouse=world["cn"],
+        lines=[(world["a"], 20, Decimal("3.50")), (world["b"], 4, Decimal("8.00"))],
+    )
+    return purchase_order_submit(purchase_order=order)
+
+
+def test_receiving_a_purchase_order_with_qc_rejects_and_the_over_receipt_tolerance(
+    world, floor, purchase_order, picker
+):
+    from purchasing.models import PurchaseOrder, Receipt
+
+    po = purchase_order.number
+    page = Page(floor_client("ming"), "/scan/receive/")
+    assert page.said("PO-999999") == ("error", "No purchase order PO-999999.", "unknown_document")
+    opened = page.scan(po.lower())
+    assert (opened["level"], opened["message"]) == (
+        "ok",
+        f"Purchase order {po} from Dongguan Cases 东莞壳厂: scan each item, 24 to receive.",
+    )
+    assert "Purchase order from Dongguan Cases 东莞壳厂" in opened["state"]
+    assert '<tr data-sku="CASE-A" class="">' in opened["state"] and '<td class="count">0/20</td>' in opened["state"]
+    ProductFactory(sku="LAMP-C")
+    assert page.said("LAMP-C") == ("error", f"LAMP-C is not on purchase order {po}: set it aside.", "not_on_document")
+    assert page.said("CASE-A") == ("ok", "1 × CASE-A received into RECEIVING: 1 of 20.", "")
+    assert page.said("18") == ("ok", "17 × CASE-A received into RECEIVING: 18 of 20.", "")
+    # 10% over 20 is 22 at most: 5 more would be 23, refused, naming the line; the number entered is dropped.
+    page.scan("REJECT:WRONG")
+    page.scan("CANCEL")
+    page.scan("5")
+    level, message, _code = page.said("CASE-A")
+    assert (level, message) == (
+        "error",
+        f"CASE-A: accepting 5 is more than purchase order {po} allows: ordered 20, received 18, at most 4 more may "
+        "come (over-receipt tolerance 10%).",
+    )
+    assert page.said("CASE-A") == ("ok", "1 × CASE-A received into RECEIVING: 19 of 20.", "")
+    page.scan("REJECT:DAMAGED")
+    rejected = page.scan("CASE-A")
+    assert (rejected["level"], rejected["message"]) == (
+        "warning",
+        "1 × CASE-A rejected (Damaged): put it in QUARANTINE. 19 of 20.",
+    )
+    assert "(1 rejected)" in rejected["state"]
+    page.scan("CASE-A")
+    assert page.said("2") == ("ok", "1 × CASE-A received into RECEIVING: 21 of 20.", "")  # within the tolerance
+    page.scan("CABLE-B")
+    done = page.scan("4")
+    assert (done["level"], done["message"]) == (
+        "ok",
+        f"3 × CABLE-B received into RECEIVING: 4 of 4. Purchase order {po} is received in full.",
+    )
+    order = PurchaseOrder.objects.get(pk=purchase_order.pk)
+    assert order.status == PurchaseOrder.Status.RECEIVED
+    assert {line.product.sku: (line.quantity_received, line.quantity_rejected) for line in order.lines.all()} == {
+        "CASE-A": (21, 1),
+        "CABLE-B": (4, 0),
+    }
+    receiving, quarantine = area(world, Bin.Kind.RECEIVING), area(world, Bin.Kind.QUARANTINE)
+    assert levels(receiving, quarantine) == {
+        ("RECEIVING", "CASE-A"): 21,
+        ("RECEIVING", "CABLE-B"): 4,
+        ("QUARANTINE", "CASE-A"): 1,
+    }
+    # The scans of the day went onto one receipt of this user, its lines costed at the order's prices.
+    (receipt,) = Receipt.objects.filter(purchase_order=order)
+    assert receipt.received_by.username == "ming"
+    accepted = {(line.product.sku, line.quantity_accepted, line.landed_unit_cost) for line in receipt.lines.all()}
+    assert ("CASE-A", 21, Decimal("3.5000")) in accepted and ("CABLE-B", 4, Decimal("8.0000")) in accepted
+    assert page.said(po) == ("error", f"Purchase order {po} is Received: nothing to receive.", "nothing_to_receive")
+
+
 # --- put away ------------------------------------------------------------------------------------------------------
 
 
 def test_put_away_into_the_suggested_bin_another_one_and_never_a_wrong_kind(world, floor, transfer, picker):
     opened = receive_open(warehouse=world["cn"], code=transfer.number)
-    receive_item(transfer=opened, code="CASE-A", quantity=5)
-    receive_item(transfer=opened, code="CABLE-B", quantity=2)
+    receive_item(document=opened, code="CASE-A", quantity=5)
+    receive_item(document=opened, code="CABLE-B", quantity=2)
     page = Page(floor_client("ming"), "/scan/put-away/")
 
     assert page.said("A-01-01-01") == ("error", "Scan the item first, then the bin it goes to.", "item_first")

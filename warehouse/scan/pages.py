@@ -31,10 +31,11 @@ class FloorPage:
 # the page's user).
 PICKING = (FLOOR_PERMISSION, "warehouse.change_picktask")
 PACKING = (FLOOR_PERMISSION, "warehouse.change_waveparcel", "warehouse.add_packcheck")
-# Stock pages ask what the inventory API and admin ask for the same write. Receiving a transfer, as their receive:
-# the transfer and its stock moves. Put-away and moves are stock moves. Counting records counted quantities (the
-# API's record, change_stockcountline); approving a count (change_stockcount with add_stockmove) stays a manager's.
-RECEIVING = (FLOOR_PERMISSION, "inventory.change_transfer", "inventory.add_stockmove")
+# Stock pages ask what the inventory and purchasing APIs and admins ask for the same write. Receiving, as their
+# receive: a transfer and its stock moves, or a receipt against a purchase order. Put-away and moves are stock
+# moves. Counting records counted quantities (the API's record, change_stockcountline); approving a count
+# (change_stockcount with add_stockmove) stays a manager's.
+RECEIVING = (FLOOR_PERMISSION, "inventory.change_transfer", "inventory.add_stockmove", "purchasing.add_receipt")
 MOVING = (FLOOR_PERMISSION, "inventory.add_stockmove")
 COUNTING = (FLOOR_PERMISSION, "inventory.change_stockcountline")
 

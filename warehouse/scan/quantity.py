@@ -20,7 +20,9 @@ QUANTITY = re.compile(r"^[0-9]{1,4}$")  # at most 9999 (the services' MOST_AT_ON
 CANCEL = "CANCEL"
 # Refusals of the number itself, not of the item: the number is dropped, to be entered again. Any other refusal (a
 # wrong item) keeps it for the right item.
-QUANTITY_REFUSALS = frozenset({"quantity", "too_many", "invalid_quantity", "insufficient_stock", "exceeds_in_transit"})
+QUANTITY_REFUSALS = frozenset(
+    {"quantity", "too_many", "invalid_quantity", "insufficient_stock", "exceeds_in_transit", "over_receipt"}
+)
 
 Result = TypeVar("Result")
 

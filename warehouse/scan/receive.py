@@ -1,8 +1,9 @@
-"""Receive (收货) a transfer on the floor: scan its number (``TR-…``), then each item: one unit a scan, accepted into
-the receiving area. The page shows the transfer's lines, received of sent.
+"""Receive (收货) a transfer or a purchase order on the floor: scan its number (``TR-…`` or ``PO-…``), then each item:
+one unit a scan, accepted into the receiving area. The page shows the document's lines, received of sent (a
+transfer) or of ordered (a purchase order, whose over-receipt tolerance is the warehouse's).
 
 Many units at once, as on the pick page: a number and Enter before an item scan is how many it takes; right after
-one, how many that scan was in all. Another transfer's number changes transfers.
+one, how many that scan was in all. Another document's number changes documents.
 
 REJECT (F2) asks why the next item is rejected at QC: a reason card (``REJECT:DAMAGED``, ``REJECT:WRONG``, which work
 at any time, or F6-F7 once asked) or words typed and Enter. The next item scan (with its number) then goes into
@@ -19,8 +20,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import Conflict
-from inventory.models import Transfer, TransferLine
-from warehouse.floor_stock import Received, receive_item, receive_open
+from inventory.models import Transfer
+from purchasing.models import PurchaseOrder
+from warehouse.floor_stock import (
+    Inbound,
+    Received,
+    inbound_lines,
+    inbound_received_in_full,
+    inbound_source,
+    receive_item,
+    receive_open,
+)
 from warehouse.models import ScanEvent
 from warehouse.picking import product_by_scan
 from warehouse.scan.pages import floor_page
@@ -40,9 +50,10 @@ REJECT_REASONS = {
 REASON_KEYS = {"DAMAGED": "F6", "WRONG": "F7"}
 
 
-def looks_like_transfer(code: str) -> bool:
-    """A transfer's number (``TR-000042``): the page takes it to change transfers at any scan."""
-    return code.upper().startswith("TR-")
+def looks_like_document(code: str) -> bool:
+    """A transfer's or a purchase order's number (``TR-000042``, ``PO-000042``): the page takes it to change
+    documents at any scan."""
+    return code.strip().upper().startswith(("TR-", "PO-"))
 
 
 class ReceiveView(QuantityPage):
@@ -51,16 +62,27 @@ class ReceiveView(QuantityPage):
     permissions = floor_page(STEP).permissions
     step = STEP
     memory_key = "scan_receive"
-    prompt = gettext_lazy("Scan a transfer (TR-…), then each item.")
+    prompt = gettext_lazy("Scan a transfer (TR-…) or a purchase order (PO-…), then each item.")
 
     def prepare(self) -> None:
-        transfer_id = self.memory().get("transfer")
-        found = Transfer.objects.filter(pk=transfer_id, destination=self.warehouse) if transfer_id else None
-        self.transfer = found.select_related("source").first() if found is not None else None
+        kept = self.memory()
+        self.document: Inbound | None = None
+        if kept.get("purchase_order"):
+            self.document = (
+                PurchaseOrder.objects.filter(pk=kept["purchase_order"], warehouse=self.warehouse)
+                .select_related("supplier", "warehouse")
+                .first()
+            )
+        elif kept.get("transfer"):
+            self.document = (
+                Transfer.objects.filter(pk=kept["transfer"], destination=self.warehouse)
+                .select_related("source", "destination")
+                .first()
+            )
         return None
 
     def reference(self) -> str:
-        return self.transfer.number if self.transfer is not None else ""
+        return self.document.number if self.document is not None else ""
 
     def scan(self, code: str) -> ScanAnswer:
         return self.record(code, do=self._route(code), reference=self.reference())
@@ -68,7 +90,7 @@ class ReceiveView(QuantityPage):
     def _route(self, code: str) -> Callable[[], ScanDone]:
         """What the scan is: a transfer, a command, a reason asked for, a number or an item."""
         command = code.upper()
-        if self.transfer is None or looks_like_transfer(code):
+        if self.document is None or looks_like_document(code):
             return partial(self._open, code)
         if command == CANCEL:
             return self._cancel
@@ -85,20 +107,29 @@ class ReceiveView(QuantityPage):
             return partial(self._quantity, quantity)
         return partial(self._item, code)
 
-    # --- the transfer ------------------------------------------------------------------------------------------
+    # --- the document ------------------------------------------------------------------------------------------
 
     def _open(self, code: str) -> ScanDone:
-        transfer = receive_open(warehouse=self.warehouse, code=code)
-        self.transfer = transfer
-        self.remember(transfer=transfer.pk, quantity=None, last=None, asking=False, reason="")
-        return ScanDone(
-            _("Transfer %(number)s from %(source)s: scan each item, %(units)s to receive.")
-            % {"number": transfer.number, "source": transfer.source.code, "units": self._in_transit()},
-            reference=transfer.number,
+        document = receive_open(warehouse=self.warehouse, code=code)
+        self.document = document
+        is_order = isinstance(document, PurchaseOrder)
+        self.remember(
+            transfer=None if is_order else document.pk,
+            purchase_order=document.pk if is_order else None,
+            quantity=None,
+            last=None,
+            asking=False,
+            reason="",
         )
+        figures = {"number": document.number, "source": inbound_source(document), "units": self._to_come()}
+        if is_order:
+            message = _("Purchase order %(number)s from %(source)s: scan each item, %(units)s to receive.") % figures
+        else:
+            message = _("Transfer %(number)s from %(source)s: scan each item, %(units)s to receive.") % figures
+        return ScanDone(message, reference=document.number)
 
-    def _in_transit(self) -> int:
-        return sum(line.quantity_in_transit for line in self.transfer.lines.all())
+    def _to_come(self) -> int:
+        return sum(max(0, line.expected - line.received) for line in inbound_lines(self.document))
 
     # --- items ---------------------------------------------------------------------------------------------------
 
@@ -110,7 +141,7 @@ class ReceiveView(QuantityPage):
 
     def _receive(self, code: str, reason: str, units: int) -> Received:
         return receive_item(
-            transfer=self.transfer,
+            document=self.document,
             code=code,
             quantity=units,
             accept=not reason,
@@ -122,26 +153,26 @@ class ReceiveView(QuantityPage):
         """A number: how many the last item scan was in all (right after it), else how many the next one takes."""
         last = self.memory().get("last")
         if not last:
-            return self.quantity_ahead(quantity, reference=self.transfer.number)
+            return self.quantity_ahead(quantity, reference=self.document.number)
         self.remember(last=None)
         more = self.quantity_more(quantity, last["units"])
         if not more:
             return ScanDone(
                 _("%(quantity)s × %(sku)s, as scanned.") % {"quantity": quantity, "sku": last["code"]},
-                reference=self.transfer.number,
+                reference=self.document.number,
             )
         received = self._receive(last["code"], last["reason"], more)
         return self._received(received, last["reason"])
 
     def _received(self, received: Received, reason: str) -> ScanDone:
-        self.transfer.refresh_from_db(fields=["status"])
-        line = TransferLine.objects.get(transfer=self.transfer, product=received.product)
+        self.document.refresh_from_db(fields=["status"])
+        line = next(line for line in inbound_lines(self.document) if line.product.pk == received.product.pk)
         figures = {
             "quantity": received.quantity,
             "sku": received.product.sku,
             "bin": received.bin.code,
-            "received": line.quantity_received,
-            "sent": line.quantity_shipped,
+            "received": line.received,
+            "sent": line.expected,
         }
         if received.accepted:
             message = _("%(quantity)s × %(sku)s received into %(bin)s: %(received)s of %(sent)s.") % figures
@@ -149,13 +180,14 @@ class ReceiveView(QuantityPage):
             message = _(
                 "%(quantity)s × %(sku)s rejected (%(reason)s): put it in %(bin)s. %(received)s of %(sent)s."
             ) % {**figures, "reason": reason}
-        if self.transfer.status == Transfer.Status.RECEIVED:
-            message = _("%(done)s Transfer %(number)s is received in full.") % {
-                "done": message,
-                "number": self.transfer.number,
-            }
+        if inbound_received_in_full(self.document):
+            done = {"done": message, "number": self.document.number}
+            if isinstance(self.document, PurchaseOrder):
+                message = _("%(done)s Purchase order %(number)s is received in full.") % done
+            else:
+                message = _("%(done)s Transfer %(number)s is received in full.") % done
         return ScanDone(
-            message, reference=self.transfer.number, quantity=received.quantity, is_warning=not received.accepted
+            message, reference=self.document.number, quantity=received.quantity, is_warning=not received.accepted
         )
 
     # --- rejecting, cancel ---------------------------------------------------------------------------------------
@@ -164,7 +196,7 @@ class ReceiveView(QuantityPage):
         self.remember(asking=True, last=None)
         return ScanDone(
             _("Why is the next item rejected? Scan or press a reason, or type it and Enter; Esc goes on receiving."),
-            reference=self.transfer.number,
+            reference=self.document.number,
             is_warning=True,
         )
 
@@ -177,7 +209,7 @@ class ReceiveView(QuantityPage):
         self.remember(asking=False, reason=reason, last=None)
         return ScanDone(
             _("The next item scanned is rejected (%(reason)s): scan it.") % {"reason": reason},
-            reference=self.transfer.number,
+            reference=self.document.number,
             is_warning=True,
         )
 
@@ -190,7 +222,7 @@ class ReceiveView(QuantityPage):
 
     def _cancel(self) -> ScanDone:
         self.remember(asking=False, reason="", quantity=None)
-        return ScanDone(_("Go on receiving."), reference=self.transfer.number)
+        return ScanDone(_("Go on receiving."), reference=self.document.number)
 
     # --- the page ------------------------------------------------------------------------------------------------
 
@@ -202,15 +234,16 @@ class ReceiveView(QuantityPage):
         }
 
     def state_context(self) -> dict:
-        if self.transfer is None:
+        if self.document is None:
             return {}
         kept = self.memory()
-        lines = list(self.transfer.lines.select_related("product").order_by("product__sku"))
         asking = bool(kept.get("asking"))
         return {
-            "transfer": self.transfer,
-            "lines": lines,
-            "complete": self.transfer.status == Transfer.Status.RECEIVED,
+            "document": self.document,
+            "is_purchase_order": isinstance(self.document, PurchaseOrder),
+            "source": inbound_source(self.document),
+            "lines": inbound_lines(self.document),
+            "complete": inbound_received_in_full(self.document),
             "taking": kept.get("quantity"),
             "rejecting": kept.get("reason") or "",
             "asking_why": asking,
@@ -221,5 +254,5 @@ class ReceiveView(QuantityPage):
             if asking
             else [],
             "cancel": CANCEL,
-            "scans": scans_recent(warehouse=self.warehouse, step=STEP, reference=self.transfer.number),
+            "scans": scans_recent(warehouse=self.warehouse, step=STEP, reference=self.document.number),
         }

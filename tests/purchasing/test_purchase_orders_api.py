@@ -9,6 +9,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -454,7 +455,11 @@ def test_suggestions_become_drafts_and_transfers_with_the_skipped_ones_explained
     moved = suggestion_make(world.case, world.ontario, 12, kind="transfer", source_warehouse=world.shenzhen)
     nothing = suggestion_make(world.cable, world.shenzhen, 0)
 
-    # A purchaser may not make transfers: the whole request is refused, nothing ordered.
+    # One who may order but not make transfers: the whole request is refused, nothing ordered.
+    purchaser.user.groups.clear()
+    purchaser.user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="purchasing").exclude(codename="add_transfer")
+    )
     refused = purchaser.post(f"{ORDERS}from-suggestions/", {"suggestions": [ordered.pk, moved.pk]})
     assert refused.status_code == 403
     assert PurchaseOrder.objects.count() == 0 and Suggestion.objects.filter(status="ordered").count() == 0

@@ -1,18 +1,18 @@
 """Benchmark: the warehouse floor's scan pages, served by gunicorn, under 50 floor workers scanning at once.
 
 Run from the project root:  python -m bench.bench_scans [--bins 100000] [--orders 10000] [--users 50] [--rounds 1]
-[--pause 1.0] [--small]. In a throw-away database (bench/_database.py):
+[--pause 5] [--small]. In a throw-away database (bench/_database.py):
 
 - a warehouse of 100,000 stocked bins (pick faces, the last fifth bulk, each with its pick sequence) holding 20,000
-  products, written in set-based SQL as ``bench_ledger_check`` writes stock: one receipt move per bin in the ledger,
-  levels and balances derived from it;
+  products, the bins by COPY and their stock in set-based SQL as ``bench_ledger_check`` writes it: one receipt move
+  per bin in the ledger, levels and balances derived from it;
 - 10,000 open orders imported (``orders_upsert``) and allocated (``orders_allocate``: parcels, reservations);
 - per floor worker and round, through the floor's services: a several-SKU wave and a single-item wave released to
   them (``wave_create``/``wave_release``) with their labels made (``wave_labels_make``), a transfer shipped to the
   warehouse, and bins of their own (an open count over two, two to move stock between, one to put away into);
 - 50 users with the Picker/packer role, each logged in up front (a session and a CSRF cookie).
 
-Then gunicorn serves the project on 127.0.0.1 (``--workers``/``--threads``) and one client thread per user, with
+Then gunicorn serves the project on 127.0.0.1 (``--web-workers``/``--threads``) and one client thread per user, with
 one keep-alive connection each, posts the scans a floor worker makes in a round, as the scan page's script does
 (the code in a form with the CSRF token, ``Accept: application/json``): receive the transfer, put it away, pick
 the several-SKU wave, sort it, pack its parcels by slot (items, weight), pick the single-item wave and pack it in
@@ -24,8 +24,8 @@ the page, is the baseline, measured the same way in the same run.
 Server time is the request's time in gunicorn (``%(D)s`` of its access log, from the request read to the response
 sent; the project has no Server-Timing header); the client's time (queueing included) is printed beside it. After
 the run the extra worker's round is replayed in this process through Django's test client, counting the queries
-of each kind of scan. The run fails if any answer is not the one expected, any request is not answered 200, or the
-stock no longer agrees with its ledger.
+of each kind of scan. The run fails if any answer is not the one expected, any request is not answered 200, a wave
+is not done or a manifest not handed over at the end, or the stock no longer agrees with its ledger.
 """
 
 from __future__ import annotations

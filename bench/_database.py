@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# Set by run_all: a migrated database each benchmark copies instead of migrating its own.
+TEMPLATE_VARIABLE = "SEABRIDGE_BENCH_TEMPLATE"
+
 # Connection settings of Django's that psycopg.connect does not take.
 DJANGO_ONLY_OPTIONS = {"pool", "server_side_binding", "assume_role", "isolation_level", "context", "cursor_factory"}
 
@@ -30,6 +33,8 @@ def django_setup() -> None:
 def throwaway_database(prefix: str) -> Iterator[dict[str, Any]]:
     """Create and migrate ``<prefix>_<pid>`` on the configured server, point Django at it, drop it afterwards.
 
+    Under run_all it is a copy of one migrated template database (``TEMPLATE_VARIABLE``) instead.
+
     Yields Django's settings_dict for it, which worker processes take to connect to the same database (see
     ``worker_django_setup``). The database is dropped also on error; every other connection to it must be
     closed by then.
@@ -38,8 +43,25 @@ def throwaway_database(prefix: str) -> Iterator[dict[str, Any]]:
 
     original_name = connection.settings_dict["NAME"]
     name = f"{prefix}_{os.getpid()}"
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     where = connection.settings_dict.get("HOST") or connection.settings_dict["OPTIONS"].get("host", "local socket")
+    template = os.environ.get(TEMPLATE_VARIABLE, "").strip()
+    if template:
+        # run_all migrated one database for every benchmark: copying it takes a second, migrating takes many.
+        print(f"Creating throw-away database {name} on {where} from the migrated {template} ...", flush=True)
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        connection.close()
+        connection.settings_dict["NAME"] = name
+        try:
+            yield dict(connection.settings_dict)
+        finally:
+            connection.close()
+            connection.settings_dict["NAME"] = original_name
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            print(f"Dropped {name}.", flush=True)
+        return
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     print(f"Creating throw-away database {name} on {where} and migrating it ...", flush=True)
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

@@ -3,3 +3,5 @@
 import os
 
 os.environ.setdefault("SEABRIDGE_TESTING", "1")
+# A fast password hasher for the suite and every server it starts (config/settings.py says why).
+os.environ.setdefault("SEABRIDGE_FAST_PASSWORDS", "1")

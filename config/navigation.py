@@ -139,7 +139,11 @@ NAVIGATION = [
         "items": [
             page(_("Users"), "person", "auth", "user"),
             page(_("Roles"), "group", "auth", "group"),
-            page(_("API tokens"), "key", "authtoken", "tokenproxy"),
+            page(_("Audit trail"), "history", "core", "auditentry"),
+            page(_("API tokens"), "key", "access", "apitoken"),
+            page(_("Partners"), "handshake", "access", "partner"),
+            page(_("Queued tasks"), "outbox", "core", "taskoutbox"),
+            page(_("Idempotency keys"), "replay", "core", "idempotencyrecord"),
             page(_("Periodic tasks"), "schedule", "django_celery_beat", "periodictask"),
             page(_("Intervals"), "timer", "django_celery_beat", "intervalschedule"),
             page(_("Crontabs"), "event_repeat", "django_celery_beat", "crontabschedule"),

@@ -70,6 +70,40 @@ if env_bool("SEABRIDGE_HTTPS"):
     SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Scripts never read the session cookie; the CSRF cookie stays readable (Swagger UI's "Try it out" sends it back).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Added to every response by core.security.SecurityHeadersMiddleware (docs/security.md says what each part is for).
+# Scripts and styles from our own static files only; 'unsafe-inline' styles because the admin's theme (unfold) and
+# Swagger UI set style attributes; scripts: 'unsafe-eval' for Alpine.js (unfold); no other host, no plugins.
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=(), interest-cohort=()"
+)
+# How many proxies in front of the server append to X-Forwarded-For (their entries are believed, a client's are
+# not): the client's address for login and API throttling. 1 behind one TLS proxy, 0 when clients connect directly.
+SEABRIDGE_PROXY_COUNT = int(os.environ.get("SEABRIDGE_PROXY_COUNT", "1" if env_bool("SEABRIDGE_HTTPS") else "0"))
+# Login throttling (core/security.py): failures per user name and per address within the window (seconds), after
+# which every sign-in of that name or from that address is refused with 429, even with the right password.
+LOGIN_FAILURES_PER_USER = int(os.environ.get("LOGIN_FAILURES_PER_USER", "5"))
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "20"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", str(15 * 60)))
+AUTHENTICATION_BACKENDS = [
+    "core.security.LoginThrottleBackend",  # first: refuses a throttled sign-in before any password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Requests per API token (else per user, else per address), counted in PostgreSQL (core/api/throttling.py); empty
+# turns it off. Off under the test settings unless set (the Schemathesis run sends ~17,000 requests with one token).
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "" if TESTING else "1200/min").strip()
 
 INSTALLED_APPS = [
     # The admin's theme; before django.contrib.admin so its templates and its admin site win.
@@ -86,7 +120,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files, not a CDN
@@ -99,25 +132,86 @@ INSTALLED_APPS = [
     "channels",
     "warehouse",
     "purchasing",
+    "access",
     "demo",
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz for load balancers: before the host check and the HTTPS redirect (core/health.py).
+    "core.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.security.SecurityHeadersMiddleware",  # Content-Security-Policy and Permissions-Policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Oversized bodies and forbidden characters in query parameters and form fields stop here (core/middleware.py).
     "core.middleware.RequestGuardMiddleware",
+    # The database or the broker unreachable: 503 with Retry-After instead of a 500 (core/availability.py).
+    "core.availability.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the user's choice (the admin's switcher, kept in a cookie), else Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A sign-in refused by login throttling answers 429 with Retry-After (core/security.py).
+    "core.security.LoginThrottleMiddleware",
+    # Who changes audited rows (core/audit.py), and staff sent to enrol in two-factor when it is required.
+    "core.audit.AuditMiddleware",
+    "core.twofactor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: knows the session's user, and keeps the view's own answer for a retried write (core/idempotency.py).
+    "core.idempotency.IdempotencyMiddleware",
 ]
 
+# Idempotency-Key on API writes (core/idempotency.py): how long a key is remembered, and the largest answer kept
+# for replay (a larger one, such as a big file, answers its retry with 409 idempotency_response_too_large).
+IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+IDEMPOTENCY_RESPONSE_MAX_BYTES = int(os.environ.get("IDEMPOTENCY_RESPONSE_MAX_BYTES", str(1024 * 1024)))
+# Seconds a client is asked to wait (Retry-After) when the database or the broker is down (core/availability.py).
+SERVICE_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("SERVICE_UNAVAILABLE_RETRY_AFTER", "5"))
+
 ROOT_URLCONF = "config.urls"
+
+# Staff must confirm a login with a one-time code (TOTP) from an authenticator app: when on, a staff user without
+# one is sent to enrol before any admin page. Off by default; each user may enrol anyway (docs/staff-security.md).
+STAFF_TWO_FACTOR_REQUIRED = env_bool("STAFF_TWO_FACTOR_REQUIRED", False)
+
+# Models whose every change is kept in the audit trail (core/audit.py): who, when, from where, what changed.
+# An unknown label stops startup. Bulk paths that send no signals record themselves (inventory.bulk).
+AUDITED_MODELS = [
+    # master data
+    "inventory.Product",
+    "inventory.BundleComponent",
+    "inventory.Warehouse",
+    "inventory.Bin",
+    "purchasing.Supplier",
+    "purchasing.SupplierProduct",
+    "purchasing.ReorderPolicy",
+    "purchasing.Promotion",
+    "logistics.Carrier",
+    "logistics.CarrierAccount",
+    "logistics.ShippingMethod",
+    "logistics.RateCard",
+    "logistics.RateZone",
+    "logistics.RateBracket",
+    "logistics.TrackingNumberRange",
+    # rules
+    "orders.AllocationRule",
+    "orders.Blacklist",
+    # stores
+    "channels.Store",
+    "channels.SkuMapping",
+    # settings
+    "warehouse.FloorSettings",
+    "django_celery_beat.PeriodicTask",
+    "django_celery_beat.CrontabSchedule",
+    "django_celery_beat.IntervalSchedule",
+    # people and access
+    "auth.User",
+    "auth.Group",
+    "access.Partner",
+    "access.ApiToken",
+]
 
 TEMPLATES = [
     {
@@ -157,6 +251,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The test suite makes about a thousand users and logins; PBKDF2's million rounds cost a second each on a small
+# machine. Only under SEABRIDGE_TESTING with SEABRIDGE_FAST_PASSWORDS (set by conftest.py for the suite and the
+# servers it starts) is MD5 tried first; production keeps Django's default hashers.
+if TESTING and env_bool("SEABRIDGE_FAST_PASSWORDS"):
+    PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 # Chinese and English. Pages follow the user's choice, else the browser's Accept-Language; English when neither
 # says (API clients of partners abroad). Every string a person reads is in locale/zh_Hans (docs/i18n.md).
@@ -189,6 +291,8 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024))
 UPLOAD_MAX_SIZE = int(os.environ.get("UPLOAD_MAX_SIZE", 25 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = min(DATA_UPLOAD_MAX_MEMORY_SIZE, UPLOAD_MAX_SIZE)
+# An XLSX is a zip: what it may unpack to (its zip's declared sizes), whatever its size on the wire (core/uploads.py).
+SHEET_XLSX_MAX_UNPACKED = int(os.environ.get("SHEET_XLSX_MAX_UNPACKED", 256 * 1024 * 1024))
 
 # Spreadsheet import/export in the admin (core/resources.py): CSV and XLSX only, one transaction per file.
 # Imports read the upload through core.sheets, the reader of every import; exports are tablib's own.
@@ -204,7 +308,7 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ModelPermissions"],
@@ -223,6 +327,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.TokenRateThrottle"],
+    "NUM_PROXIES": SEABRIDGE_PROXY_COUNT,
 }
 
 UNFOLD = {
@@ -235,6 +341,8 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "DASHBOARD_CALLBACK": "core.dashboard.dashboard_callback",
     "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": "config.navigation.navigation"},
+    # The user menu: the password, and two-factor login (core/twofactor.py).
+    "ACCOUNT": {"navigation": "core.twofactor.account_links"},
     # Sea blue, for a name with the sea in it.
     "COLORS": {
         "primary": {
@@ -266,7 +374,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.api.schema.links_from_created",
+        "core.api.schema.operation_links",
     ],
     # Offline-safe docs: the UI's JavaScript and CSS come from drf-spectacular-sidecar's static files.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -314,6 +422,10 @@ CHANNEL_HTTP_ATTEMPTS = int(os.environ.get("CHANNEL_HTTP_ATTEMPTS", "5"))
 CHANNEL_HTTP_BACKOFF = float(os.environ.get("CHANNEL_HTTP_BACKOFF", "1.0"))
 
 # Celery: filesystem transport under .data/ unless a real broker is configured.
+# Redis (and SQS) give an unacknowledged message to another worker after this many seconds: longer than the longest
+# task's hard time limit (a sync run: 1 hour) plus a retry's countdown, so a running task is never handed out twice.
+# A task whose worker died comes back much sooner through the outbox (core.outbox).
+CELERY_VISIBILITY_TIMEOUT = 4 * 3600
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip() or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = DATA_DIR / "celery" / "queue"
@@ -330,18 +442,29 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than any task's hard time limit or ETA, so Redis does not redeliver running tasks.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_ACKS_LATE = True
+# Late acks are decided per task (docs/queue.md): on for the idempotent work sent through the outbox, off for
+# beat's periodic tasks (their next tick is their retry). A late-acked task whose worker process dies is given back
+# to the broker for another worker, rather than acknowledged as failed.
+CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker that loses the broker stops its late-acked tasks: the broker gives them out again anyway.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# One message at a time per process: a killed worker holds no others, and long tasks do not block short ones.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 200
+# Defaults only: every task of ours sets its own (a test checks it).
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+# The task outbox (core.outbox): a message sent but not started after this many seconds is taken as lost and sent
+# again (longer than a busy queue's wait); a row is sent at most this many times (a task that kills its worker every
+# time, or outruns its hard time limit, is not run forever), then left for a person (docs/queue.md).
+OUTBOX_RESEND_AFTER = int(os.environ.get("OUTBOX_RESEND_AFTER", str(10 * 60)))
+OUTBOX_MAX_SENDS = 5
 CELERY_TASK_ALWAYS_EAGER = False
 # The queue tasks go to when none is named (a test gives its worker a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")

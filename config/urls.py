@@ -8,6 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 
 from core.api.views import api_not_found
+from core.health import healthz, readyz
+from core.twofactor import admin_login
 
 # Unfold takes the header and title from settings.UNFOLD; Django's own pages (logout, password change) and the
 # home page's heading read these.
@@ -18,6 +20,12 @@ urlpatterns = [
     # The root is the admin's home page: the back office is the site.
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # For load balancers and supervisors (core/health.py; its middleware answers these before the host check).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    # Two-factor login (core/twofactor.py): its pages, and the admin's login with the code step, before the admin's.
+    path("admin/2fa/", include("core.twofactor_urls")),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
     path(

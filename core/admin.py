@@ -1,5 +1,5 @@
 """The admin pieces every app's admin shares (Unfold's look, code fields, service errors shown as messages,
-spreadsheet import), and the admin of the third-party models people use (users, roles, API tokens, schedules)."""
+spreadsheet import), and the admin of the third-party models people use (users, roles, schedules)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,6 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 from import_export.admin import ImportExportModelAdmin
-from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
-from rest_framework.authtoken.models import TokenProxy
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.admin import TabularInline as UnfoldTabularInline
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
@@ -37,10 +35,20 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from core.errors import DomainError, clauses_join, labelled, words_join
 from core.resources import detail_line
 from core.roles import role_label
+from core.twofactor import two_factor_reset_action
 
 
 class ModelAdmin(UnfoldModelAdmin):
     """The base of every admin class: Unfold's look and behaviour, the same for every app."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        # An audited model's "History" is its audit trail (core/audit.py); others keep Django's log of admin edits.
+        from core.audit import audited_models
+        from core.audit_admin import audit_history_view
+
+        if self.model in audited_models() and request.user.has_perm("core.view_auditentry"):
+            return audit_history_view(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
 
 class TabularInline(UnfoldTabularInline):
@@ -262,7 +270,7 @@ def _row_problem(number: int, problem: object) -> str:
 
 # --- Third-party models, in the same look -------------------------------------------------------------------
 
-for model in (User, Group, TokenProxy, PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+for model in (User, Group, PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
@@ -319,6 +327,7 @@ class UserAdmin(RolesAndPermissionsLabels, BaseUserAdmin, ModelAdmin):
     change_password_form = AdminPasswordChangeForm
     list_display = ["username", "email", "first_name", "last_name", "roles", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_superuser", "is_active", RoleFilter]
+    actions = [two_factor_reset_action]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
@@ -342,11 +351,6 @@ class GroupAdmin(RolesAndPermissionsLabels, BaseGroupAdmin, ModelAdmin):
     @admin.display(description=gettext_lazy("members"), ordering="member_count")
     def members(self, group: Group) -> int:
         return group.member_count
-
-
-@admin.register(TokenProxy)
-class TokenAdmin(BaseTokenAdmin, ModelAdmin):
-    pass
 
 
 @admin.register(PeriodicTask)
@@ -382,3 +386,8 @@ class SolarScheduleAdmin(ModelAdmin):
 @admin.register(ClockedSchedule)
 class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ModelAdmin):
     pass
+
+
+from core.audit_admin import AuditEntryAdmin  # noqa: E402,F401 - registers the audit trail's admin
+from core.idempotency_admin import IdempotencyRecordAdmin  # noqa: E402,F401 - registers the Idempotency-Keys admin
+from core.outbox_admin import TaskOutboxAdmin  # noqa: E402,F401 - registers the queued tasks' admin

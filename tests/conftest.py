@@ -7,10 +7,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.utils import translation
-from rest_framework.authtoken.models import Token
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
+from access.services import token_create, token_last_used_touch
 from core.roles import roles_ensure
 from inventory.ledger import stock_drift_check
 
@@ -84,9 +84,12 @@ def api_client_for(make_user):
 
     def make(role: str | None = None, *, superuser: bool = False) -> APIClient:
         user = make_user(role, superuser=superuser)
-        token, _ = Token.objects.get_or_create(user=user)
+        token, key = token_create(user=user, name="tests", scopes=["*"], all_stores=True, all_warehouses=True, by=user)
+        # Noted as just used, so a test's first request costs what every later one does (the query-count budgets);
+        # the once-a-minute write of the last use is proven in tests/access.
+        token_last_used_touch(token=token, now=timezone.now())
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         client.user = user
         return client
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from channels.models import Channel, RejectedOrder, SkuMapping, Store, SyncRun
 from channels.services import store_credential_names_set
+from core.api.scoping import ScopedPrimaryKeyRelatedField
 from inventory.api.references import ProductReferenceField, WarehouseReferenceField
 
 CREDENTIALS_HELP = (
@@ -116,6 +117,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
 
 
 class SkuMappingSerializer(serializers.ModelSerializer):
+    store = ScopedPrimaryKeyRelatedField(queryset=Store.objects.all(), data_scope={"store": "id"}, label="Store")
     product = ProductReferenceField(help_text="Product (or bundle) id or SKU.")
     product_sku = serializers.CharField(source="product.sku", read_only=True)
 

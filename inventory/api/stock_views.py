@@ -26,6 +26,7 @@ from core.api.exports import (
 )
 from core.api.pagination import CursorPagination
 from core.api.parsers import MultiPartParser
+from core.api.scoping import BY_VIEW, DataScopedViewMixin
 from core.errors import ErrorDetail, ValidationFailed
 from inventory import count_services, stock_selectors, stock_services
 from inventory.api.stock_filters import (
@@ -118,7 +119,8 @@ def _ledger_row(move: StockMove) -> list[Any]:
         "out unless `include_zero=true`.",
     )
 )
-class StockLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class StockLevelViewSet(DataScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "bin__warehouse_id"}
     serializer_class = StockLevelSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = StockLevelFilter
@@ -178,7 +180,8 @@ def _availability_items(products: list[Product], report: dict, warehouse_codes: 
         responses={200: ProductAvailabilitySerializer(many=True)},
     )
 )
-class AvailabilityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AvailabilityViewSet(DataScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": BY_VIEW}  # every product, counted in the warehouses in scope only (see list)
     serializer_class = ProductAvailabilitySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = AvailabilityFilter
@@ -199,6 +202,9 @@ class AvailabilityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                         for item in unknown
                     ],
                 )
+        in_scope = self.scope_ids("warehouse")
+        if in_scope is not None:
+            warehouse_ids = sorted(in_scope if warehouse_ids is None else set(warehouse_ids) & in_scope)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         report = stock_selectors.availability(product_ids=[product.pk for product in page], warehouse_ids=warehouse_ids)
         seen = {warehouse_id for figures in report.values() for warehouse_id in figures.warehouses}
@@ -214,7 +220,8 @@ class AvailabilityViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ),
     retrieve=extend_schema(summary="One ledger row"),
 )
-class StockMoveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StockMoveViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": ("from_bin__warehouse_id", "to_bin__warehouse_id")}
     serializer_class = StockMoveSerializer
     pagination_class = CursorPagination
     filter_backends = [DjangoFilterBackend]
@@ -267,9 +274,10 @@ def _move_schema(summary: str, description: str, request_serializer) -> Callable
     )
 
 
-class StockActionViewSet(viewsets.GenericViewSet):
+class StockActionViewSet(DataScopedViewMixin, viewsets.GenericViewSet):
     """Each stock write is its own endpoint under /stock/; each calls one stock service."""
 
+    data_scope = {"warehouse": BY_VIEW}  # the warehouses and bins of a body are looked up within the scope
     queryset = StockMove.objects.none()
     filter_backends = []  # actions, not lists: no search or ordering parameters
     # The input of each action, so OPTIONS (and the browsable API) can describe it.
@@ -434,7 +442,10 @@ class StockActionViewSet(viewsets.GenericViewSet):
     ),
     retrieve=extend_schema(summary="One reservation with its history"),
 )
-class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReservationViewSet(
+    DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    data_scope = {"warehouse": "warehouse_id"}
     serializer_class = ReservationHistorySerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ReservationFilter
@@ -451,7 +462,8 @@ class ReservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         "by product, bin or warehouse. Needs inventory.view_sellablechange.",
     ),
 )
-class SellableChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class SellableChangeViewSet(DataScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "bin__warehouse_id"}
     serializer_class = SellableChangeSerializer
     pagination_class = CursorPagination
     filter_backends = [DjangoFilterBackend]

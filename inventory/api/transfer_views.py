@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.scoping import DataScopedViewMixin
 from inventory import stock_selectors, transfer_services
 from inventory.api.stock_filters import TransferFilter
 from inventory.api.stock_views import ADD_STOCK_MOVE
@@ -33,7 +34,9 @@ from inventory.models import Transfer
         responses={201: TransferSerializer},
     ),
 )
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    # A transfer touches both of its warehouses; creating one names both, each looked up within the scope.
+    data_scope = {"warehouse": ("source_id", "destination_id")}
     serializer_class = TransferSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = TransferFilter

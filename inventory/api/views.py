@@ -14,7 +14,9 @@ from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.permissions import request_has_perms
 from core.api.schema import error_response
+from core.api.scoping import GLOBAL, DataScopedViewMixin
 from core.errors import ErrorDetail, ValidationFailed
 from inventory import selectors, services
 from inventory.api.filters import BinFilter, NaturalOrderingFilter, ProductFilter, WarehouseFilter
@@ -56,7 +58,8 @@ the list you sent** (the first object is row 1). Bundle components are not set h
         description="Only a product nothing refers to; otherwise 409 (deactivate it instead).",
     ),
 )
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(DataScopedViewMixin, viewsets.ModelViewSet):
+    data_scope = GLOBAL  # the catalogue belongs to no store or warehouse
     serializer_class = ProductSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = ProductFilter
@@ -71,7 +74,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def _components_permission_check(self, request: Request) -> None:
         """A write that sets a bundle's components needs the rights the admin's component lines need."""
         sets_components = isinstance(request.data, Mapping) and "components" in request.data
-        if sets_components and not request.user.has_perms(COMPONENT_PERMISSIONS):
+        if sets_components and not request_has_perms(request, COMPONENT_PERMISSIONS):
             raise PermissionDenied(
                 _(
                     "Setting a bundle's components needs the permissions to add, change and delete bundle "
@@ -143,7 +146,8 @@ class ProductViewSet(viewsets.ModelViewSet):
         description="Only a warehouse without bins; otherwise 409 (deactivate it instead).",
     ),
 )
-class WarehouseViewSet(viewsets.ModelViewSet):
+class WarehouseViewSet(DataScopedViewMixin, viewsets.ModelViewSet):
+    data_scope = {"warehouse": "id"}
     serializer_class = WarehouseSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = WarehouseFilter
@@ -176,7 +180,8 @@ class WarehouseViewSet(viewsets.ModelViewSet):
     update=extend_schema(description="A bin cannot move to another warehouse."),
     partial_update=extend_schema(description="A bin cannot move to another warehouse."),
 )
-class BinViewSet(viewsets.ModelViewSet):
+class BinViewSet(DataScopedViewMixin, viewsets.ModelViewSet):
+    data_scope = {"warehouse": "warehouse_id"}
     serializer_class = BinSerializer
     filter_backends = FILTER_BACKENDS
     filterset_class = BinFilter

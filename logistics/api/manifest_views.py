@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from core.api.exports import ExportNegotiation
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin, request_scope
 from core.errors import NotFound
 from logistics.api.carrier_errors import CARRIER_UNAVAILABLE
 from logistics.api.files import AS_BYTES, OCTET_STREAM, file_response
@@ -27,10 +28,18 @@ from logistics.api.manifest_serializers import (
     ManifestScanSerializer,
     ManifestSerializer,
 )
+from logistics.api.references import SHIPMENT_SCOPE
 from logistics.api.shipment_filters import ManifestFilter
 from logistics.api.shipment_serializers import ShipmentSerializer
 from logistics.api.shipment_views import shipments_listed
-from logistics.manifests import manifest_close, manifest_open, manifest_pdf, manifest_remove, manifest_scan
+from logistics.manifests import (
+    manifest_close,
+    manifest_open,
+    manifest_pdf,
+    manifest_remove,
+    manifest_scan,
+    shipment_by_scan,
+)
 from logistics.models import Manifest, Shipment
 
 # A carrier's hand-over document is kept as it sent it; what it is shows in its first bytes.
@@ -77,7 +86,8 @@ def manifest_detail(manifest: Manifest) -> dict:
     list=extend_schema(summary="List hand-over manifests", description="Newest first."),
     retrieve=extend_schema(summary="One manifest, with its parcels"),
 )
-class ManifestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ManifestViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "warehouse_id"}
     http_method_names = ["get", "post", "head", "options"]
     serializer_class = ManifestSerializer
     filterset_class = ManifestFilter
@@ -137,6 +147,12 @@ class ManifestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         manifest = self.get_object()
         asked = ManifestScanSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
+        if request_scope(request).is_limited:  # a parcel out of the token's scope is one it does not know
+            known = shipment_by_scan(asked.validated_data["code"])
+            if not self.scope_queryset(Shipment.objects.filter(pk=known.pk), SHIPMENT_SCOPE).exists():
+                code = asked.validated_data["code"]
+                message = _("No parcel has the label %(code)s.") % {"code": code}
+                raise NotFound(message, code="unknown_parcel", scan=code)
         shipment = manifest_scan(manifest=manifest, code=asked.validated_data["code"], user=request.user)
         return Response(ShipmentSerializer(shipments_listed().get(pk=shipment.pk)).data)
 

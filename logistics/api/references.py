@@ -10,6 +10,9 @@ from rest_framework import serializers
 from core.api.references import Key, ReferenceField
 from logistics.models import CarrierAccount, Shipment, ShippingMethod
 
+# A shipment is of its parcel's orders' stores, and made from its parcel's warehouse (core.api.scoping).
+SHIPMENT_SCOPE = {"store": "parcel__lines__order__store_id", "warehouse": "parcel__warehouse_id"}
+
 
 class CarrierAccountReferenceField(ReferenceField):
     model = CarrierAccount
@@ -54,6 +57,7 @@ class ShipmentReferenceField(ReferenceField):
     """A shipment by id or by its number (SHP00000001); read whole, label included, to be printed."""
 
     model = Shipment
+    data_scope = SHIPMENT_SCOPE
     code_field = "number"
     noun = gettext_lazy("shipment")
     code_noun = gettext_lazy("number")

@@ -38,7 +38,10 @@ class ShipmentFilter(django_filters.FilterSet):
     )
     account = IdFilter(field_name="account_id", help_text="Carrier account id.")
     method = IdFilter(field_name="method_id", help_text="Shipping method id.")
-    status = django_filters.MultipleChoiceFilter(choices=Shipment.Status.choices, help_text="One or more statuses.")
+    # distinct=False: a column of the row cannot repeat it; a DISTINCT over every column would sort all matches.
+    status = django_filters.MultipleChoiceFilter(
+        choices=Shipment.Status.choices, help_text="One or more statuses.", distinct=False
+    )
     created_after = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", help_text="Made on or after this day."
     )

@@ -17,9 +17,11 @@ from rest_framework.response import Response
 
 from core.api.exports import ExportNegotiation
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin
 from core.errors import Conflict, NotFound, ValidationFailed
 from logistics.api.carrier_errors import CARRIER_REFUSED, CARRIER_UNAVAILABLE
 from logistics.api.files import AS_BYTES, label_response
+from logistics.api.references import SHIPMENT_SCOPE
 from logistics.api.shipment_filters import ShipmentFilter, TrackingEventFilter
 from logistics.api.shipment_serializers import (
     CancelShipmentSerializer,
@@ -85,7 +87,8 @@ def shipment_detail(shipment: Shipment) -> dict:
         description="With its customs lines, status history, tracking events, prints and void request.",
     ),
 )
-class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ShipmentViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = SHIPMENT_SCOPE
     serializer_class = ShipmentSerializer
     filterset_class = ShipmentFilter
     search_fields = ["number", "tracking_number", "reference"]
@@ -218,7 +221,8 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "`?shipment=` for one shipment's.",
     ),
 )
-class TrackingEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class TrackingEventViewSet(DataScopedViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    data_scope = {dimension: f"shipment__{path}" for dimension, path in SHIPMENT_SCOPE.items()}
     serializer_class = TrackingEventSerializer
     filterset_class = TrackingEventFilter
     ordering_fields = ["occurred_at", "created_at"]

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.parsers import MultiPartParser
+from core.api.scoping import GLOBAL, DataScopedViewMixin
 from logistics import services
 from logistics.api.carrier_errors import CARRIER_REFUSED, CARRIER_UNAVAILABLE
 from logistics.api.serializers import (
@@ -48,7 +49,8 @@ class _Saving(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateMod
     create=extend_schema(summary="Add a carrier"),
     partial_update=extend_schema(summary="Change a carrier (is_active false to retire it)"),
 )
-class CarrierViewSet(_Saving, viewsets.GenericViewSet):
+class CarrierViewSet(DataScopedViewMixin, _Saving, viewsets.GenericViewSet):
+    data_scope = GLOBAL  # the carrier catalogue
     serializer_class = CarrierSerializer
     filterset_fields = ["is_active"]
     search_fields = ["code", "name"]
@@ -63,7 +65,8 @@ class CarrierViewSet(_Saving, viewsets.GenericViewSet):
     create=extend_schema(summary="Add a shipping method"),
     partial_update=extend_schema(summary="Change a shipping method"),
 )
-class ShippingMethodViewSet(_Saving, viewsets.GenericViewSet):
+class ShippingMethodViewSet(DataScopedViewMixin, _Saving, viewsets.GenericViewSet):
+    data_scope = GLOBAL
     serializer_class = ShippingMethodSerializer
     filterset_fields = ["carrier", "service_level", "is_active", "tracked"]
     search_fields = ["code", "name", "carrier_product_code"]
@@ -78,7 +81,8 @@ class ShippingMethodViewSet(_Saving, viewsets.GenericViewSet):
     create=extend_schema(summary="Add a rate card (zones and brackets in the same body)"),
     partial_update=extend_schema(summary="Change a rate card; zones given replace all of its zones"),
 )
-class RateCardViewSet(_Saving, viewsets.GenericViewSet):
+class RateCardViewSet(DataScopedViewMixin, _Saving, viewsets.GenericViewSet):
+    data_scope = GLOBAL
     serializer_class = RateCardSerializer
     filterset_fields = ["method", "is_active", "currency"]
     search_fields = ["name", "method__code"]

@@ -13,7 +13,10 @@ from orders.selectors import open_holds
 
 class OrderFilter(django_filters.FilterSet):
     store = django_filters.NumberFilter(field_name="store_id", help_text="Store id.")
-    status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices, help_text="One or more statuses.")
+    # distinct=False: a column of the row cannot repeat it; a DISTINCT over every column would sort all matches.
+    status = django_filters.MultipleChoiceFilter(
+        choices=Order.Status.choices, help_text="One or more statuses.", distinct=False
+    )
     country = django_filters.CharFilter(method="filter_country", help_text="Ship-to country, ISO 3166 alpha-2 (US).")
     sku = django_filters.CharFilter(
         method="filter_sku", help_text="Orders with a line of this channel SKU or of the product with this SKU."

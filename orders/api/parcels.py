@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from core.api.references import ResolvesReferences
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin
 from logistics.api.references import CarrierAccountReferenceField
 from logistics.api.shipment_serializers import ShipmentBriefSerializer, ShipmentDetailSerializer
 from logistics.api.shipment_views import shipment_detail
@@ -64,7 +65,9 @@ def parcels_listed() -> QuerySet[Parcel]:
     list=extend_schema(summary="List parcels", description="Newest first, with their lines and shipments."),
     retrieve=extend_schema(summary="One parcel"),
 )
-class ParcelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ParcelViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    # A merged parcel holds lines of several orders (of one buyer); it is in scope with any of their stores.
+    data_scope = {"store": "lines__order__store_id", "warehouse": "warehouse_id"}
     serializer_class = ParcelWithShipmentsSerializer
     filterset_fields = ["made_by"]
     search_fields = ["=number", "=lines__order__channel_order_id"]

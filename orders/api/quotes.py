@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.permissions import request_has_perms
 from core.api.schema import error_response
+from core.api.scoping import BY_VIEW, DataScopedViewMixin
 from core.errors import ErrorDetail, NotFound, ValidationFailed
 from logistics.api.serializers import ParcelSerializer, QuoteSerializer
 from logistics.quotes import ParcelIn, quotes_for
@@ -31,8 +33,9 @@ class QuoteAnswerSerializer(serializers.Serializer):
     quotes = QuoteSerializer(many=True)
 
 
-class QuoteView(APIView):
+class QuoteView(DataScopedViewMixin, APIView):
     permission_classes = [IsAuthenticated]
+    data_scope = {"store": BY_VIEW}  # an order named in the body is looked up within the scope
 
     @extend_schema(
         summary="Quote every shipping method for a parcel or an order",
@@ -46,7 +49,7 @@ class QuoteView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        if not request.user.has_perm("logistics.view_shippingmethod"):
+        if not request_has_perms(request, ["logistics.view_shippingmethod"]):
             raise PermissionDenied
         asked = QuoteRequestSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
@@ -57,9 +60,9 @@ class QuoteView(APIView):
                 errors=[ErrorDetail(_("Give an order or a parcel, not both."), field="order")],
             )
         if order_id is not None:
-            if not request.user.has_perm("orders.view_order"):
+            if not request_has_perms(request, ["orders.view_order"]):
                 raise PermissionDenied
-            order = Order.objects.filter(pk=order_id).first()
+            order = self.scope_queryset(Order.objects.filter(pk=order_id), {"store": "store_id"}).first()
             if order is None:
                 raise NotFound(_("No order has id %(id)s.") % {"id": order_id})
             parcel = order_parcel(order)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin
 from core.errors import Conflict, NotFound
 from orders import fulfilment, selectors, services
 from orders.api.filters import OrderFilter
@@ -82,7 +83,8 @@ def orders_with_parcels() -> QuerySet[Order]:
     ),
     retrieve=extend_schema(summary="One order"),
 )
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"store": "store_id"}
     serializer_class = OrderSerializer
     filter_backends = [DjangoFilterBackend, SearchFilter, OrderingFilter]
     filterset_class = OrderFilter
@@ -198,7 +200,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def allocate_all(self, request: Request) -> Response:
         serializer = AllocateOrdersSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = fulfilment.orders_allocate(order_ids=serializer.validated_data.get("orders"), user=request.user)
+        order_ids = serializer.validated_data.get("orders")
+        if self.scope_ids("store") is not None:  # a token limited to some stores allocates their orders only
+            within = self.get_queryset() if order_ids is None else self.get_queryset().filter(pk__in=order_ids)
+            order_ids = list(within.values_list("pk", flat=True))
+        result = fulfilment.orders_allocate(order_ids=order_ids, user=request.user)
         return Response(AllocationCountsSerializer(result.counts()).data)
 
     @extend_schema(
@@ -308,6 +314,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         serializer.is_valid(raise_exception=True)
         # The service reads the orders under its locks, refusing too few and unknown ids: only their ids go in.
         orders = [Order(pk=pk) for pk in sorted(set(serializer.validated_data["orders"]))]
+        missing = self.scope_missing([order.pk for order in orders])
+        if missing:
+            raise NotFound(_("No order has id %(id)s.") % {"id": missing[0]}, code="not_found")
         parcel = fulfilment.orders_merge(orders=orders, user=request.user)
         made = parcels_with_lines().get(pk=parcel.pk)
         return Response(OrderParcelSerializer(made).data, status=status.HTTP_201_CREATED)
@@ -323,5 +332,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         groups = [
             {"orders": [order.pk for order in group], "channel_order_ids": [order.channel_order_id for order in group]}
             for group in fulfilment.merge_suggestions()
+            if not self.scope_missing([order.pk for order in group])
         ]
         return Response(MergeSuggestionSerializer(groups, many=True).data)

@@ -16,6 +16,9 @@ from rest_framework.response import Response
 
 from core.api.exports import EXPORT_PARAMETERS, EXPORT_RESPONSES, ExportNegotiation, export_response
 from core.api.parsers import MultiPartParser
+from core.api.permissions import OutOfScope, request_has_perms
+from core.api.scoping import DataScopedViewMixin, request_scope
+from core.errors import NotFound
 from inventory import stock_selectors
 from logistics.api.files import AS_BYTES, file_response
 from purchasing import orders, selectors
@@ -32,6 +35,7 @@ from purchasing.api.order_serializers import (
     PurchaseOrderSubmitSerializer,
     PurchaseOrderUpdateSerializer,
 )
+from purchasing.api.planning_views import SUGGESTION_SCOPE
 from purchasing.models import PurchaseOrder, Suggestion
 from purchasing.po_pdf import purchase_order_pdf
 from purchasing.po_resources import EXPORT_COLUMNS, purchase_order_line_row, purchase_orders_import
@@ -73,9 +77,15 @@ ADD_TRANSFER = "inventory.add_transfer"
     ),
 )
 class PurchaseOrderViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    DataScopedViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Purchase orders. There is no DELETE: an order that will not be placed is cancelled."""
+
+    data_scope = {"warehouse": "warehouse_id"}
 
     serializer_class = PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
@@ -209,6 +219,9 @@ class PurchaseOrderViewSet(
         pagination_class=None,
     )
     def import_lines(self, request: Request) -> Response:
+        if self.scope_ids("warehouse") is not None:
+            # The file names warehouses by code, row by row, read by the import service; not for a limited token.
+            raise OutOfScope(_("A token limited to some warehouses cannot import purchase orders from a file."))
         asked = PurchaseOrderImportSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         imported = purchase_orders_import(source=asked.validated_data["file"], user=request.user)
@@ -245,8 +258,13 @@ class PurchaseOrderViewSet(
         asked = FromSuggestionsSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         ids = asked.validated_data["suggestions"]
+        if request_scope(request).is_limited:  # a suggestion out of the token's scope is one it does not know
+            within = self.scope_queryset(Suggestion.objects.filter(pk__in=ids), SUGGESTION_SCOPE)
+            out_of_scope = set(ids) - set(within.values_list("pk", flat=True))
+            if out_of_scope:
+                raise NotFound(_("No suggestion has id %(id)s.") % {"id": min(out_of_scope)}, code="not_found")
         if (
-            not request.user.has_perm(ADD_TRANSFER)
+            not request_has_perms(request, [ADD_TRANSFER])
             and Suggestion.objects.filter(
                 pk__in=ids, kind=Suggestion.Kind.TRANSFER, status=Suggestion.Status.OPEN
             ).exists()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -17,7 +18,9 @@ from core.api.exports import (
     ExportNegotiation,
     export_response,
 )
+from core.api.permissions import OutOfScope
 from core.api.schema import error_response
+from core.api.scoping import GLOBAL, DataScopedViewMixin
 from inventory.api.filters import NaturalOrderingFilter
 from purchasing import policies, selectors
 from purchasing.api.planning_filters import PromotionFilter, ReorderPolicyFilter, SuggestionFilter
@@ -66,6 +69,7 @@ SCOPE_TAKEN = error_response("Another policy already covers that product and war
     ),
 )
 class ReorderPolicyViewSet(
+    DataScopedViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -73,6 +77,7 @@ class ReorderPolicyViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    data_scope = {"warehouse": "warehouse_id"}  # the global policy (no warehouse) is out of a limited scope
     serializer_class = ReorderPolicySerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [DjangoFilterBackend]
@@ -114,6 +119,7 @@ class ReorderPolicyViewSet(
     destroy=extend_schema(summary="Delete a promotion", responses={204: None}),
 )
 class PromotionViewSet(
+    DataScopedViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -121,6 +127,7 @@ class PromotionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    data_scope = GLOBAL  # a promotion is of a product
     serializer_class = PromotionSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filter_backends = [DjangoFilterBackend]
@@ -146,6 +153,9 @@ class PromotionViewSet(
         policies.promotion_delete(promotion=instance)
 
 
+# A suggestion is the need of its warehouse (core.api.scoping).
+SUGGESTION_SCOPE = {"warehouse": "warehouse_id"}
+
 SUGGESTIONS_DESCRIPTION = """
 What to buy (or transfer) per product and warehouse, most urgent first, with every figure it was worked out from
 and `derivation`, the steps in words. quantity = ADS × cover_days − position, rounded up to MOQ and case pack, never
@@ -159,7 +169,9 @@ reverse.
     list=extend_schema(summary="List purchase suggestions", description=SUGGESTIONS_DESCRIPTION),
     retrieve=extend_schema(summary="One purchase suggestion, with its derivation"),
 )
-class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SuggestionViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    # A transfer suggestion also names the warehouse it is filled from.
+    data_scope = SUGGESTION_SCOPE
     serializer_class = SuggestionSerializer
     filter_backends = [DjangoFilterBackend, NaturalOrderingFilter]
     filterset_class = SuggestionFilter
@@ -186,6 +198,8 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         serializer = SuggestionsComputeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         warehouse = serializer.validated_data.get("warehouse")
+        if warehouse is None and self.scope_ids("warehouse") is not None:
+            raise OutOfScope(_("A token limited to some warehouses computes one of them at a time: give `warehouse`."))
         task_id = policies.suggestions_compute_queue(warehouse=warehouse)
         queued = {"task_id": task_id, "warehouse": None if warehouse is None else warehouse.pk}
         return Response(SuggestionsComputeQueuedSerializer(queued).data, status=status.HTTP_202_ACCEPTED)

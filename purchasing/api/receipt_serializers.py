@@ -23,6 +23,7 @@ MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": 0, "max_value": AMO
 
 class PurchaseOrderReferenceField(ReferenceField):
     model = PurchaseOrder
+    data_scope = {"warehouse": "warehouse_id"}
     code_field = "number"
     noun = gettext_lazy("purchase order")
     code_noun = gettext_lazy("number")

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from core.api.references import ID_MAX
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin
 from inventory.models import Warehouse
 from purchasing import receiving, selectors
 from purchasing.api.receipt_serializers import ReceiptCostsSerializer, ReceiptCreateSerializer, ReceiptSerializer
@@ -88,7 +89,8 @@ RECEIVE_REFUSED = error_response(
         responses={201: ReceiptSerializer, 409: RECEIVE_REFUSED},
     ),
 )
-class ReceiptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReceiptViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "purchase_order__warehouse_id"}
     serializer_class = ReceiptSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ReceiptFilter

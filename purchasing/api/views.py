@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from core.api.scoping import GLOBAL, DataScopedViewMixin
 from purchasing import selectors, services
 from purchasing.api.filters import SupplierFilter, SupplierProductFilter
 from purchasing.api.serializers import (
@@ -15,6 +16,7 @@ from purchasing.api.serializers import (
 
 
 class SupplierViewSet(
+    DataScopedViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -22,6 +24,8 @@ class SupplierViewSet(
     viewsets.GenericViewSet,
 ):
     """Suppliers. There is no DELETE: a supplier that is no longer used is set ``is_active: false``."""
+
+    data_scope = GLOBAL  # suppliers and what they supply belong to no store or warehouse
 
     serializer_class = SupplierSerializer
     filterset_class = SupplierFilter
@@ -45,7 +49,8 @@ class SupplierViewSet(
         return Response(self.get_serializer(supplier).data)
 
 
-class SupplierProductViewSet(viewsets.ModelViewSet):
+class SupplierProductViewSet(DataScopedViewMixin, viewsets.ModelViewSet):
+    data_scope = GLOBAL
     """What each supplier charges for each product. Marking one preferred unsets the product's other one."""
 
     filterset_class = SupplierProductFilter

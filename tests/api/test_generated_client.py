@@ -14,7 +14,8 @@ import sys
 import urllib.request
 
 import pytest
-from rest_framework.authtoken.models import Token
+
+from access.services import token_create
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -90,7 +91,8 @@ def test_a_generated_client_runs_a_stock_flow(client_package, live_server, make_
     )
 
     user = make_user("Warehouse manager", username="partner")
-    client = AuthenticatedClient(base_url=live_server.url, token=Token.objects.create(user=user).key, prefix="Token")
+    _token, key = token_create(user=user, name="client", scopes=["*"], all_stores=True, all_warehouses=True)
+    client = AuthenticatedClient(base_url=live_server.url, token=key, prefix="Token")
 
     warehouse = warehouses_create.sync(
         client=client, body=WarehouseRequest(code="SZ", name="Shenzhen", country="CN", bin_code_pattern="")

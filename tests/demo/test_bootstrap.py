@@ -12,9 +12,11 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db.models import Max
 from django_celery_beat.models import PeriodicTask
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.keys import key_hash
+from access.models import ApiToken
+from core.schedules import IDEMPOTENCY_EXPIRE_TASK, OUTBOX_DRAIN_TASK
 from demo.management.commands.bootstrap import ADMIN_PASSWORD_FILE
 from inventory.models import Bin, BundleComponent, Product, Warehouse
 from inventory.schedules import PERIODIC_TASKS
@@ -26,7 +28,7 @@ from purchasing.schedules import STOCKOUT_DAYS_TASK, SUGGESTIONS_TASK
 pytestmark = pytest.mark.django_db
 
 LOGIN_RE = re.compile(r"Login\s+admin / (\S+)")
-TOKEN_RE = re.compile(r"API token\s+([0-9a-f]{40})")
+TOKEN_RE = re.compile(r"API token\s+(sb_[0-9a-f]{8}_[A-Za-z0-9_-]{43})")
 
 
 @pytest.fixture
@@ -51,8 +53,9 @@ def snapshot() -> dict[str, tuple]:
     for model in (Warehouse, Bin, Product, BundleComponent, Supplier, SupplierProduct):
         latest = "updated_at" if hasattr(model, "updated_at") else "id"
         state[model.__name__] = (model.objects.count(), model.objects.aggregate(latest=Max(latest))["latest"])
-    for model in (Group, user_model, Token, PeriodicTask):
+    for model in (Group, user_model, PeriodicTask):
         state[model.__name__] = model.objects.count()
+    state["live API tokens"] = ApiToken.objects.filter(revoked_at__isnull=True).count()
     state["admin password hash"] = user_model.objects.get(username="admin").password
     return state
 
@@ -69,7 +72,9 @@ def test_bootstrap_prints_a_working_admin_login_and_api_token(data_dir):
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password(password)
     assert get_user_model().objects.get(username="manager").check_password(password)
-    assert Token.objects.get(user=admin).key == token
+    (live,) = ApiToken.objects.filter(user=admin, revoked_at__isnull=True)
+    assert (live.name, live.scopes, live.all_stores, live.all_warehouses) == ("make run", ["*"], True, True)
+    assert live.key_hash == key_hash(token)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.get("/api/v1/products/")
@@ -91,7 +96,15 @@ def test_bootstrap_a_second_time_reuses_everything_and_creates_nothing(data_dir)
     assert "Demo data: already loaded." in second
     assert "Migrations: up to date." in second
     assert LOGIN_RE.search(second).group(1) == LOGIN_RE.search(first).group(1)
-    assert TOKEN_RE.search(second).group(1) == TOKEN_RE.search(first).group(1)
+    # The key cannot be printed twice (only its hash is kept): the run's token is rotated, the old key refused.
+    old_key, new_key = TOKEN_RE.search(first).group(1), TOKEN_RE.search(second).group(1)
+    assert old_key != new_key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {old_key}")
+    assert client.get("/api/v1/products/").json()["code"] == "token_revoked"
+    client.credentials(HTTP_AUTHORIZATION=f"Token {new_key}")
+    assert client.get("/api/v1/products/").status_code == 200
+    assert ApiToken.objects.filter(name="make run").count() == 2
 
 
 def test_admin_password_from_the_environment_is_used_and_resets_a_forgotten_one(data_dir, monkeypatch):
@@ -115,6 +128,8 @@ def test_bootstrap_writes_every_app_periodic_task_for_beat(data_dir):
         VOIDS_TASK,
         SUGGESTIONS_TASK,
         STOCKOUT_DAYS_TASK,
+        OUTBOX_DRAIN_TASK,
+        IDEMPOTENCY_EXPIRE_TASK,
     }
     assert expected <= names
     allocation = PeriodicTask.objects.get(name=ALLOCATION_TASK)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from access.services import token_create
 from inventory.models import Bin, InventoryBalance, Reservation, StockCount, StockLevel, StockMove, Transfer
 from inventory.stock_services import stock_receive, stock_reserve
 from tests.inventory.factories import (
@@ -53,9 +53,9 @@ def client_with_permissions(make_user, *names: str) -> APIClient:
     for name in names:
         app_label, codename = name.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    token, _ = Token.objects.get_or_create(user=user)
+    _token, key = token_create(user=user, name="tests", scopes=["*"], all_stores=True, all_warehouses=True)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     client.user = user
     return client
 

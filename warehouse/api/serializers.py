@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.references import ResolvesReferences
+from core.api.scoping import current_scope
 from inventory.api.references import WarehouseReferenceField
 from inventory.api.stock_filters import WAREHOUSE_HELP, warehouse_ids_matching
 from inventory.models import Warehouse
@@ -31,7 +32,8 @@ PREVIEW_MOST = 100
 
 def warehouse_by_id_or_code(value: str) -> Warehouse:
     """The warehouse a query parameter names by id or code (a number matches either; the id first)."""
-    found = Warehouse.objects.filter(pk__in=warehouse_ids_matching(value)).order_by("pk").first()
+    within = current_scope().filter(Warehouse.objects.all(), {"warehouse": "id"})  # the request's data scope
+    found = within.filter(pk__in=warehouse_ids_matching(value)).order_by("pk").first()
     if found is None:
         raise serializers.ValidationError(
             _("No warehouse has id or code %(value)s.") % {"value": value}, code="does_not_exist"

@@ -19,6 +19,7 @@ from core.api.exports import ExportNegotiation
 from core.api.pagination import CursorPagination
 from core.api.permissions import ModelPermissions
 from core.api.schema import error_response
+from core.api.scoping import DataScopedViewMixin
 from logistics.api.files import AS_BYTES, file_response
 from orders.models import ParcelLine
 from warehouse.api.filters import ScanEventFilter, WaveFilter
@@ -68,7 +69,8 @@ def wave_detail(wave: Wave) -> dict:
         "packed), the pick tasks in walking order, and the progress.",
     ),
 )
-class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WaveViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "warehouse_id"}
     http_method_names = ["get", "post", "head", "options"]
     serializer_class = WaveSerializer
     filterset_class = WaveFilter
@@ -195,7 +197,8 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     ),
     retrieve=extend_schema(summary="One scan"),
 )
-class ScanEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ScanEventViewSet(DataScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    data_scope = {"warehouse": "warehouse_id"}
     serializer_class = ScanEventSerializer
     pagination_class = CursorPagination
     filterset_class = ScanEventFilter

@@ -16,13 +16,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from rest_framework.authtoken.models import Token
 
+from access.services import token_rotate
 from core.roles import roles_ensure
 from demo import catalogue
 from demo.services import demo_data_load, demo_stores_sync
 
 ADMIN_USERNAME = "admin"
+RUN_TOKEN_NAME = "make run"  # noqa: S105 -- the name of a token, not a key
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 -- a file name, not a password
 
 
@@ -111,7 +112,11 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
             self.stdout.write(f"Static files: collected in {settings.STATIC_ROOT}")
-        token, _ = Token.objects.get_or_create(user=admin)
+        # Only a key's hash is stored, so the key printed last time cannot be printed again: the admin's "make run"
+        # token is replaced on every run (the old one revoked), and the box always holds a working key.
+        _token, key = token_rotate(
+            user=admin, name=RUN_TOKEN_NAME, scopes=["*"], all_stores=True, all_warehouses=True, by=admin
+        )
         base = f"http://{options['host']}:{options['port']}"
         lines = [
             "Seabridge",
@@ -122,7 +127,7 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             lines.append(f"Demo users  {', '.join(user[0] for user in catalogue.USERS)} (same password)")
         lines += [
-            f"API token   {token.key}",
+            f"API token   {key}",
             f"API docs    {base}/api/docs/",
             f"API         {base}/api/v1/   (header  Authorization: Token <API token>)",
         ]

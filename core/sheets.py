@@ -24,6 +24,10 @@ row. What every import gets, whatever the file:
   while the rows stream past, rows with a bad cell are held back, and :class:`ValidationFailed` lists them all
   when the last row has been read, so an all-or-nothing caller saves nothing.
 
+* **What a file must be** is checked first, by :mod:`core.uploads`: an upload's name (.csv, .xlsx), its first bytes
+  (no program, archive, image, PDF or web page), an XLSX's unpacked size (no zip bomb), and Excel's own row and
+  column limits while the rows stream.
+
 The admin's imports read files the same way through :meth:`Sheet.records` (cells by position, the header as
 written) and resolve the header against a resource's columns with :func:`sheet_header_names`.
 """
@@ -51,6 +55,14 @@ from django.utils.translation import ngettext
 from core.errors import ErrorDetail, ValidationFailed, and_more, words_join
 from core.spreadsheet import unescape_formula
 from core.text import FORBIDDEN_CHARACTERS, forbidden_character_message
+from core.uploads import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    sheet_size_check,
+    upload_content_check,
+    upload_name_check,
+    xlsx_archive_check,
+)
 
 ROW_KEY = "_row"
 MAX_CELL_LENGTH = 32_767  # Excel's own limit for one cell
@@ -859,6 +871,7 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
                 "unknown_encoding",
                 field="encoding",
             ) from None
+    upload_name_check(source)  # core.uploads: what an upload must be before a row is read
     stream, closers, reopen_stream = _byte_stream(source)
     try:
         head = stream.read(BLOCK_SIZE)
@@ -874,6 +887,7 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
             records, workbook_close = _xlsx_records(stream, head)
             closers.append(workbook_close)
         else:
+            upload_content_check(head)
             csv_bytes = _CsvBytes(stream=stream, head=head, encoding=encoding)
             lines = csv_bytes.text()
             if reopen_stream is not None:
@@ -894,6 +908,7 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
                 raise _not_text(encoding, found=_undecodable_cell(reread, delimiter=",")) from error
             delimiter = _delimiter(peeked[-1] if peeked else "")
             records = enumerate(csv.reader(chain(peeked, lines), delimiter=delimiter), 1)
+        records = _bounded(records)
 
         try:
             header_row, header = _header(records)
@@ -913,6 +928,14 @@ def sheet_open(*, source: SheetSource, layout: SheetLayout | None, encoding: str
         for close in reversed(closers):
             close()
         raise
+
+
+def _bounded(records: Iterator[tuple[int, Sequence[Any]]]) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The records, refused past Excel's own row and column limits (core.uploads)."""
+    for row_number, record in records:
+        if row_number > MAX_ROWS or len(record) > MAX_COLUMNS:
+            sheet_size_check(row=row_number, width=len(record))
+        yield row_number, record
 
 
 def sheet_open_table(*, rows: Iterable[Sequence[Any]], layout: SheetLayout | None) -> Sheet:
@@ -1000,6 +1023,7 @@ def _xlsx_records(stream: IO[bytes], head: bytes) -> tuple[Iterator[tuple[int, S
         content: IO[bytes] = stream
     else:
         content = io.BytesIO(head + stream.read())
+    xlsx_archive_check(content)
     try:
         workbook = load_workbook(content, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]

@@ -17,8 +17,9 @@ from typing import Any
 
 import barcode
 from django.template.loader import render_to_string
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+
+from core.pdf import pdf_from_html
 
 # Page sizes as CSS gives them, by ``ShippingMethod.LabelSize`` (100x150 is the 4 × 6 in thermal label).
 SIZES = {"100x100": "100mm 100mm", "100x150": "4in 6in", "a6": "A6", "a4": "A4"}
@@ -82,11 +83,6 @@ def code128_svg(text: str, *, height: int = 40) -> SafeString:
     )
 
 
-def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Labels use no file, image or font from anywhere: a template pointing at a URL gets nothing."""
-    raise ValueError(f"Labels fetch nothing ({escape(url)[:80]}).")
-
-
 def _context(label: LabelIn) -> dict[str, Any]:
     total_value = sum((line.value for line in label.lines), Decimal(0))
     currencies = sorted({line.currency for line in label.lines})
@@ -110,6 +106,4 @@ def labels_html(labels: Sequence[LabelIn]) -> str:
 
 def labels_pdf(labels: Sequence[LabelIn]) -> bytes:
     """The labels as one PDF, each a label page and a CN22 page (when it has customs lines)."""
-    from weasyprint import HTML  # imported here: loading Pango takes a moment, and only labels need it
-
-    return HTML(string=labels_html(labels), url_fetcher=_refuse_fetch).write_pdf()
+    return pdf_from_html(labels_html(labels))

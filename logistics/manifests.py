@@ -23,10 +23,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound
+from core.pdf import pdf_from_html
 from core.status import StatusMove, next_id, status_transitions_apply
 from logistics.carriers import adapter_for
 from logistics.carriers.base import HandoverResult
-from logistics.labels import _refuse_fetch, code128_svg
+from logistics.labels import code128_svg
 from logistics.models import CarrierAccount, Manifest, Shipment
 from logistics.shipments import SHIPMENT_STATUS
 
@@ -269,8 +270,6 @@ def shipment_weight(shipment: Shipment) -> int:
 def manifest_pdf(manifest: Manifest) -> bytes:
     """The hand-over list on A4: the carrier, pickup and warehouse, each parcel (tracking number, reference,
     destination, weight), the counts and total weight, a barcode of the manifest number, and places to sign."""
-    from weasyprint import HTML
-
     shipments = list(manifest.shipments.select_related("method").order_by("pk"))
     rows = [
         {
@@ -294,4 +293,4 @@ def manifest_pdf(manifest: Manifest) -> bytes:
             "printed_at": timezone.localtime(),
         },
     )
-    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+    return pdf_from_html(html)

@@ -20,7 +20,8 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from logistics.labels import _refuse_fetch, code128_svg
+from core.pdf import pdf_from_html
+from logistics.labels import code128_svg
 from purchasing.models import PurchaseOrder
 
 # The two languages of the headings: the reader's first, then the other one.
@@ -125,10 +126,8 @@ def purchase_order_html(order: PurchaseOrder) -> str:
 
 def purchase_order_pdf(order: PurchaseOrder) -> bytes:
     """The order as an A4 PDF (see the module docstring)."""
-    from weasyprint import HTML  # imported here: loading Pango takes a moment, and only PDFs need it
-
     order = PurchaseOrder.objects.select_related("supplier", "warehouse", "created_by").get(pk=order.pk)
-    return HTML(string=purchase_order_html(order), url_fetcher=_refuse_fetch).write_pdf()
+    return pdf_from_html(purchase_order_html(order))
 
 
 def purchase_orders_pdf(orders: Sequence[PurchaseOrder]) -> bytes:

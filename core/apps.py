@@ -18,3 +18,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_refresh_roles, dispatch_uid="core.refresh_roles")
+        from core.audit import audit_connect
+
+        audit_connect()  # settings.AUDITED_MODELS: an unknown label stops startup here

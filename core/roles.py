@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatch
+import fnmatch
+import re
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -20,6 +21,8 @@ ROLES: dict[str, list[str]] = {
         "purchasing.view_*",
         "purchasing.change_receipt",
         "purchasing.add_receipt",
+        # Who changed master data, rules, stores and settings (the Administrator sees it through "*").
+        "core.view_auditentry",
     ],
     "Picker/packer": [
         "inventory.view_product",
@@ -112,17 +115,16 @@ def role_label(name: str) -> str:
 @transaction.atomic
 def roles_ensure() -> dict[str, int]:
     """Create or update every role group; returns the number of permissions of each. Idempotent."""
-    permissions = list(Permission.objects.select_related("content_type"))
+    permissions = [
+        (f"{app_label}.{codename}", pk)
+        for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename")
+    ]
     counts: dict[str, int] = {}
     for name, patterns in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
-        chosen = [
-            permission
-            for permission in permissions
-            if any(
-                fnmatch(f"{permission.content_type.app_label}.{permission.codename}", pattern) for pattern in patterns
-            )
-        ]
+        # One expression per role: the suite ensures the roles in hundreds of tests.
+        matches = re.compile("|".join(fnmatch.translate(pattern) for pattern in patterns)).match
+        chosen = [pk for label, pk in permissions if matches(label)]
         group.permissions.set(chosen)
         counts[name] = len(chosen)
     return counts

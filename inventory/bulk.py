@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record_bulk
 from core.errors import Conflict, ErrorDetail, ValidationFailed
 from core.models import natural_sort_key
 from core.sheets import SheetColumn, SheetLayout, SheetSource, sheet_open
@@ -488,4 +489,11 @@ def product_bulk_upsert(
         cursor.execute(
             "SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", [previous_jit, previous_work_mem]
         )
+        if created or updated:
+            # The upsert sends no signals: one audit entry for the whole import, with its counts, in its transaction.
+            audit_record_bulk(
+                model=Product,
+                counts={"created": created, "updated": updated, "rows": total},
+                description="products bulk upsert",
+            )
     return ProductBulkResult(created=created, updated=updated, total=total)

@@ -26,6 +26,7 @@ from django.views.generic import TemplateView
 
 from core.admin import permission_label
 from core.errors import Conflict, NotFound
+from core.twofactor import FLOW_SCAN, TwoFactorLoginMixin
 from inventory.models import Warehouse
 from warehouse.models import Wave
 from warehouse.scan.pages import FLOOR_PERMISSION, floor_pages_for
@@ -173,7 +174,9 @@ class ScanView(FloorView):
         return redirect(request.get_full_path())
 
 
-class ScanLoginView(auth_views.LoginView):
+class ScanLoginView(TwoFactorLoginMixin, auth_views.LoginView):
+    # A user with two-factor login types the code on a second page before the session is logged in.
+    two_factor_flow = FLOW_SCAN
     template_name = "scan/login.html"
     redirect_authenticated_user = True
     next_page = reverse_lazy("scan:home")

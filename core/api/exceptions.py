@@ -14,6 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.availability import unavailability
 from core.errors import DomainError, ErrorDetail, ValidationFailed, errors_summary, labelled
 from core.middleware import payload_too_large
 
@@ -64,6 +65,10 @@ def _body(message: str, code: str, errors: list[ErrorDetail] | None = None, **ex
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    # The database or the broker cannot be reached: 503 with Retry-After, the same request may work in a moment.
+    unavailable = unavailability(exc)
+    if unavailable is not None:
+        return Response(unavailable.as_dict(), status=503, headers={"Retry-After": str(unavailable.retry_after)})
     # Django's own refusals of a request body, met when a view reads it; the middleware stops most of them first.
     if isinstance(exc, RequestDataTooBig):
         exc = payload_too_large(size=None, limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)

@@ -16,6 +16,7 @@ from channels.adapters import ADAPTERS, CREDENTIAL_ALTERNATIVES, CREDENTIAL_NAME
 from channels.models import Channel, SkuMapping, Store, SyncRun
 from core.crypto import decrypt_json, encrypt_json
 from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.outbox import task_enqueue
 from orders.services import order_lines_map
 
 FIRST_IMPORT_DAYS = 30
@@ -252,6 +253,11 @@ def sync_request(*, store: Store, kind: str, user=None, trigger: str = SyncRun.T
             store=store, kind=kind, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
         ).first()
         if active is not None:
+            from channels.sync import run_abandoned
+            from channels.tasks import sync_run_execute
+
+            if run_abandoned(active):  # its worker died: queued again, to be taken over
+                task_enqueue(sync_run_execute, active.pk)
             return active, False
         try:
             with transaction.atomic():
@@ -262,7 +268,7 @@ def sync_request(*, store: Store, kind: str, user=None, trigger: str = SyncRun.T
             ), False
         from channels.tasks import sync_run_execute
 
-        transaction.on_commit(lambda: sync_run_execute.delay(run.pk))
+        task_enqueue(sync_run_execute, run.pk)  # written with the run, sent when it commits (core.outbox)
         return run, True
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -86,12 +86,48 @@ def adapter_for(store: Store, http: ChannelHttp) -> ChannelAdapter:
 # --- Runs -------------------------------------------------------------------------------------------------------
 
 
+# While a worker carries out a run it holds a session advisory lock (RUN_LEASE_CLASS, run id): the run's lease.
+# A worker that dies (SIGKILL, out of memory) loses its database session and the lease with it, so a run still
+# "running" without its lease was abandoned, and the next delivery of its task takes it over.
+RUN_LEASE_CLASS = 0x5EAC
+RUN_LEASE_MOD = 2_147_483_647
+
+
+def _run_lease_take(run_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, (%s %% %s)::int)", [RUN_LEASE_CLASS, run_id, RUN_LEASE_MOD])
+        return cursor.fetchone()[0]
+
+
+def _run_lease_release(run_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, (%s %% %s)::int)", [RUN_LEASE_CLASS, run_id, RUN_LEASE_MOD])
+
+
+def run_abandoned(run: SyncRun) -> bool:
+    """A run marked running whose worker is gone (no session holds its lease)."""
+    if run.status != SyncRun.Status.RUNNING:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+            "AND objsubid = 2 AND objid::bigint = %s %% %s)",
+            [RUN_LEASE_CLASS, run.pk, RUN_LEASE_MOD],
+        )
+        return cursor.fetchone()[0]
+
+
 def run_claim(run_id: int) -> SyncRun | None:
-    """Start a queued run (None if it is not queued any more: a repeated task does nothing)."""
+    """Start a queued run, or take over a running one whose worker died, holding its lease (None if it is done or
+    another worker holds it: a repeated task does nothing)."""
     with transaction.atomic():
         run = SyncRun.objects.select_for_update(skip_locked=True).select_related("store").filter(pk=run_id).first()
-        if run is None or run.status != SyncRun.Status.QUEUED:
+        if run is None or run.status not in (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING):
             return None
+        if not _run_lease_take(run.pk):
+            return None
+        if run.status == SyncRun.Status.RUNNING:
+            logger.warning("Sync run %s of store %s: its worker was lost; taken over", run.pk, run.store_id)
         run.status = SyncRun.Status.RUNNING
         run.started_at = timezone.now()
         run.save(update_fields=["status", "started_at"])
@@ -140,10 +176,13 @@ def sync_run_execute(run_id: int) -> SyncRun | None:
     run = run_claim(run_id)
     if run is None:
         return None
-    if run.kind == SyncRun.Kind.ORDERS:
-        orders_sync(run)
-    else:
-        stock_sync(run)
+    try:
+        if run.kind == SyncRun.Kind.ORDERS:
+            orders_sync(run)
+        else:
+            stock_sync(run)
+    finally:
+        _run_lease_release(run.pk)
     run.refresh_from_db()
     return run
 

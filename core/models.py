@@ -68,3 +68,11 @@ def adopt_saved(instance: models.Model, saved: models.Model) -> None:
     """Make ``instance`` (held by the admin or by django-import-export) the row a service created, so that what
     they do next with it (log it, show it, link to it) is about the saved row."""
     instance.__dict__.update(saved.__dict__)
+
+
+# The models of core's own pieces live beside them; Django finds models through this module.
+from core.audit_models import AuditEntry  # noqa: E402,F401
+from core.idempotency_models import IdempotencyRecord  # noqa: E402,F401
+from core.outbox_models import TaskOutbox  # noqa: E402,F401
+from core.throttle_models import ThrottleCounter  # noqa: E402,F401
+from core.twofactor_models import TwoFactorDevice, TwoFactorRecoveryCode  # noqa: E402,F401

@@ -26,3 +26,46 @@ def interval_task_ensure(*, name: str, task: str, minutes: int, description: str
     if changed:
         existing.save()
     return "updated" if changed else "unchanged"
+
+
+OUTBOX_DRAIN_TASK = "core: task outbox drain"
+OUTBOX_DRAIN_SECONDS = 30
+
+
+@transaction.atomic
+def periodic_tasks_ensure() -> dict[str, str]:
+    """Core's periodic task: the task outbox drained every 30 seconds (core.outbox)."""
+    interval = IntervalSchedule.objects.filter(every=OUTBOX_DRAIN_SECONDS, period=IntervalSchedule.SECONDS).order_by(
+        "pk"
+    ).first() or IntervalSchedule.objects.create(every=OUTBOX_DRAIN_SECONDS, period=IntervalSchedule.SECONDS)
+    wanted = {
+        "task": "core.tasks.outbox_drain_task",
+        "interval": interval,
+        "crontab": None,
+        "description": "Sends queued tasks the broker has not taken yet, lost, or whose worker died.",
+    }
+    existing = PeriodicTask.objects.filter(name=OUTBOX_DRAIN_TASK).first()
+    if existing is None:
+        PeriodicTask.objects.create(name=OUTBOX_DRAIN_TASK, **wanted)
+        return {OUTBOX_DRAIN_TASK: "created", **idempotency_periodic_task_ensure()}
+    changed = [field for field, value in wanted.items() if getattr(existing, field) != value]
+    for field in changed:
+        setattr(existing, field, wanted[field])
+    if changed:
+        existing.save()
+    return {OUTBOX_DRAIN_TASK: "updated" if changed else "unchanged", **idempotency_periodic_task_ensure()}
+
+
+IDEMPOTENCY_EXPIRE_TASK = "core: idempotency keys expire"
+
+
+def idempotency_periodic_task_ensure() -> dict[str, str]:
+    """Idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS deleted every hour (core.idempotency)."""
+    return {
+        IDEMPOTENCY_EXPIRE_TASK: interval_task_ensure(
+            name=IDEMPOTENCY_EXPIRE_TASK,
+            task="core.tasks.idempotency_records_expire_task",
+            minutes=60,
+            description="Deletes the records of Idempotency-Keys older than a day.",
+        )
+    }

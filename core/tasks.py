@@ -1,4 +1,5 @@
-"""Celery smoke task: proves a worker is consuming the queue and can reach the database."""
+"""Core's tasks: the heartbeat (proves a worker is consuming the queue and can reach the database) and the outbox
+drain; and the retry settings every task of ours uses for transient errors."""
 
 from __future__ import annotations
 
@@ -11,8 +12,20 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
+
+from core.outbox import outbox_drain
+
+# Retry only what passes by itself (the database restarting or a dropped connection), a few times, waiting 2, 4,
+# 8 ... seconds (with jitter, at most 5 minutes); anything else is a bug or bad data and fails at once.
+RETRY_TRANSIENT: dict[str, Any] = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 5 * 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -24,7 +37,8 @@ def heartbeat_path(token: str, data_dir: Path | None = None) -> Path:
     return Path(data_dir or settings.DATA_DIR) / "celery" / "heartbeats" / f"{token}.json"
 
 
-@shared_task(name="core.heartbeat_record", ignore_result=True, time_limit=60, soft_time_limit=30)
+# Late ack: writing the same file again is harmless.
+@shared_task(name="core.heartbeat_record", ignore_result=True, time_limit=60, soft_time_limit=30, acks_late=True)
 def heartbeat_record(token: str) -> dict[str, Any]:
     """Write which worker ran this, when, and on which database, to ``heartbeat_path(token)``.
 
@@ -47,3 +61,21 @@ def heartbeat_record(token: str) -> dict[str, Any]:
     partial.write_text(json.dumps(heartbeat), encoding="utf-8")
     os.replace(partial, path)
     return heartbeat
+
+
+# Early ack: the next tick (every 30 seconds) is its retry; two at once never send a row twice (SKIP LOCKED).
+@shared_task(name="core.tasks.outbox_drain_task", time_limit=5 * 60, soft_time_limit=4 * 60, acks_late=False)
+def outbox_drain_task() -> dict[str, int]:
+    """Send the outbox's tasks the broker has not taken, lost, or whose worker died (core.outbox)."""
+    return outbox_drain()
+
+
+# Early ack: hourly from beat, whose next run is its retry; deleting expired records twice deletes nothing more.
+@shared_task(
+    name="core.tasks.idempotency_records_expire_task", time_limit=10 * 60, soft_time_limit=9 * 60, acks_late=False
+)
+def idempotency_records_expire_task() -> int:
+    """Delete the records of Idempotency-Keys past their time (core.idempotency); idempotent, so acks early."""
+    from core.idempotency import idempotency_records_expire
+
+    return idempotency_records_expire()

@@ -10,10 +10,9 @@ itself), and a constraint lost to a concurrent writer becomes the same named ref
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed, words_join
 from core.limits import QUANTITY_MAX, quantity_problem
+from core.outbox import task_enqueue
 from inventory.models import Product, Warehouse
 from purchasing.models import Promotion, ReorderPolicy, Suggestion
 
@@ -594,15 +594,9 @@ def suggestion_dismiss(*, suggestion: Suggestion) -> Suggestion:
 
 def suggestions_compute_queue(*, warehouse: Warehouse | None = None) -> str:
     """Queue a recompute of the suggestions (of ``warehouse``, or of every warehouse) for a worker, sent once the
-    caller's transaction commits; returns the id the task will run under, so the caller can follow it."""
-    task_id = str(uuid.uuid4())
-    warehouse_ids = None if warehouse is None else [warehouse.pk]
-    transaction.on_commit(partial(suggestions_compute_send, task_id=task_id, warehouse_ids=warehouse_ids))
-    return task_id
-
-
-def suggestions_compute_send(*, task_id: str, warehouse_ids: list[int] | None) -> None:
-    """Send the recompute task to the broker (called on commit by suggestions_compute_queue)."""
+    caller's transaction commits (through the outbox, so a broker that is down loses nothing); returns the id the task
+    will run under, so the caller can follow it."""
     from purchasing.tasks import suggestions_compute_task
 
-    suggestions_compute_task.apply_async(kwargs={"warehouse_ids": warehouse_ids}, task_id=task_id)
+    warehouse_ids = None if warehouse is None else [warehouse.pk]
+    return str(task_enqueue(suggestions_compute_task, warehouse_ids=warehouse_ids).task_id)

@@ -27,10 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError, ErrorDetail, ValidationFailed
+from core.outbox import task_enqueue
+from core.pdf import pdf_from_html
 from core.status import next_id
 from inventory.models import Bin, Product, Reservation, StockLevel, Warehouse
-from logistics.labels import _refuse_fetch, code128_svg
+from logistics.labels import code128_svg
 from logistics.models import Shipment
+from logistics.shipments import shipment_label_refresh
 from orders.fulfilment import order_picking_start
 from orders.models import Order, Parcel, ParcelLine
 from orders.shipping import parcel_ship
@@ -294,20 +297,23 @@ def wave_release(*, wave: Wave, user=None, picker=None) -> Wave:
     wave.cart_bin = _cart_bin(wave)
     wave.picker = picker
     wave.save()
-    transaction.on_commit(lambda: _labels_later(wave.pk))
+    _labels_later(wave.pk)
     return wave
 
 
 def _labels_later(wave_id: int) -> None:
+    """Queue the wave's labels through the outbox, in the release's transaction (sent when it commits)."""
     from warehouse.tasks import wave_labels_task
 
-    wave_labels_task.delay(wave_id)
+    task_enqueue(wave_labels_task, wave_id)
 
 
 def wave_labels_make(*, wave: Wave, user=None) -> dict[str, int]:
     """Each of the wave's parcels gets its shipment and label (with its method's carrier account), one carrier
     call at a time outside any transaction; a parcel the carrier refuses keeps the refusal on its shipment for the
-    pack station to show. Safe to repeat: a parcel with a live shipment keeps it."""
+    pack station to show. Safe to repeat: a parcel with a live shipment keeps it, and one an earlier run left
+    without its label (its worker died while the carrier answered) is asked for again under the same number, so the
+    carrier reads back the parcel it made rather than selling a second label."""
     if wave.status in (Wave.Status.DRAFT, Wave.Status.CANCELLED):
         raise Conflict(
             _("Wave %(wave)s is %(status)s: labels are made when it is released.")
@@ -315,9 +321,12 @@ def wave_labels_make(*, wave: Wave, user=None) -> dict[str, int]:
             code="wave_not_released",
         )
     counts = {"ready": 0, "waiting": 0, "refused": 0}
+    started = timezone.now()
     for entry in wave.parcels.exclude(status=WaveParcel.Status.REMOVED).select_related("parcel").order_by("position"):
         try:
             shipment = parcel_ship(parcel=entry.parcel, user=user)
+            if shipment.status == Shipment.Status.CREATED and shipment.created_at < started:
+                shipment = shipment_label_refresh(shipment=shipment, user=user)
         except DomainError as error:
             WaveParcel.objects.filter(pk=entry.pk).update(note=str(error)[:255])
             counts["refused"] += 1
@@ -334,8 +343,6 @@ def wave_labels_make(*, wave: Wave, user=None) -> dict[str, int]:
 def pick_list_pdf(wave: Wave) -> bytes:
     """The wave's A4 pick list: each stop in walking order (bin, SKU, name, quantity, for how many parcels), with
     barcodes of the wave, each bin and each SKU."""
-    from weasyprint import HTML
-
     tasks = list(wave.tasks.select_related("bin", "product").annotate(parcels=Count("lines")).order_by("sequence"))
     rows = [
         {
@@ -361,7 +368,7 @@ def pick_list_pdf(wave: Wave) -> bytes:
             "printed_at": timezone.localtime(),
         },
     )
-    return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+    return pdf_from_html(html)
 
 
 # --- Who picks a wave ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from core.outbox_models import TaskOutbox
 from purchasing import policies
 from purchasing.derivation import SUGGESTION_EXPORT_COLUMNS
 from purchasing.models import Promotion, ReorderPolicy, Suggestion
@@ -425,9 +426,10 @@ def test_a_recompute_is_queued_and_answered_with_202_and_the_task_id(
     assert every.status_code == 202, every.json()
     assert one.json()["warehouse"] == planning["cn1"].pk and every.json()["warehouse"] is None
     assert one.json()["task_id"] != every.json()["task_id"]
-    assert [(callback.func, callback.keywords) for callback in queued] == [
-        (policies.suggestions_compute_send, {"task_id": one.json()["task_id"], "warehouse_ids": [planning["cn1"].pk]}),
-        (policies.suggestions_compute_send, {"task_id": every.json()["task_id"], "warehouse_ids": None}),
+    assert len(queued) == 2  # each outbox row's send
+    assert [(str(row.task_id), row.task_name, row.kwargs) for row in TaskOutbox.objects.order_by("pk")] == [
+        (one.json()["task_id"], "purchasing.tasks.suggestions_compute_task", {"warehouse_ids": [planning["cn1"].pk]}),
+        (every.json()["task_id"], "purchasing.tasks.suggestions_compute_task", {"warehouse_ids": None}),
     ]
 
     with django_capture_on_commit_callbacks(execute=False) as refused_queue:

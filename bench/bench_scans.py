@@ -220,9 +220,10 @@ def floor_load(*, bins: int, orders: int, seed: int) -> World:
     )
 
 
-def orders_load(*, store, orders: int, products: int, seed: int) -> int:
+def orders_load(*, store, orders: int, products: int, seed: int, allocate: bool = True) -> int:
     """``orders`` orders to the US, imported and allocated by the services: about 45 % one unit of one SKU, 40 %
-    two or three SKUs, 15 % two or three units of one SKU. Returns how many were allocated."""
+    two or three SKUs, 15 % two or three units of one SKU. Returns how many were allocated (none without
+    ``allocate``: imported only, as bench_load reads them)."""
     from datetime import UTC, datetime, timedelta
 
     from inventory.models import Product
@@ -274,6 +275,9 @@ def orders_load(*, store, orders: int, products: int, seed: int) -> int:
         if result.problems:
             raise RuntimeError(f"the orders were refused: {result.problems[:3]}")
     imported = time.perf_counter() - started
+    if not allocate:
+        print(f"orders: {orders:,} imported in {imported:.1f} s", flush=True)
+        return 0
     allocation = orders_allocate()
     print(
         f"orders: {orders:,} imported in {imported:.1f} s, {allocation.allocated:,} allocated in "

@@ -245,13 +245,17 @@ def balances_with_available() -> QuerySet[InventoryBalance]:
 # --- Stock levels and the ledger ----------------------------------------------------------------------------
 
 
+# Within one warehouse: by bin (natural order), then SKU. The list of one warehouse orders by this alone.
+STOCK_LEVEL_ORDER_IN_WAREHOUSE = ("bin__code_sort", "product__sku_sort", "id")
+
+
 def stock_levels(*, include_zero: bool = False) -> QuerySet[StockLevel]:
     """Units per product per bin with product, bin and warehouse joined, by warehouse, bin then SKU.
 
     Rows at zero stay in the table after stock leaves a bin; they are left out unless ``include_zero``.
     """
     queryset = StockLevel.objects.select_related("product", "bin", "bin__warehouse").order_by(
-        "bin__warehouse__priority", "bin__warehouse__code", "bin__code_sort", "product__sku_sort", "id"
+        "bin__warehouse__priority", "bin__warehouse__code", *STOCK_LEVEL_ORDER_IN_WAREHOUSE
     )
     if not include_zero:
         queryset = queryset.exclude(on_hand=0)

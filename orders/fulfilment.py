@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, ProtectedError, Q
 from django.db.models.functions import Lower, Trim
 from django.dispatch import Signal
 from django.utils import timezone
@@ -855,21 +855,35 @@ def _lines_for_part(
 # --- giving back what a parcel holds --------------------------------------------------------------------------------
 
 
-def _parcels_unreserve(parcels: Iterable[Parcel], user, *, keep_made_by_person: bool = True) -> list[int]:
+def _parcels_unreserve(
+    parcels: Iterable[Parcel], user, *, keep_made_by_person: bool = True, keep_protected: bool = False
+) -> list[int]:
     """Release the reserved stock of ``parcels``; delete those allocation made (a person's merge or split stays
-    as a grouping, unreserved). Returns the ids of the orders they held."""
+    as a grouping, unreserved). A parcel the floor already put in a wave is protected by it: with
+    ``keep_protected`` (its order is cancelled; packing refuses it) it stays too, unreserved; else the change is
+    refused (Conflict), since its orders would be allocated again into a second parcel. Returns the ids of the
+    orders they held."""
     order_ids: set[int] = set()
     for parcel in parcels:
         order_ids |= set(parcel.lines.values_list("order_id", flat=True))
         _labels_void(parcel, gettext_noop("Its parcel was undone."))
         if parcel.reserved_at is not None and parcel.warehouse_id is not None:
             stock_release(warehouse=parcel.warehouse, reference=parcel.number, user=user)
-        if keep_made_by_person and parcel.made_by in ("merge", "split"):
-            parcel.reserved_at = None
-            parcel.warehouse = None
-            parcel.save(update_fields=["reserved_at", "warehouse", "updated_at"])
-        else:
-            parcel.delete()
+        if not (keep_made_by_person and parcel.made_by in ("merge", "split")):
+            try:
+                parcel.delete()
+                continue
+            except ProtectedError:  # raised while collecting, before anything is deleted
+                if not keep_protected:
+                    raise Conflict(
+                        _("Parcel %(parcel)s is in a wave already; the floor must take it out first.")
+                        % {"parcel": parcel.number},
+                        code="parcel_in_wave",
+                        parcel=parcel.number,
+                    ) from None
+        parcel.reserved_at = None
+        parcel.warehouse = None
+        parcel.save(update_fields=["reserved_at", "warehouse", "updated_at"])
     return sorted(order_ids)
 
 
@@ -1060,7 +1074,7 @@ def order_cancel(*, order: Order, reason: str = "", user=None) -> Order:
                 )
             _reserved_release(parcel, user)
     else:
-        others = _parcels_unreserve(parcels, user, keep_made_by_person=False)
+        others = _parcels_unreserve(parcels, user, keep_made_by_person=False, keep_protected=True)
     order = _to_status(order, Status.CANCELLED, user, reason or gettext_noop("Cancelled by hand."))
     _others_back_to_new(others, {order.pk}, user, gettext_noop("A merged order was cancelled."))
     order_cancelled.send(sender=Order, order=order, picked=picked, parcels=[p.number for p in parcels], user=user)

@@ -207,8 +207,10 @@ def test_serve_starts_its_embedded_database_again_when_it_is_killed(serve):
     assert request("GET", f"{serve.base}/healthz")[:1] == (200,)
 
     killed = kill_postmaster(serve)
+    # Ready again, and serve has said so (it writes its line once the new server's handle is made, which can be a
+    # moment after the server first accepts connections).
     wait_for(
-        lambda: request("GET", f"{serve.base}/readyz")[0] == 200,
+        lambda: request("GET", f"{serve.base}/readyz")[0] == 200 and "The embedded database runs again" in serve.log(),
         deadline_seconds=RECOVERY_DEADLINE,
         describe=lambda: f"/readyz did not recover within {RECOVERY_DEADLINE:g} s:\n{serve.log()}",
     )

@@ -195,10 +195,18 @@ def test_the_drain_sends_again_a_lost_message_and_a_dead_workers_task_but_not_a_
     # A worker's session holds the lease of "running"; the worker of "dead" has gone with its session.
     with psycopg.connect(database_url(connection.settings_dict), autocommit=True) as worker_session:
         worker_session.execute("SELECT pg_advisory_lock(%s, %s)", [LEASE_CLASS, running.pk])
+        worker_pid = worker_session.info.backend_pid
 
         assert sorted(outbox_due().values_list("pk", flat=True)) == [unsent.pk, lost.pk, dead.pk]
         assert waiting.pk not in outbox_due().values_list("pk", flat=True)
 
+    # The worker's session ends: PostgreSQL lets its locks go once its backend has exited, a moment after the close.
+    def worker_gone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [worker_pid])
+            return cursor.fetchone()[0]
+
+    wait_for(worker_gone, deadline_seconds=DEADLINE, describe=lambda: f"backend {worker_pid} did not exit")
     assert sorted(outbox_due().values_list("pk", flat=True)) == [unsent.pk, lost.pk, running.pk, dead.pk]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
@@ -9,6 +10,7 @@ from rest_framework import authentication, exceptions
 from access.keys import key_matches, key_prefix
 from access.models import ApiToken
 from access.services import token_last_used_touch
+from core.permissions import permission_names_sql, permissions_preload
 
 SCHEMES = (b"token", b"bearer")
 
@@ -36,7 +38,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         prefix = key_prefix(key)
         token = None
         if prefix is not None:
-            token = ApiToken.objects.select_related("user", "partner").filter(prefix=prefix).first()
+            # One query: the token, its user and partner, and the user's permissions (core/permissions.py).
+            user_column = f'"{ApiToken._meta.db_table}"."{ApiToken._meta.get_field("user").column}"'
+            token = (
+                ApiToken.objects.select_related("user", "partner")
+                .annotate(user_permission_names=RawSQL(permission_names_sql(user_column), ()))  # noqa: S611 - no input
+                .filter(prefix=prefix)
+                .first()
+            )
         if token is None or not key_matches(key, token.key_hash):
             raise TokenRefused(_("Unknown API token."), code="token_invalid")
         if token.revoked_at is not None:
@@ -48,6 +57,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise TokenRefused(_("The partner of this API token is not active."), code="token_revoked")
         if not token.user.is_active:
             raise TokenRefused(_("The user of this API token is not active."), code="token_invalid")
+        permissions_preload(token.user, token.user_permission_names)
         token_last_used_touch(token=token, now=now)
         return token.user, token
 

@@ -244,7 +244,15 @@ def replayed(records: list[dict], *, repeat: int = 5) -> dict[str, tuple[float, 
         for _ in range(repeat + 1):
             with CaptureQueriesContext(connection) as queries:
                 began = time.perf_counter()
-                response = send(record["path"], data=record["body"], headers=headers)
+                if isinstance(record["body"], str):  # a form, encoded as it was sent
+                    response = send(
+                        record["path"],
+                        data=record["body"],
+                        content_type=record["headers"].get("Content-Type", ""),
+                        headers=headers,
+                    )
+                else:
+                    response = send(record["path"], data=record["body"], headers=headers)
                 times.append((time.perf_counter() - began) * 1000)
             if response.status_code != record["status"]:
                 raise RuntimeError(f"replayed {name}: {response.status_code}, not {record['status']}")

@@ -99,7 +99,8 @@ LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "20"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", str(15 * 60)))
 AUTHENTICATION_BACKENDS = [
     "core.security.LoginThrottleBackend",  # first: refuses a throttled sign-in before any password is checked
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, with a session's user and their permissions read in one query (core/permissions.py).
+    "core.permissions.ModelBackend",
 ]
 # Requests per API token (else per user, else per address), counted in PostgreSQL (core/api/throttling.py); empty
 # turns it off. Off under the test settings unless set (the Schemathesis run sends ~17,000 requests with one token).

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend, ModelBackend
+from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
@@ -79,6 +79,8 @@ class LoginThrottleBackend(BaseBackend):
     still finds its user, through ModelBackend."""
 
     def get_user(self, user_id):
+        from core.permissions import ModelBackend
+
         return ModelBackend().get_user(user_id)
 
     def authenticate(self, request, username=None, password=None, **kwargs):

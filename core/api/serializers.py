@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.utils.translation import gettext
 from rest_framework import serializers
 
+from core.api.fast import FastReadMixin
+
 
 class NoteField(serializers.CharField):
     """A note the system wrote as a message id (``gettext_noop``) reads in the reader's language; a person's note
@@ -14,7 +16,7 @@ class NoteField(serializers.CharField):
         return gettext(value) if value else value
 
 
-class StatusEventSerializer(serializers.ModelSerializer):
+class StatusEventSerializer(FastReadMixin, serializers.ModelSerializer):
     """One step of a document's status; a subclass names its event model in ``Meta.model``."""
 
     note = NoteField(read_only=True)

@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from core.api.fast import FastReadMixin
 from core.api.scoping import ScopedPrimaryKeyRelatedField
 from inventory import product_rules, selectors
 from inventory.models import PRODUCT_FIELDS, Bin, BundleComponent, Product, Warehouse, normalize_code
 
 
-class ShapeOnlyModelSerializer(serializers.ModelSerializer):
+class ShapeOnlyModelSerializer(FastReadMixin, serializers.ModelSerializer):
     """Types, lengths and choices from the model, but none of its validators or unique checks.
 
     Those run in the services after input is normalized (so "  ab-1 " is judged as "AB-1"), with the
@@ -35,7 +36,7 @@ class ShapeOnlyModelSerializer(serializers.ModelSerializer):
         return []
 
 
-class BundleComponentSerializer(serializers.ModelSerializer):
+class BundleComponentSerializer(FastReadMixin, serializers.ModelSerializer):
     """One component of a bundle; written as {"sku", "quantity"}."""
 
     sku = serializers.CharField(source="component.sku", max_length=64, help_text="SKU of the component.")

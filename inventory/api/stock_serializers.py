@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.fast import FastReadMixin
 from core.limits import QUANTITY_MAX
 from inventory.api.references import (
     WAREHOUSE_FOR_CODES,
@@ -23,7 +24,7 @@ from inventory.models import Bin, Reservation, ReservationEvent, SellableChange,
 # --- Read: stock levels, the ledger, reservations, availability ---------------------------------------------
 
 
-class StockLevelSerializer(serializers.ModelSerializer):
+class StockLevelSerializer(FastReadMixin, serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
     warehouse = serializers.IntegerField(source="bin.warehouse_id", read_only=True)
@@ -53,7 +54,7 @@ class StockLevelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockMoveSerializer(serializers.ModelSerializer):
+class StockMoveSerializer(FastReadMixin, serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
     from_bin_code = serializers.CharField(source="from_bin.code", read_only=True, allow_null=True, default=None)
     to_bin_code = serializers.CharField(source="to_bin.code", read_only=True, allow_null=True, default=None)

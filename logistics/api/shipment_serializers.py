@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from core.api.fast import FastReadMixin
 from core.api.references import ResolvesReferences
 from core.api.serializers import StatusEventSerializer
 from core.validators import validate_country
@@ -35,7 +36,7 @@ class AddressField(serializers.DictField):
         super().__init__(child=serializers.CharField(allow_blank=True, allow_null=True), **kwargs)
 
 
-class ShipmentSerializer(serializers.ModelSerializer):
+class ShipmentSerializer(FastReadMixin, serializers.ModelSerializer):
     """A shipment in a list: no label bytes, no lines; what the label is and whether there is one."""
 
     carrier = serializers.CharField(source="account.carrier", read_only=True, help_text="The account's carrier kind.")
@@ -88,7 +89,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
         return bool(shipment.label_bytes)
 
 
-class CustomsLineSerializer(serializers.ModelSerializer):
+class CustomsLineSerializer(FastReadMixin, serializers.ModelSerializer):
     class Meta:
         model = CustomsLine
         fields = list(CUSTOMS_FIELDS)
@@ -102,7 +103,7 @@ class ShipmentEventSerializer(StatusEventSerializer):
         read_only_fields = fields
 
 
-class TrackingEventSerializer(serializers.ModelSerializer):
+class TrackingEventSerializer(FastReadMixin, serializers.ModelSerializer):
     class Meta:
         model = TrackingEvent
         fields = ["id", "shipment", "occurred_at", "kind", "code", "description", "location", "created_at"]

@@ -4,9 +4,9 @@ decided and the parcels it made; recording a shipment, and what people do to ord
 from __future__ import annotations
 
 from django.db import models
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fast import FastReadMixin
 from core.api.references import ID_MAX, ResolvesReferences
 from core.api.serializers import StatusEventSerializer
 from core.phrases import phrase_text
@@ -22,7 +22,7 @@ SPLIT_PARCELS_MAX = 50
 SPLIT_LINES_MAX = 500
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+class OrderLineSerializer(FastReadMixin, serializers.ModelSerializer):
     product_sku = serializers.CharField(source="product.sku", read_only=True, allow_null=True, default=None)
     quantity_shipped = serializers.IntegerField(read_only=True, default=0)
 
@@ -49,7 +49,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
         return data
 
 
-class OrderHoldSerializer(serializers.ModelSerializer):
+class OrderHoldSerializer(FastReadMixin, serializers.ModelSerializer):
     reason = serializers.CharField(source="get_code_display", read_only=True)
 
     class Meta:
@@ -58,14 +58,14 @@ class OrderHoldSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ShipmentLineSerializer(serializers.ModelSerializer):
+class ShipmentLineSerializer(FastReadMixin, serializers.ModelSerializer):
     class Meta:
         model = OrderShipmentLine
         fields = ["line", "quantity"]
         read_only_fields = fields
 
 
-class OrderShipmentSerializer(serializers.ModelSerializer):
+class OrderShipmentSerializer(FastReadMixin, serializers.ModelSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -87,7 +87,7 @@ class OrderShipmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ShipToSerializer(serializers.Serializer):
+class ShipToSerializer(FastReadMixin, serializers.Serializer):
     name = serializers.CharField(source="ship_name")
     company = serializers.CharField(source="ship_company")
     address1 = serializers.CharField(source="ship_address1")
@@ -102,7 +102,7 @@ class ShipToSerializer(serializers.Serializer):
     phone = serializers.CharField(source="ship_phone")
 
 
-class OrderParcelLineSerializer(serializers.ModelSerializer):
+class OrderParcelLineSerializer(FastReadMixin, serializers.ModelSerializer):
     channel_line_id = serializers.CharField(source="line.channel_line_id", read_only=True)
 
     class Meta:
@@ -116,7 +116,7 @@ class OrderParcelLineSerializer(serializers.ModelSerializer):
         }
 
 
-class OrderParcelSerializer(serializers.ModelSerializer):
+class OrderParcelSerializer(FastReadMixin, serializers.ModelSerializer):
     warehouse = serializers.CharField(source="warehouse.code", read_only=True, allow_null=True, default=None)
     shipping_method = serializers.CharField(
         source="shipping_method.code", read_only=True, allow_null=True, default=None
@@ -127,6 +127,13 @@ class OrderParcelSerializer(serializers.ModelSerializer):
         model = Parcel
         fields = ["number", "warehouse", "shipping_method", "reserved_at", "made_by", "lines"]
         read_only_fields = fields
+
+
+class OrderParcelListSerializer(serializers.ListSerializer):
+    """An order's parcels (``order_parcels``), each whole."""
+
+    def get_attribute(self, instance: Order) -> list[Parcel]:
+        return order_parcels(instance)
 
 
 class PhraseField(serializers.CharField):
@@ -161,21 +168,21 @@ def _code(row: models.Model | None) -> str | None:
 
 
 def order_parcels(order: Order) -> list[Parcel]:
-    """The parcels holding lines of ``order``, from its prefetched ``parcel_lines`` (see the view's queryset)."""
+    """The parcels holding lines of ``order``, from its prefetched ``parcel_line_list`` (see the view's queryset)."""
     found: dict[int, Parcel] = {}
-    for row in order.parcel_lines.all():
+    for row in order.parcel_line_list:
         found.setdefault(row.parcel_id, row.parcel)
     return [found[pk] for pk in sorted(found)]
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(FastReadMixin, serializers.ModelSerializer):
     store_name = serializers.CharField(source="store.name", read_only=True)
     channel = serializers.CharField(source="store.channel", read_only=True)
     ship_to = ShipToSerializer(source="*", read_only=True)
-    lines = OrderLineSerializer(many=True, read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True, source="line_list")
     is_held = serializers.BooleanField(read_only=True, default=False)
     holds = OrderHoldSerializer(many=True, read_only=True, source="open_holds")
-    shipments = OrderShipmentSerializer(many=True, read_only=True)
+    shipments = OrderShipmentSerializer(many=True, read_only=True, source="shipment_list")
     warehouse = serializers.CharField(
         source="warehouse.code",
         read_only=True,
@@ -204,7 +211,7 @@ class OrderSerializer(serializers.ModelSerializer):
     decision = DecisionSerializer(
         read_only=True, help_text="What the allocation rules and routing decided, the last time allocation ran."
     )
-    parcels = serializers.SerializerMethodField()
+    parcels = OrderParcelListSerializer(child=OrderParcelSerializer(), read_only=True, source="*")
 
     class Meta:
         model = Order
@@ -246,10 +253,6 @@ class OrderSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(OrderParcelSerializer(many=True))
-    def get_parcels(self, order: Order) -> list:
-        return OrderParcelSerializer(order_parcels(order), many=True).data
 
 
 class OrderEventSerializer(StatusEventSerializer):

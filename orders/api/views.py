@@ -72,7 +72,7 @@ def orders_with_parcels() -> QuerySet[Order]:
     return (
         selectors.order_list()
         .select_related("warehouse", "shipping_method", "warehouse_by_hand", "method_by_hand")
-        .prefetch_related(Prefetch("parcel_lines", queryset=parcel_lines))
+        .prefetch_related(Prefetch("parcel_lines", queryset=parcel_lines, to_attr="parcel_line_list"))
     )
 
 

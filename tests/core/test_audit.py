@@ -34,7 +34,7 @@ from tests.processes import database_url
 pytestmark = pytest.mark.django_db
 
 # The login throttle comes first in AUTHENTICATION_BACKENDS and signs nobody in.
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "core.permissions.ModelBackend"
 CREDENTIALS = {"client_id": "id-1", "client_secret": "very-secret-value", "refresh_token": "r-1"}
 
 

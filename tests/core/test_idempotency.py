@@ -86,7 +86,7 @@ def test_keys_belong_to_their_principal(admin_api, api_client_for, make_user, cl
     assert "Idempotent-Replayed" not in response
 
     # A session's user is a principal too.
-    client.force_login(make_user(superuser=True), backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(make_user(superuser=True), backend="core.permissions.ModelBackend")
     created = client.post(
         PRODUCTS, {"sku": "S-1", "name": "S"}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="s"
     )

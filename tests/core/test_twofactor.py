@@ -18,7 +18,7 @@ from core.twofactor_models import TwoFactorDevice, TwoFactorRecoveryCode
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "test-pass-123"  # make_user's
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "core.permissions.ModelBackend"
 VERIFY = "/admin/2fa/verify/"
 
 

@@ -10,10 +10,10 @@ from tests.inventory.factories import BinFactory, BundleComponentFactory, Produc
 
 pytestmark = pytest.mark.django_db
 
-# Token lookup with its user, the user's permissions, the page's count, the rows, and (products) one prefetch of
-# bundle components with their products.
-PRODUCT_LIST_QUERIES = 6
-OTHER_LIST_QUERIES = 5
+# The token with its user and their permissions (one query), the page's count, the rows, and (products) one prefetch
+# of bundle components with their products.
+PRODUCT_LIST_QUERIES = 4
+OTHER_LIST_QUERIES = 3
 
 
 def queries_for(client, url: str) -> tuple[int, int]:

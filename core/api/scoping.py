@@ -153,6 +153,14 @@ class DataScopedViewMixin:
     def get_queryset(self):
         return self.scope_queryset(super().get_queryset())
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # One row by its id is not narrowed by the list's filters, search and ordering: the schema gives a detail no
+        # such parameters, and building the filter form cost more than reading the row. (Its scope is in
+        # get_queryset, above, and still applies.)
+        if getattr(self, "action", None) == "retrieve":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def scope_queryset(self, queryset: QuerySet, declaration: DataScopeDeclaration = None) -> QuerySet:
         """``queryset`` within the request's scope, by the view's ``data_scope`` or by ``declaration``."""
         return request_scope(self.request).filter(queryset, declaration or self.data_scope)

@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+
+from tests.api.openapi import operations
 
 pytestmark = pytest.mark.django_db
-
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        response = Client().get("/api/schema/", {"format": "json"})
-    assert response.status_code == 200
-    return response.json()
-
-
-def operations(schema):
-    for path, item in schema["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
 
 
 def test_only_the_upload_endpoints_take_multipart(schema):

@@ -23,10 +23,10 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from channels.models import SyncRun
-from channels.services import store_create
 from channels.simulators.aliexpress import AliExpressSimulator
 from channels.simulators.base import SimulatorServer
 from orders.models import Order
+from tests.channels.simulated_stores import aliexpress_store
 from tests.core.test_celery_worker import broker_settings
 from tests.processes import database_url, wait_for
 
@@ -41,19 +41,7 @@ def test_a_worker_runs_the_periodic_sync_of_a_store(tmp_path):
     queue = f"sync-{uuid.uuid4().hex}"
     broker_url, transport_options = broker_settings(tmp_path)
     with SimulatorServer(simulator) as server:
-        store = store_create(
-            channel="aliexpress",
-            name="AliExpress worker test",
-            api_base_url=server.url,
-            auth_url=server.url + "/rest",
-            credentials={
-                "app_key": "sim-app-key",
-                "app_secret": "sim-app-secret",
-                "access_token": "sim-access-0",
-                "refresh_token": "sim-refresh-0",
-            },
-            import_from=timezone.now() - timedelta(days=1),
-        )
+        store = aliexpress_store(server.url, name="AliExpress worker test")
         periodic = PeriodicTask.objects.get(kwargs=json.dumps({"store_id": store.pk}))
         environment = {
             **os.environ,

@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import timezone
 
 from channels.models import SyncRun
-from channels.services import store_create, sync_request
+from channels.services import sync_request
 from channels.simulators.aliexpress import AliExpressSimulator
 from channels.sync import run_abandoned
 from core.outbox import outbox_drain
@@ -39,6 +39,7 @@ from logistics.models import Shipment
 from logistics.simulators.yunexpress import YunExpressSimulator
 from orders.imports import orders_upsert
 from orders.models import Order, OrderEvent, OrderLine, Parcel
+from tests.channels.simulated_stores import aliexpress_store
 from tests.core.celery_workers import DEADLINE, Broker, Worker, outbox_finished, outbox_rows
 from tests.logistics.parcels import post_account, world_with_product_code
 from tests.logistics.test_yunexpress import account_for
@@ -129,19 +130,7 @@ def test_a_worker_killed_while_reading_a_stores_orders_is_taken_over_and_imports
     simulator.after_page(2, hold_page_two)
     with SimulatorServer(simulator) as server:
         try:
-            store = store_create(
-                channel="aliexpress",
-                name="AliExpress crash test",
-                api_base_url=server.url,
-                auth_url=server.url + "/rest",
-                credentials={
-                    "app_key": "sim-app-key",
-                    "app_secret": "sim-app-secret",
-                    "access_token": "sim-access-0",
-                    "refresh_token": "sim-refresh-0",
-                },
-                import_from=timezone.now() - timedelta(days=1),
-            )
+            store = aliexpress_store(server.url, name="AliExpress crash test")
             run, queued = sync_request(store=store, kind=SyncRun.Kind.ORDERS)
             assert queued
             wait_for(

@@ -40,7 +40,7 @@ migrations-check: install
 	SEABRIDGE_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 
 pytest: install
-	SEABRIDGE_TESTING=1 $(VENV)/bin/pytest -n 2 --dist worksteal $(PYTEST_ARGS)
+	SEABRIDGE_TESTING=1 SEABRIDGE_FAST_PASSWORDS=1 $(VENV)/bin/pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 # The Chinese catalogue: collect every translatable string, then compile (docs/i18n.md). Needs GNU gettext.
 messages: install

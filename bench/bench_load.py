@@ -419,7 +419,7 @@ def run(options: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     full = {"products": 100_000, "moves": 1_000_000, "orders": 100_000, "seconds": 60.0, "warmup": 10.0}
-    small = {"products": 2_000, "moves": 20_000, "orders": 2_000, "seconds": 10.0, "warmup": 3.0}
+    small = {"products": 2_000, "moves": 20_000, "orders": 2_000, "seconds": 6.0, "warmup": 2.0}
     parser.add_argument("--products", type=int, help="products (default 100,000)")
     parser.add_argument("--moves", type=int, help="stock moves in the ledger (default 1,000,000)")
     parser.add_argument("--orders", type=int, help="open orders (default 100,000); a shipment for every tenth")
@@ -431,9 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         "--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn sync workers (2 × cores + 1)"
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--small", action="store_true", help="CI size: 2,000 products, 20,000 moves, 2,000 orders, 10 s"
-    )
+    parser.add_argument("--small", action="store_true", help="CI size: 2,000 products, 20,000 moves, 2,000 orders, 6 s")
     options = parser.parse_args(argv)
     for name, value in (small if options.small else full).items():
         if getattr(options, name) is None:

@@ -986,7 +986,7 @@ def run(options: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     full = {"bins": 100_000, "orders": 10_000, "users": 50, "pause": 5.0}
-    small = {"bins": 1000, "orders": 200, "users": 5, "pause": 0.0}
+    small = {"bins": 1000, "orders": 100, "users": 5, "pause": 0.0}
     parser.add_argument("--bins", type=int, help="stocked bins (default 100,000)")
     parser.add_argument("--orders", type=int, help="open orders (default 10,000)")
     parser.add_argument("--users", type=int, help="floor workers scanning at once (default 50)")
@@ -1014,7 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
         help="print the queries of the replayed scans of a kind, e.g. 'hand over: close' (repeatable)",
     )
     parser.add_argument(
-        "--small", action="store_true", help="CI size: 1,000 bins, 200 orders, 5 workers, no pause (each can be set)"
+        "--small", action="store_true", help="CI size: 1,000 bins, 100 orders, 5 workers, no pause (each can be set)"
     )
     options = parser.parse_args(argv)
     for name, value in (small if options.small else full).items():

@@ -34,7 +34,7 @@ OUTBOX_DRAIN_SECONDS = 30
 
 @transaction.atomic
 def periodic_tasks_ensure() -> dict[str, str]:
-    """Core's periodic task: the task outbox drained every 30 seconds (core.outbox)."""
+    """Core's periodic tasks: the task outbox drained every 30 seconds (core.outbox), and the hourly clean-ups."""
     interval = IntervalSchedule.objects.filter(every=OUTBOX_DRAIN_SECONDS, period=IntervalSchedule.SECONDS).order_by(
         "pk"
     ).first() or IntervalSchedule.objects.create(every=OUTBOX_DRAIN_SECONDS, period=IntervalSchedule.SECONDS)
@@ -47,25 +47,33 @@ def periodic_tasks_ensure() -> dict[str, str]:
     existing = PeriodicTask.objects.filter(name=OUTBOX_DRAIN_TASK).first()
     if existing is None:
         PeriodicTask.objects.create(name=OUTBOX_DRAIN_TASK, **wanted)
-        return {OUTBOX_DRAIN_TASK: "created", **idempotency_periodic_task_ensure()}
+        return {OUTBOX_DRAIN_TASK: "created", **hourly_periodic_tasks_ensure()}
     changed = [field for field, value in wanted.items() if getattr(existing, field) != value]
     for field in changed:
         setattr(existing, field, wanted[field])
     if changed:
         existing.save()
-    return {OUTBOX_DRAIN_TASK: "updated" if changed else "unchanged", **idempotency_periodic_task_ensure()}
+    return {OUTBOX_DRAIN_TASK: "updated" if changed else "unchanged", **hourly_periodic_tasks_ensure()}
 
 
 IDEMPOTENCY_EXPIRE_TASK = "core: idempotency keys expire"
+THROTTLE_PRUNE_TASK = "core: throttle counters prune"
 
 
-def idempotency_periodic_task_ensure() -> dict[str, str]:
-    """Idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS deleted every hour (core.idempotency)."""
+def hourly_periodic_tasks_ensure() -> dict[str, str]:
+    """Every hour: Idempotency-Keys older than IDEMPOTENCY_KEY_TTL_HOURS deleted (core.idempotency), and the throttle
+    counters of clients not seen for a day (core.throttle)."""
     return {
         IDEMPOTENCY_EXPIRE_TASK: interval_task_ensure(
             name=IDEMPOTENCY_EXPIRE_TASK,
             task="core.tasks.idempotency_records_expire_task",
             minutes=60,
             description="Deletes the records of Idempotency-Keys older than a day.",
-        )
+        ),
+        THROTTLE_PRUNE_TASK: interval_task_ensure(
+            name=THROTTLE_PRUNE_TASK,
+            task="core.tasks.throttle_counters_prune_task",
+            minutes=60,
+            description="Deletes the login and API throttle counters of clients not seen for a day.",
+        ),
     }

@@ -79,3 +79,14 @@ def idempotency_records_expire_task() -> int:
     from core.idempotency import idempotency_records_expire
 
     return idempotency_records_expire()
+
+
+# Early ack: hourly from beat, whose next run is its retry; pruning twice deletes nothing more.
+@shared_task(
+    name="core.tasks.throttle_counters_prune_task", time_limit=10 * 60, soft_time_limit=9 * 60, acks_late=False
+)
+def throttle_counters_prune_task() -> int:
+    """Delete the login and API throttle counters of clients not seen for a day (core.throttle)."""
+    from core.throttle import throttle_counters_prune
+
+    return throttle_counters_prune()

@@ -82,6 +82,26 @@ def throttle_reset(*, keys: list[str]) -> int:
     return deleted
 
 
+# A counter whose window began this long ago (or the longest window in use, if longer) counts nothing any more.
+PRUNE_AFTER_SECONDS = 24 * 3600
+
+
+def throttle_counters_prune() -> int:
+    """Delete the counters of keys not seen since their window ended, long ago (hourly, from beat): one row per
+    client ever seen would otherwise stay for good. Returns how many were deleted."""
+    from core.api.throttling import rate_parse
+
+    windows = [PRUNE_AFTER_SECONDS, settings.LOGIN_FAILURE_WINDOW]
+    if settings.API_THROTTLE_RATE:
+        windows.append(rate_parse(settings.API_THROTTLE_RATE)[1])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM core_throttlecounter WHERE window_start < statement_timestamp() - %s * interval '1 second'",
+            [max(windows)],
+        )
+        return cursor.rowcount
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or, behind ``SEABRIDGE_PROXY_COUNT`` trusted proxies (TLS proxies, load
     balancers that append to X-Forwarded-For), the address the outermost trusted proxy saw. Entries a client wrote

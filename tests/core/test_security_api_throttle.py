@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.api.throttling import rate_parse
-from core.throttle import throttle_hit
+from core.throttle import throttle_counters_prune, throttle_hit
 from core.throttle_models import ThrottleCounter
 
 LIST = "/api/v1/warehouses/"
@@ -80,3 +80,25 @@ def test_counting_is_one_statement_on_an_unlogged_table():
     assert ThrottleCounter.objects.get(key="api:token:bench").hits == 201
     print(f"throttle_hit: {per_hit * 1000:.3f} ms per request")
     assert per_hit < 0.005  # measured about 0.1 ms on the database beside the server; 5 ms leaves room for a busy CI
+
+
+@override_settings(API_THROTTLE_RATE="1200/min", LOGIN_FAILURE_WINDOW=15 * 60)
+def test_counters_of_clients_not_seen_for_a_day_are_pruned_and_the_rest_kept(db):
+    for key in ("api:token:1", "api:token:2", "login:ip:203.0.113.9"):
+        throttle_hit(key=key, window=60)
+    now = ThrottleCounter.objects.get(key="api:token:1").window_start
+    ThrottleCounter.objects.filter(key="api:token:1").update(window_start=now - dt.timedelta(hours=25))
+    ThrottleCounter.objects.filter(key="login:ip:203.0.113.9").update(window_start=now - dt.timedelta(hours=23))
+
+    assert throttle_counters_prune() == 1
+    assert sorted(ThrottleCounter.objects.values_list("key", flat=True)) == ["api:token:2", "login:ip:203.0.113.9"]
+    assert throttle_counters_prune() == 0
+
+
+@override_settings(LOGIN_FAILURE_WINDOW=3 * 24 * 3600)
+def test_a_window_longer_than_a_day_is_not_cut_short_by_the_prune(db):
+    throttle_hit(key="login:user:alice", window=3 * 24 * 3600)
+    ThrottleCounter.objects.update(window_start=F("window_start") - dt.timedelta(days=2))
+
+    assert throttle_counters_prune() == 0
+    assert ThrottleCounter.objects.filter(key="login:user:alice").exists()

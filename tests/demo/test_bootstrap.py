@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from access.keys import key_hash
 from access.models import ApiToken
-from core.schedules import IDEMPOTENCY_EXPIRE_TASK, OUTBOX_DRAIN_TASK
+from core.schedules import IDEMPOTENCY_EXPIRE_TASK, OUTBOX_DRAIN_TASK, THROTTLE_PRUNE_TASK
 from demo.management.commands.bootstrap import ADMIN_PASSWORD_FILE
 from inventory.models import Bin, BundleComponent, Product, Warehouse
 from inventory.schedules import PERIODIC_TASKS
@@ -130,6 +130,7 @@ def test_bootstrap_writes_every_app_periodic_task_for_beat(data_dir):
         STOCKOUT_DAYS_TASK,
         OUTBOX_DRAIN_TASK,
         IDEMPOTENCY_EXPIRE_TASK,
+        THROTTLE_PRUNE_TASK,
     }
     assert expected <= names
     allocation = PeriodicTask.objects.get(name=ALLOCATION_TASK)

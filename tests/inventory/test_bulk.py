@@ -660,32 +660,3 @@ def test_command_exit_codes(tmp_path):
         "CommandError: 1 of 1 rows are invalid; nothing was saved.",
     ]
     assert list(Product.objects.values_list("sku", flat=True)) == ["AB-1"]
-
-
-# --- The benchmark --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_benchmark_runs_at_a_tiny_size_and_prints_its_figures():
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.bench_products_import", "--rows", "300", "--repeat", "1", "--sample", "50"],
-        cwd=PROJECT_ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-    assert finished.returncode == 0, finished.stdout + finished.stderr
-    lines = finished.stdout.splitlines()
-    figures = {line[:3]: line for line in lines if line.startswith("(")}
-    assert set(figures) == {"(a)", "(b)", "(c)", "(d)", "(e)"}
-    assert "300 rows" in figures["(b)"] and "rows/s" in figures["(b)"] and "(300 created; " in figures["(b)"]
-    assert "(0 created, 0 updated)" in figures["(c)"]
-    assert "50 rows" in figures["(d)"]
-    assert any(line.startswith("bulk / COPY: ") and "goal" in line for line in lines)
-    assert lines[-1].startswith("Dropped bench_products_")
-    bench_database = lines[-1].removeprefix("Dropped ").rstrip(".")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [bench_database])
-        assert cursor.fetchone()[0] == 0

@@ -1,0 +1,73 @@
+"""A request's user comes with their permissions in the same query (core/permissions.py): the same set Django's
+ModelBackend reads with two queries of its own, for a session's user and for an API token's."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import backends as django_backends
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import RequestFactory
+
+from access.authentication import ApiTokenAuthentication
+from access.services import token_create
+from core.permissions import ModelBackend
+
+pytestmark = pytest.mark.django_db
+
+
+def django_permissions(user_id: int) -> set[str]:
+    """What Django's own ModelBackend reads for the user, on a fresh instance."""
+    return django_backends.ModelBackend().get_all_permissions(get_user_model().objects.get(pk=user_id))
+
+
+@pytest.fixture
+def picker_with_one_more(make_user):
+    """A picker (the role's permissions, through a group) with one permission of their own besides."""
+    user = make_user("Picker/packer")
+    user.user_permissions.add(Permission.objects.get(codename="add_supplier"))
+    return user
+
+
+def test_a_sessions_user_is_read_with_the_same_permissions_in_one_query(
+    picker_with_one_more, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(picker_with_one_more.pk)
+        permissions = user.get_all_permissions()
+        assert user.has_perm("purchasing.add_supplier")
+        assert not user.has_perm("inventory.delete_product")
+
+    assert permissions == django_permissions(user.pk)
+    assert "purchasing.add_supplier" in permissions and len(permissions) > 5
+
+
+def test_a_tokens_user_is_read_with_the_same_permissions_in_one_query(picker_with_one_more, django_assert_num_queries):
+    _token, key = token_create(user=picker_with_one_more, name="t", scopes=["*"], all_stores=True, all_warehouses=True)
+    request = RequestFactory().get("/api/v1/", HTTP_AUTHORIZATION=f"Token {key}")
+    with django_assert_num_queries(2):  # the token with its user and permissions; the once-a-minute last use
+        user, _auth = ApiTokenAuthentication().authenticate(request)
+        permissions = user.get_all_permissions()
+
+    assert permissions == django_permissions(user.pk)
+
+
+def test_an_inactive_or_unknown_user_has_no_session(make_user):
+    user = make_user("Picker/packer")
+    user.is_active = False
+    user.save()
+
+    assert ModelBackend().get_user(user.pk) is None
+    assert ModelBackend().get_user(999_999) is None
+
+
+def test_a_superuser_has_every_permission_as_django_gives_them(make_user):
+    boss = make_user(superuser=True)
+
+    user = ModelBackend().get_user(boss.pk)
+
+    assert (
+        user.get_all_permissions()
+        == django_permissions(boss.pk)
+        == {f"{app}.{code}" for app, code in Permission.objects.values_list("content_type__app_label", "codename")}
+    )

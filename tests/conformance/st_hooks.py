@@ -13,15 +13,21 @@
 - **Lists in the stateful phase** are where chains start (the first row's id feeds the next step). Their filters
   were fuzzed in the earlier phases; here random filters would only return empty pages, so a list keeps only the
   query parameters a link fills (the store of ``GET /orders/?store=``).
+- **One ``ast.parse`` at a time.** Hypothesis parses a module's source to describe a filter's lambda, from each of
+  the run's two worker threads, and CPython 3.11 can fail such a parse in a threaded program with ``SystemError: AST
+  constructor recursion depth mismatch`` (CPython issue 106905; seen once in CI, on the allocation-rule preview's
+  coverage cases). A lock around ``ast.parse`` in this process serializes them.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 import json
 import os
 import re
+import threading
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -33,6 +39,17 @@ RECORD_ENV = "SEABRIDGE_ST_RECORD"
 STATEFUL = "stateful"
 # The CLI counts a stateful scenario the same way (cli/commands/run/handlers/output.py).
 NOT_A_SCENARIO = (Status.INTERRUPTED, Status.SKIP, None)
+
+_ast_parse = ast.parse
+_ast_lock = threading.Lock()
+
+
+def _ast_parse_one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+    with _ast_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _ast_parse_one_at_a_time
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 # As the schema documents the header (core.api.schema.IDEMPOTENCY_KEY).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterator
@@ -9,8 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# Set by run_all: a migrated database each benchmark copies instead of migrating its own.
+# A migrated database to copy instead of the kept one (``kept_template``), when set.
 TEMPLATE_VARIABLE = "SEABRIDGE_BENCH_TEMPLATE"
+# The kept migrated database: this prefix and a fingerprint of what migrating depends on.
+KEPT_TEMPLATE_PREFIX = "seabridge_migrated_"
+ROOT = Path(__file__).resolve().parent.parent
 
 # Connection settings of Django's that psycopg.connect does not take.
 DJANGO_ONLY_OPTIONS = {"pool", "server_side_binding", "assume_role", "isolation_level", "context", "cursor_factory"}
@@ -29,11 +33,59 @@ def django_setup() -> None:
     django.setup()
 
 
+def migrations_fingerprint() -> str:
+    """A hash of what a migrated database depends on: every migration of the project and the pinned packages (whose
+    apps have migrations of their own)."""
+    digest = hashlib.sha256((ROOT / "requirements.lock").read_bytes())
+    for path in sorted(ROOT.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def kept_template() -> str:
+    """The name of a database with every migration applied, kept on the configured server between runs.
+
+    Its name carries ``migrations_fingerprint()``, so a changed migration or package makes a new one (and the old
+    ones are dropped). It is built under an advisory lock, into a scratch database renamed once complete, so a run
+    that dies half-way leaves nothing that looks finished. Copying it takes a second; migrating takes about twenty.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    name = f"{KEPT_TEMPLATE_PREFIX}{migrations_fingerprint()}"
+    scratch = f"{name}_building"
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [KEPT_TEMPLATE_PREFIX])
+        try:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is not None:
+                return name
+            original_name = connection.settings_dict["NAME"]
+            print(f"Migrating {name}, kept for later runs ...", flush=True)
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = scratch
+            try:
+                connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+            finally:
+                connection.close()
+                connection.settings_dict["NAME"] = original_name
+                settings.DATABASES[connection.alias]["NAME"] = original_name
+            cursor.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{name}"')
+            cursor.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+                [KEPT_TEMPLATE_PREFIX + "%", name],
+            )
+            for (stale,) in cursor.fetchall():
+                cursor.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
+            return name
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [KEPT_TEMPLATE_PREFIX])
+
+
 @contextmanager
 def throwaway_database(prefix: str) -> Iterator[dict[str, Any]]:
-    """Create and migrate ``<prefix>_<pid>`` on the configured server, point Django at it, drop it afterwards.
-
-    Under run_all it is a copy of one migrated template database (``TEMPLATE_VARIABLE``) instead.
+    """Create ``<prefix>_<pid>`` on the configured server as a copy of the kept migrated database
+    (``kept_template``, or the one ``TEMPLATE_VARIABLE`` names), point Django at it, drop it afterwards.
 
     Yields Django's settings_dict for it, which worker processes take to connect to the same database (see
     ``worker_django_setup``). The database is dropped also on error; every other connection to it must be
@@ -44,30 +96,20 @@ def throwaway_database(prefix: str) -> Iterator[dict[str, Any]]:
     original_name = connection.settings_dict["NAME"]
     name = f"{prefix}_{os.getpid()}"
     where = connection.settings_dict.get("HOST") or connection.settings_dict["OPTIONS"].get("host", "local socket")
-    template = os.environ.get(TEMPLATE_VARIABLE, "").strip()
-    if template:
-        # run_all migrated one database for every benchmark: copying it takes a second, migrating takes many.
-        print(f"Creating throw-away database {name} on {where} from the migrated {template} ...", flush=True)
-        with connection._nodb_cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        connection.close()
-        connection.settings_dict["NAME"] = name
-        try:
-            yield dict(connection.settings_dict)
-        finally:
-            connection.close()
-            connection.settings_dict["NAME"] = original_name
-            with connection._nodb_cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            print(f"Dropped {name}.", flush=True)
-        return
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    print(f"Creating throw-away database {name} on {where} and migrating it ...", flush=True)
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    template = os.environ.get(TEMPLATE_VARIABLE, "").strip() or kept_template()
+    # Copying a migrated database takes a second; migrating takes about twenty.
+    print(f"Creating throw-away database {name} on {where} from the migrated {template} ...", flush=True)
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    connection.close()
+    connection.settings_dict["NAME"] = name
     try:
         yield dict(connection.settings_dict)
     finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
+        connection.close()
+        connection.settings_dict["NAME"] = original_name
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"Dropped {name}.", flush=True)
 
 

@@ -37,19 +37,18 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextmanager
 def migrated_template() -> Iterator[None]:
-    """Migrate one database that every benchmark copies (bench/_database.py), and drop it at the end."""
-    from bench._database import TEMPLATE_VARIABLE, django_setup, throwaway_database
+    """The kept migrated database (bench/_database.py) that every benchmark copies, built first if it is missing."""
+    from bench._database import TEMPLATE_VARIABLE, django_setup, kept_template
 
     django_setup()
     from django.db import connection
 
-    with throwaway_database("bench_template") as database:
-        connection.close()  # a database is copied only while no one is connected to it
-        os.environ[TEMPLATE_VARIABLE] = database["NAME"]
-        try:
-            yield
-        finally:
-            del os.environ[TEMPLATE_VARIABLE]
+    os.environ[TEMPLATE_VARIABLE] = kept_template()
+    connection.close()  # a database is copied only while no one is connected to it
+    try:
+        yield
+    finally:
+        del os.environ[TEMPLATE_VARIABLE]
 
 
 def run(names: list[str], *, small: bool) -> int:

@@ -4,10 +4,11 @@
     python -m tests.conformance.api_check --serve     # only the server, for running `st` (or curl) by hand
 
 What an outside tester would do, in one command (`make api-check`, and so in `make test` and CI): a throw-away
-database on the configured PostgreSQL (embedded by default, DATABASE_URL otherwise) gets the migrations, the
-roles and the demo data, an admin user and its token, and work in flight (the demo stores' orders synced,
-allocated, two parcels shipped, one on a manifest); gunicorn serves the project on a free port of 127.0.0.1; the
-demo's marketplace and carrier simulators answer on another (so operations that ask a carrier get real answers).
+database on the configured PostgreSQL (embedded by default, DATABASE_URL otherwise), copied from the migrated one
+kept there (bench/_database.py), gets the roles and the demo data, an admin user and its token, and work in flight
+(the demo stores' orders synced, allocated, two parcels shipped, one on a manifest); gunicorn serves the project on
+a free port of 127.0.0.1; the demo's marketplace and carrier simulators answer on another (so operations that ask a
+carrier get real answers).
 Schemathesis then takes the schema served at /api/schema/ and sends every operation generated requests, valid
 and invalid (the examples, coverage and fuzzing phases), then walks chains of operations along the schema's
 OpenAPI links (the stateful phase: a store and its orders; an order allocated, its parcel shipped, labelled and
@@ -172,7 +173,7 @@ def live_server(*, web_workers: int) -> Iterator[LiveServer]:
         token = _prepare_data(simulators.url)
         _prepare_chains(get_user_model().objects.get(username="api-check"))
         print(
-            f"Database migrated in {migrated - started:.0f} s; demo data and work in flight in "
+            f"Migrated database ready in {migrated - started:.0f} s; demo data and work in flight in "
             f"{time.monotonic() - migrated:.0f} s.",
             flush=True,
         )

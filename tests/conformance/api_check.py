@@ -20,7 +20,9 @@ so the whole check stays within about three minutes on two cores (docs/api-fuzzi
 The run fails on any server error, an undocumented status code, or a response that breaks the schema, in any
 phase; and when an operation of the schema got no answer at all (every route must be exercised). At the end it
 prints what it ran: operations, cases per phase, stateful scenarios and links followed, and the time taken.
-Every server and database it starts is stopped again, also on error.
+Every server and database it starts is stopped again, also on error. Schemathesis runs as two processes side by
+side, the examples and coverage phases in one and fuzzing and stateful in the other (``--processes 1``: one for
+all), each with two worker threads, against gunicorn with three workers.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,6 +66,9 @@ CHECKS = (
     "response_schema_conformance",
 )
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# Run as two Schemathesis processes at once: one process keeps about one core busy (its threads share one
+# interpreter), so two use the machine's two cores, and the check takes about two thirds of the time.
+PHASE_GROUPS = (("examples", "coverage"), ("fuzzing", "stateful"))
 METHODS = ("get", "put", "post", "patch", "delete")
 # The coverage phase makes every case the schema defines, most of the run's time; each run sends one slice of them
 # (a stable hash of the case picks it; the commit picks the slice), so a handful of commits send them all.
@@ -247,7 +253,9 @@ def coverage_slice(value: str) -> str:
     return f"{index}/{COVERAGE_SLICES}"
 
 
-def schemathesis_command(live: LiveServer, options: argparse.Namespace, schema_file: Path) -> list[str]:
+def schemathesis_command(
+    live: LiveServer, options: argparse.Namespace, schema_file: Path, phases: tuple[str, ...] = PHASES
+) -> list[str]:
     command = [
         str(Path(sys.executable).with_name("st")),
         "--no-color",
@@ -262,7 +270,7 @@ def schemathesis_command(live: LiveServer, options: argparse.Namespace, schema_f
         "--checks",
         ",".join(CHECKS),
         "--phases",
-        ",".join(PHASES),
+        ",".join(phases),
         "--seed",
         str(options.seed),
         "--workers",
@@ -327,40 +335,79 @@ def summarize(record: dict, operations: list[str], seconds: float, cpu: dict[str
     return problems
 
 
+def records_merge(records: list[dict]) -> dict:
+    """One record (st_hooks.py) of runs made side by side: counts added, links joined."""
+    answers: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    links: Counter = Counter()
+    inferred: set[str] = set()
+    for record in records:
+        for label, phases in record["answers"].items():
+            for phase, codes in phases.items():
+                answers[label][phase].update(codes)
+        links.update(record["links"])
+        inferred.update(record["inferred_links"])
+    return {
+        "answers": {
+            label: {phase: dict(codes) for phase, codes in phases.items()} for label, phases in answers.items()
+        },
+        "scenarios": sum(record["scenarios"] for record in records),
+        "links": dict(links),
+        "inferred_links": sorted(inferred),
+        "failed_scenarios": sum(record["failed_scenarios"] for record in records),
+    }
+
+
 def run_check(live: LiveServer, options: argparse.Namespace) -> int:
     operations = schema_operations(live.schema)
     with tempfile.TemporaryDirectory(prefix="api-check-") as scratch:
-        record_path = Path(scratch) / "record.json"
         # The schema the server served when it came up (generating it again costs seconds, and Schemathesis gives
         # a schema 10 s to load).
         schema_file = Path(scratch) / "schema.json"
         schema_file.write_text(json.dumps(live.schema), encoding="utf-8")
-        command = schemathesis_command(live, options, schema_file)
-        print("Running:", " ".join(part if "Token" not in part else "Authorization: Token ***" for part in command))
+        groups = PHASE_GROUPS if options.processes == 2 else (PHASES,)
         print(
             f"Coverage phase: slice {options.coverage_slice} of its cases (--coverage-slice repeats it)"
             if options.coverage_slice
             else "Coverage phase: every case"
         )
-        sys.stdout.flush()
         started, cpu_before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        environment = {
-            **os.environ,
-            "SCHEMATHESIS_HOOKS": str(HOOKS),
-            "SEABRIDGE_ST_RECORD": str(record_path),
-            "SEABRIDGE_ST_COVERAGE_SLICE": options.coverage_slice,
-        }
-        returncode = subprocess.run(command, cwd=ROOT, env=environment, check=False).returncode
+        runs = []
+        for number, phases in enumerate(groups):
+            command = schemathesis_command(live, options, schema_file, phases)
+            print("Running:", " ".join(part if "Token" not in part else "Authorization: Token ***" for part in command))
+            record_path, output_path = Path(scratch) / f"record-{number}.json", Path(scratch) / f"output-{number}.txt"
+            environment = {
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": str(HOOKS),
+                "SEABRIDGE_ST_RECORD": str(record_path),
+                "SEABRIDGE_ST_COVERAGE_SLICE": options.coverage_slice,
+            }
+            output = output_path.open("w", encoding="utf-8")
+            process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+            runs.append((phases, process, output, output_path, record_path))
+        sys.stdout.flush()
+        returncode, records = 0, []
+        for phases, process, output, output_path, record_path in runs:
+            status = process.wait()
+            output.close()
+            # Each run's own report, one after the other (they ran side by side).
+            print(f"\n--- Schemathesis, phases {', '.join(phases)} (status {status}) ---", flush=True)
+            sys.stdout.write(output_path.read_text(encoding="utf-8"))
+            returncode = returncode or status
+            if not record_path.exists():
+                print(f"Schemathesis ended (status {status}) without recording its run.", file=sys.stderr)
+                returncode = returncode or 1
+                continue
+            records.append(json.loads(record_path.read_text(encoding="utf-8")))
         seconds = time.monotonic() - started
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = {
             "Schemathesis": cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime,
             "web server": live.cpu_seconds(),
         }
-        if not record_path.exists():
-            print(f"Schemathesis ended (status {returncode}) without recording its run.", file=sys.stderr)
-            return returncode or 1
-        problems = summarize(json.loads(record_path.read_text(encoding="utf-8")), operations, seconds, cpu)
+        if len(records) < len(runs):
+            return returncode
+        problems = summarize(records_merge(records), operations, seconds, cpu)
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     if returncode == 0 and problems:
@@ -378,7 +425,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=20261129, help="the same seed finds the same cases")
     parser.add_argument("--workers", default="2", help="concurrent Schemathesis workers")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="Schemathesis processes side by side: 2 (default) runs examples and coverage in one, fuzzing and "
+        "stateful in the other; 1 runs every phase in one",
+    )
     parser.add_argument(
         "--coverage-slice",
         default="auto",

@@ -14,24 +14,6 @@ from access.services import token_create, token_last_used_touch
 from core.roles import roles_ensure
 from inventory.ledger import stock_drift_check
 
-# Tests that take seconds each (servers, processes, a browser, the demo data): run first, so xdist's workers finish
-# together instead of one running a minute-long test at the end while the other waits.
-LONG_TESTS = (
-    "tests/browser/",
-    "tests/demo/",
-    "tests/test_make_run.py",
-    "tests/core/test_security_csp_browser.py",
-    "tests/access/test_isolation.py",
-)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    def is_long(item) -> bool:
-        return item.get_closest_marker("slow") is not None or item.nodeid.startswith(LONG_TESTS)
-
-    items.sort(key=lambda item: not is_long(item))  # stable: otherwise in collection order
-
-
 DATABASE_FIXTURES = (
     "db",
     "transactional_db",

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from rest_framework import fields as drf_fields
 from rest_framework import relations
@@ -79,7 +80,7 @@ def _foreign_key_column(field: drf_fields.Field, model: type | None) -> str | No
         return None
     try:
         model_field = model._meta.get_field(field.source_attrs[0])
-    except Exception:  # not a model field (a property, a method): DRF's way
+    except FieldDoesNotExist:  # not a model field (a property, a method): DRF's way
         return None
     if not getattr(model_field, "many_to_one", False) or not model_field.concrete:
         return None
@@ -178,7 +179,7 @@ def _attribute(instance: Any, attributes: tuple[str, ...]) -> Any:
             value = getattr(value, name)
             if callable(value):
                 return _MISSING
-    except Exception:
+    except Exception:  # not swallowed: the caller reads it again DRF's way, which handles or raises it
         return _MISSING
     return value
 

@@ -33,12 +33,31 @@ def user_class(plan: dict, records: list[dict]):
     data = plan["data"]
     chooser = random.Random(plan["seed"])
 
+    per_user = plan["rate"] / plan["users"]
+
     class Seller(FastHttpUser):
         host = plan["host"]
-        wait_time = constant_throughput(plan["rate"] / plan["users"])
+
+        if plan["arrivals"] == "in-phase":
+            # Every user sends at 0, 1, 2... seconds after the common start: the whole rate arrives as one burst.
+            wait_time = constant_throughput(per_user)
+        else:
+            # Poisson: each user's next request is due an exponential gap after the last one was due, whatever the
+            # answers took (a late answer makes the next request go at once, until the user has caught up). Fifty
+            # such users together send a Poisson stream at the plan's rate, as independent clients do.
+            def wait_time(self) -> float:
+                self.due += self.arrivals.expovariate(per_user)
+                return max(0.0, self.due - time.monotonic())
 
         def on_start(self) -> None:
-            self.me = plan["identities"][next(identities) % len(plan["identities"])]
+            index = next(identities)
+            self.me = plan["identities"][index % len(plan["identities"])]
+            if plan["arrivals"] == "poisson":
+                import gevent
+
+                self.arrivals = random.Random(f"{plan['seed']}-{index}")
+                self.due = time.monotonic() + self.arrivals.expovariate(per_user)
+                gevent.sleep(max(0.0, self.due - time.monotonic()))
             self.api = {"Authorization": f"{plan['token_keyword']} {self.me['token']}", "Accept": "application/json"}
             self.floor = {"Cookie": f"sessionid={self.me['session']}; csrftoken={self.me['csrf']}"}
             self.writes = itertools.count()
@@ -207,8 +226,8 @@ def main(argv: list[str]) -> int:
     runner = environment.create_local_runner()
     import gevent
 
-    # Every user at once: each keeps its own fixed rate, so the total is the plan's rate from the first second. The
-    # warm-up's requests (each server process's first ones, connections opened) are left out of the figures.
+    # Every user at once: each keeps its own rate, so the total is the plan's rate from the first second. The warm-up's
+    # requests (each server process's first ones, connections opened) are left out of the figures.
     runner.start(plan["users"], spawn_rate=plan["users"])
     gevent.sleep(plan["warmup"])
     began = time.perf_counter()

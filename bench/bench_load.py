@@ -10,8 +10,8 @@ Run from the project root:  python -m bench.bench_load [--products 100000] [--mo
 - users with the Administrator role, each with an API token of their own, and floor workers with a session.
 
 gunicorn then serves the project with DEBUG off and production keys (``SECRET_KEY``, ``CREDENTIALS_KEYS`` in its
-environment), sync workers (2 × cores + 1), and Locust, in a process of its own (``bench/_load_locust.py``), sends
-the mix at a fixed rate (``constant_throughput`` per user) for ``--seconds``:
+environment), sync workers (cores + 1), and Locust, in a process of its own (``bench/_load_locust.py``), sends
+the mix at a fixed rate (Poisson arrivals, ``--arrivals``) for ``--seconds``:
 
 - details and scans, 70 %: an order, a product, the stock of a SKU, a shipment; the scan menu, the move page and a
   bin scanned on it (session login, as on the floor);
@@ -55,6 +55,10 @@ ORDERS_PER_USER = 4
 GOALS_MS = {"detail": 50.0, "scan": 50.0, "list": 150.0}
 ERROR_GOAL = 0.001
 CLASSES = ("detail", "scan", "list", "write")
+ARRIVALS = {
+    "poisson": "Poisson arrivals",
+    "in-phase": "users in phase: the second's requests sent at one instant",
+}
 
 
 # --- The data set -------------------------------------------------------------------------------------------------
@@ -369,13 +373,15 @@ def run(options: argparse.Namespace) -> int:
                 "baseline": baseline_path(),
                 "baseline_weight": 3,
                 "warmup": options.warmup,
+                "arrivals": options.arrivals,
             }
         )
         plan_path, out_path = Path(folder) / "plan.json", Path(folder) / "out.json"
         plan_path.write_text(json.dumps(plan))
         print(
             f"gunicorn: {options.web_workers} sync workers, DEBUG off; Locust: {options.users} users at "
-            f"{options.rate / options.users:g} requests/s each ({options.rate:g}/s in all) for {options.seconds:g} s; "
+            f"{options.rate / options.users:g} requests/s each ({options.rate:g}/s in all, "
+            f"{ARRIVALS[options.arrivals]}) for {options.seconds:g} s; "
             f"baseline {plan['baseline']}; load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )
@@ -428,7 +434,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="requests a second in all (default 50)")
     parser.add_argument("--users", type=int, default=50, help="simulated users, each with a token (default 50)")
     parser.add_argument(
-        "--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn sync workers (2 × cores + 1)"
+        "--web-workers",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        help="gunicorn sync workers (default cores + 1: the database and Locust share the cores; bench/README.md)",
+    )
+    parser.add_argument(
+        "--arrivals",
+        choices=sorted(ARRIVALS),
+        default="poisson",
+        help="poisson: independent clients (default); in-phase: every user sends at the same instant each second",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--small", action="store_true", help="CI size: 2,000 products, 20,000 moves, 2,000 orders, 6 s")

@@ -67,10 +67,12 @@ def parcels_with_lines() -> QuerySet[Parcel]:
 
 def orders_with_parcels() -> QuerySet[Order]:
     """The orders as the API shows them: ``selectors.order_list`` plus what allocation decided and the parcels of
-    each (every parcel whole, a merged one with the other orders' lines too): a fixed number of queries."""
+    each (every parcel whole, a merged one with the other orders' lines too): a fixed number of queries. The order as
+    the store sent it (``raw``, kilobytes of JSON a marketplace order) is not shown, so it is not read."""
     parcel_lines = ParcelLine.objects.order_by("pk").prefetch_related(Prefetch("parcel", queryset=parcels_with_lines()))
     return (
         selectors.order_list()
+        .defer("raw")
         .select_related("warehouse", "shipping_method", "warehouse_by_hand", "method_by_hand")
         .prefetch_related(Prefetch("parcel_lines", queryset=parcel_lines, to_attr="parcel_line_list"))
     )

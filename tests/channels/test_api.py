@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
 from channels.models import SkuMapping, Store, SyncRun
@@ -226,3 +228,22 @@ def test_reading_needs_the_view_permission(api_client_for):
     assert service.get("/api/v1/orders/").status_code == 200
     assert service.post("/api/v1/stores/", AMAZON, format="json").status_code == 403
     assert SkuMapping.objects.count() == 0
+
+
+def test_the_order_list_and_detail_do_not_read_the_order_as_the_store_sent_it(admin_api):
+    """``raw`` is kilobytes of JSON a marketplace order and the API does not show it: it is not read either."""
+    store = StoreFactory()
+    orders_upsert(store_id=store.pk, orders=[order_in("R-1", raw={"AmazonOrderId": "R-1", "Items": ["x" * 5000]})])
+    order = Order.objects.get(channel_order_id="R-1")
+    assert order.raw["AmazonOrderId"] == "R-1"
+    raw_column = f'"{Order._meta.db_table}"."{Order._meta.get_field("raw").column}"'
+
+    with CaptureQueriesContext(connection) as queries:
+        listed = admin_api.get("/api/v1/orders/").json()["results"]
+        one = admin_api.get(f"/api/v1/orders/{order.pk}/").json()
+
+    assert [row["channel_order_id"] for row in listed] == ["R-1"] and one["channel_order_id"] == "R-1"
+    assert "raw" not in one
+    order_reads = [query["sql"] for query in queries if query["sql"].startswith(f'SELECT "{Order._meta.db_table}".')]
+    assert len(order_reads) == 2  # the page's and the detail's
+    assert not [sql for sql in order_reads if raw_column in sql]

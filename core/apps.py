@@ -7,9 +7,13 @@ def _refresh_roles(sender, using="default", **kwargs) -> None:
     # Permissions of an app are created in its own post_migrate; refresh the roles after the last one.
     with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
     if with_models and sender is with_models[-1] and using == "default":
+        from core.permissions import permission_names_reload
         from core.roles import roles_ensure
 
         roles_ensure()
+        # The permissions may be new (or, after a flush, new ids): the table of their names is read again now,
+        # so that no request after a migrate pays for it.
+        permission_names_reload()
 
 
 class CoreConfig(AppConfig):

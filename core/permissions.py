@@ -2,10 +2,11 @@
 
 Django's ``ModelBackend`` reads a user's permissions on first use, with one query for the user's own and one for
 their groups', and keeps them on the user object (``_perm_cache``) for the rest of the request. The API reads them on
-every request (``core.api.permissions``). ``permission_names_sql`` is the same set as one SQL expression on the
-user's id column, to annotate the query that loads the user; ``permissions_preload`` puts the result where
-``ModelBackend`` looks, so it asks nothing more. API tokens (``access.authentication``) and sessions (this module's
-``ModelBackend``, in ``AUTHENTICATION_BACKENDS``) both load their user so.
+every request (``core.api.permissions``). ``permission_ids_sql`` is the same set, as ids, in one SQL expression on
+the user's id column, to annotate the query that loads the user; ``permission_names_of`` names them and
+``permissions_preload`` puts the names where ``ModelBackend`` looks, so it asks nothing more. API tokens
+(``access.authentication``) and sessions (this module's ``ModelBackend``, in ``AUTHENTICATION_BACKENDS``) both load
+their user so.
 """
 
 from __future__ import annotations
@@ -14,33 +15,58 @@ from collections.abc import Iterable
 
 from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db.models.expressions import RawSQL
 
 
-def permission_names_sql(user_column: str) -> str:
-    """``ARRAY['app_label.codename', …]`` of the user in ``user_column`` (a quoted, qualified column): their own
-    permissions and their groups', as ``ModelBackend.get_all_permissions`` gives them (for an active user)."""
+def permission_ids_sql(user_column: str) -> str:
+    """``ARRAY[permission id, …]`` of the user in ``user_column`` (a quoted, qualified column): their own permissions
+    and their groups', as ``ModelBackend.get_all_permissions`` gives them (for an active user). Ids, not names: the
+    names are ``permission_names_of``'s, from a table the process keeps (half the time of reading them as text)."""
     user_model = get_user_model()
     own = user_model._meta.get_field("user_permissions").remote_field.through._meta
     groups = user_model._meta.get_field("groups").remote_field.through._meta
     group_permissions = Group._meta.get_field("permissions").remote_field.through._meta
-    permission, content_type = Permission._meta.db_table, ContentType._meta.db_table
     own_user, own_permission = own.get_field(user_model._meta.model_name).column, own.get_field("permission").column
     member_user, member_group = groups.get_field(user_model._meta.model_name).column, groups.get_field("group").column
     granted_group = group_permissions.get_field("group").column
     granted_permission = group_permissions.get_field("permission").column
     return f"""ARRAY(
-        SELECT ct."app_label" || '.' || p."codename"
-        FROM "{permission}" p JOIN "{content_type}" ct ON ct."id" = p."content_type_id"
-        WHERE p."id" IN (
-            SELECT o."{own_permission}" FROM "{own.db_table}" o WHERE o."{own_user}" = {user_column}
-            UNION
-            SELECT gp."{granted_permission}" FROM "{group_permissions.db_table}" gp
-            JOIN "{groups.db_table}" ug ON ug."{member_group}" = gp."{granted_group}"
-            WHERE ug."{member_user}" = {user_column}
-        )
+        SELECT o."{own_permission}" FROM "{own.db_table}" o WHERE o."{own_user}" = {user_column}
+        UNION
+        SELECT gp."{granted_permission}" FROM "{group_permissions.db_table}" gp
+        JOIN "{groups.db_table}" ug ON ug."{member_group}" = gp."{granted_group}"
+        WHERE ug."{member_user}" = {user_column}
     )"""  # noqa: S608 - table and column names come from the models' _meta, the user column from the caller
+
+
+# Every permission's "app_label.codename" by id, read again when an id is missing (a permission made since) and after
+# every migrate (core.apps). Django makes permissions in migrate's post_migrate and never renames one in place; a
+# deleted one takes its grants (the rows that name its id) with it, and PostgreSQL never hands out an id twice
+# unless its sequence is reset, which only a flush does, and a flush sends post_migrate. Django keeps its content
+# types the same way (ContentTypeManager's cache).
+_names_by_id: dict[int, str] = {}
+
+
+def _permission_names_read() -> dict[int, str]:
+    return {
+        pk: f"{app_label}.{codename}"
+        for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename")
+    }
+
+
+def permission_names_reload(**kwargs) -> None:
+    global _names_by_id
+    _names_by_id = _permission_names_read()
+
+
+def permission_names_of(ids: Iterable[int]) -> set[str]:
+    """The ``app_label.codename`` of each permission id (``permission_ids_sql``), as ``ModelBackend`` names them."""
+    global _names_by_id
+    ids = list(ids)
+    names = _names_by_id
+    if any(pk not in names for pk in ids):
+        names = _names_by_id = _permission_names_read()
+    return {names[pk] for pk in ids if pk in names}
 
 
 def permissions_preload(user, names: Iterable[str]) -> None:
@@ -59,12 +85,12 @@ class ModelBackend(backends.ModelBackend):
         user_column = f'"{user_model._meta.db_table}"."{user_model._meta.pk.column}"'
         user = (
             user_model._default_manager.annotate(
-                permission_names=RawSQL(permission_names_sql(user_column), ())  # noqa: S611 - no input
+                permission_ids=RawSQL(permission_ids_sql(user_column), ())  # noqa: S611 - no input
             )
             .filter(pk=user_id)
             .first()
         )
         if user is None or not self.user_can_authenticate(user):
             return None
-        permissions_preload(user, user.permission_names)
+        permissions_preload(user, permission_names_of(user.permission_ids))
         return user

@@ -127,16 +127,15 @@ def test_last_use_is_noted_at_most_once_a_minute(manager):
         client.get("/api/v1/warehouses/")
     first = ApiToken.objects.get(pk=token.pk).last_used_at
     assert first is not None
-    assert [query["sql"][:22] for query in first_request if "access_apitoken" in query["sql"]] == [
-        'SELECT "access_apitoke',
-        'UPDATE "access_apitoke',
-    ]
+
+    def token_statements(queries) -> list[str]:
+        return [query["sql"].split()[0] for query in queries if '"access_apitoken"' in query["sql"]]
+
+    assert token_statements(first_request) == ["SELECT", "UPDATE"]
 
     with CaptureQueriesContext(connection) as second_request:
         client.get("/api/v1/warehouses/")
-    assert [query["sql"][:22] for query in second_request if "access_apitoken" in query["sql"]] == [
-        'SELECT "access_apitoke'  # within the minute: read, not written again
-    ]
+    assert token_statements(second_request) == ["SELECT"]  # within the minute: read, not written again
     assert ApiToken.objects.get(pk=token.pk).last_used_at == first
 
     # Once the last use is more than a minute old, the next request writes it again.

@@ -12,10 +12,13 @@ their user so.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models.expressions import RawSQL
+from django.db import connection
+
+from core.db_rows import columns_sql, instance_read
 
 
 def permission_ids_sql(user_column: str) -> str:
@@ -77,20 +80,29 @@ def permissions_preload(user, names: Iterable[str]) -> None:
     user._perm_cache = set(names) if user.is_active else set()
 
 
+@cache
+def _session_user_sql() -> str:
+    """A user by primary key with their permission ids: one statement, built once (``core.db_rows``)."""
+    user = get_user_model()._meta
+    table_column = f'u."{user.pk.column}"'
+    return f"""SELECT {columns_sql(user.model, "u")}, {permission_ids_sql(table_column)}
+    FROM "{user.db_table}" u WHERE {table_column} = %s"""  # noqa: S608 - names from the model's _meta
+
+
 class ModelBackend(backends.ModelBackend):
-    """Django's ``ModelBackend``, but the user of a session is read with their permissions in one query."""
+    """Django's ``ModelBackend``, but the user of a session is read with their permissions in one query, by SQL
+    built once per process, as the API's tokens are (``access.authentication.token_read``)."""
 
     def get_user(self, user_id):
         user_model = get_user_model()
-        user_column = f'"{user_model._meta.db_table}"."{user_model._meta.pk.column}"'
-        user = (
-            user_model._default_manager.annotate(
-                permission_ids=RawSQL(permission_ids_sql(user_column), ())  # noqa: S611 - no input
-            )
-            .filter(pk=user_id)
-            .first()
-        )
-        if user is None or not self.user_can_authenticate(user):
+        with connection.cursor() as cursor:
+            cursor.execute(_session_user_sql(), [user_model._meta.pk.get_prep_value(user_id)])
+            row = cursor.fetchone()
+        if row is None:
             return None
-        permissions_preload(user, permission_names_of(user.permission_ids))
+        values = iter(row)
+        user = instance_read(user_model, "u", values)
+        if not self.user_can_authenticate(user):
+            return None
+        permissions_preload(user, permission_names_of(next(values)))
         return user

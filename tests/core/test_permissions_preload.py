@@ -40,6 +40,12 @@ def test_a_sessions_user_is_read_with_the_same_permissions_in_one_query(
 
     assert permissions == django_permissions(user.pk)
     assert "purchasing.add_supplier" in permissions and len(permissions) > 5
+    # Read by hand-written SQL (core.db_rows): the instance a queryset makes, field by field.
+    stored = get_user_model().objects.get(pk=user.pk)
+    assert [getattr(user, field.attname) for field in stored._meta.concrete_fields] == [
+        getattr(stored, field.attname) for field in stored._meta.concrete_fields
+    ]
+    assert not user._state.adding and user._state.db == "default"
 
 
 def test_a_tokens_user_is_read_with_the_same_permissions_in_one_query(picker_with_one_more, django_assert_num_queries):

@@ -9,6 +9,9 @@ from rest_framework.exceptions import PermissionDenied
 
 from core.api.scoping import request_scope, undeclared
 
+# (view class, action) -> the model of its queryset: ModelPermissions._model.
+_MODELS: dict[tuple[type, str | None], type] = {}
+
 
 class ScopeMissing(PermissionDenied):
     default_code = "scope_missing"
@@ -51,11 +54,23 @@ class ModelPermissions(permissions.DjangoModelPermissions):
         elif getattr(view, "_ignore_model_permissions", False):
             needed = []
         else:
-            needed = self.get_required_permissions(request.method, self._queryset(view).model)
+            needed = self.get_required_permissions(request.method, self._model(view))
         if not user.has_perms(needed):
             return False
         self._token_check(request, view, needed)
         return True
+
+    def _model(self, view) -> type:
+        """The model whose permissions the view needs: its queryset's, looked up once per view class and action.
+
+        DRF builds the whole queryset (joins, prefetches, the data scope) on every request to read its ``model``; which
+        model a view lists is a matter of its code, not of the request, so the answer is kept for the process."""
+        key = (type(view), getattr(view, "action", None))
+        model = _MODELS.get(key)
+        if model is None:
+            model = self._queryset(view).model
+            _MODELS[key] = model
+        return model
 
     def _token_check(self, request, view, needed: list[str]) -> None:
         scope_allows = getattr(request.auth, "scope_allows", None)

@@ -77,3 +77,45 @@ def test_a_superuser_has_every_permission_as_django_gives_them(make_user):
         == django_permissions(boss.pk)
         == {f"{app}.{code}" for app, code in Permission.objects.values_list("content_type__app_label", "codename")}
     )
+
+
+def test_the_permission_check_builds_a_views_queryset_once_per_action_not_per_request(make_user):
+    """ModelPermissions reads which model a view serves from its queryset once per view class and action (DRF
+    builds the whole queryset on every request for it); the view's own reads still build theirs, and the
+    permissions still apply on every request."""
+    from rest_framework import viewsets
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from inventory.models import Product
+    from purchasing.models import Supplier
+
+    built: list[str] = []
+
+    class Products(viewsets.GenericViewSet):
+        def get_queryset(self):
+            built.append(self.action)
+            return Product.objects.all() if self.action == "list" else Supplier.objects.all()
+
+        def list(self, request):
+            return Response({"count": self.get_queryset().count()})
+
+        def create(self, request):
+            return Response({"made": True})
+
+    view = Products.as_view({"get": "list", "post": "create"})
+    factory = APIRequestFactory()
+    picker, buyer = make_user("Picker/packer"), make_user("Purchaser")
+
+    def answer(method: str, user) -> int:
+        request = getattr(factory, method)("/products/")
+        force_authenticate(request, user=user)
+        return view(request).status_code
+
+    assert answer("get", picker) == 200
+    assert built == ["list", "list"]  # the check's and the list's own
+    assert [answer("get", picker) for _ in range(3)] == [200, 200, 200]
+    assert built == ["list"] * 5  # only the list's own from then on
+    # Another action's model is its own (a supplier to create), looked up once too; and the roles still decide.
+    assert answer("post", picker) == 403 and answer("post", buyer) == 200
+    assert built[5:] == ["create"]

@@ -364,3 +364,23 @@ def _any_id(client: APIClient, path: str) -> int:
     listed = client.get(path.split("{id}")[0])
     ids = sorted(listed_ids(listed))
     return ids[0] if ids else 1
+
+
+def test_a_waves_stores_are_only_the_tokens_own(make_user):
+    """A wave's criteria name stores by id: a limited token's own are found, another's answer as no such store (the
+    wave would take only the token's warehouse's parcels anyway, but the id must not tell that the store exists)."""
+    admin = make_user(superuser=True)
+    _shared, alpha, bravo = two_partners(admin)
+    as_alpha = client_for(alpha)
+    asked = {"warehouse": alpha.warehouses[0].pk}
+
+    own = as_alpha.get("/api/v1/waves/candidates/", {**asked, "store_ids": alpha.store.pk})
+    assert own.status_code == 200, own.content
+
+    other = as_alpha.get("/api/v1/waves/candidates/", {**asked, "store_ids": bravo.store.pk})
+    assert other.status_code == 400, other.content
+    assert other.json()["errors"] == [
+        {"field": "store_ids[0]", "code": "no_id", "message": f"No store has id {bravo.store.pk}."}
+    ]
+    made = as_alpha.post("/api/v1/waves/", {**asked, "store_ids": [alpha.store.pk, bravo.store.pk]}, format="json")
+    assert made.status_code == 400 and made.json()["errors"][0]["field"] == "store_ids[1]", made.content

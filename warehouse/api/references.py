@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from core.api.references import ID_MAX, Key, ReferenceField
+from core.api.scoping import current_scope
 
 # The most rows one filter of a wave's criteria names (methods, carriers, stores).
 IDS_MOST = 100
@@ -34,10 +35,11 @@ class UserReferenceField(ReferenceField):
 class IdListField(serializers.ListField):
     """Ids of rows of a model (``model_of()`` gives it, so a model of an app this one does not import is found
     through a relation); each unknown id is refused at its place in the list with ``missing`` (a sentence with
-    ``%(value)s``), all looked up in one query."""
+    ``%(value)s``), all looked up in one query. With ``data_scope`` (a view's declaration, :mod:`core.api.scoping`)
+    only rows within the request's data scope are found: an id out of it is answered as one that does not exist."""
 
-    def __init__(self, *, model_of, missing, **kwargs):
-        self.model_of, self.missing = model_of, missing
+    def __init__(self, *, model_of, missing, data_scope=None, **kwargs):
+        self.model_of, self.missing, self.data_scope = model_of, missing, data_scope
         kwargs.setdefault("child", serializers.IntegerField(min_value=1, max_value=ID_MAX))
         kwargs.setdefault("max_length", IDS_MOST)
         kwargs.setdefault("required", False)
@@ -46,7 +48,8 @@ class IdListField(serializers.ListField):
 
     def to_internal_value(self, data) -> tuple[int, ...]:
         ids = super().to_internal_value(data)
-        found = set(self.model_of()._default_manager.filter(pk__in=ids).values_list("pk", flat=True))
+        rows = current_scope().filter(self.model_of()._default_manager.all(), self.data_scope)
+        found = set(rows.filter(pk__in=ids).values_list("pk", flat=True))
         missing = {
             index: [str(self.missing) % {"value": value}] for index, value in enumerate(ids) if value not in found
         }

@@ -192,6 +192,7 @@ class WaveCriteriaSerializer(ResolvesReferences, serializers.Serializer):
     store_ids = IdListField(
         model_of=_store_model,
         missing=gettext_lazy("No store has id %(value)s."),
+        data_scope={"store": "id"},
         help_text="Only parcels with an order of these stores.",
     )
     ship_by_before = serializers.DateTimeField(

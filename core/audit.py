@@ -15,7 +15,9 @@ How it works (docs/staff-security.md says why):
 * Secrets (credentials, password and token hashes) are recorded as ``"changed"``, never their values. Fields that
   move by themselves (``last_login``, a beat task's run count) are not audited.
 * Bulk paths send no signals: ``inventory.bulk.product_bulk_upsert`` records one entry per import with its counts
-  through :func:`audit_record_bulk`. The admin's spreadsheet import saves row by row, so it records one entry per
+  through :func:`audit_record_bulk`, as does ``inventory.services.bin_generate`` (up to 20,000 bins at once, with
+  the first and last code); a bundle's components, a handful of rows written by ``bulk_create``, get an entry each
+  through :func:`audit_record_created`. The admin's spreadsheet import saves row by row, so it records one entry per
   changed row, with source "import".
 """
 
@@ -27,7 +29,7 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -300,6 +302,14 @@ def audit_record_bulk(*, model: type[models.Model], counts: dict[str, int], desc
     """
     changes = {name: [None, count] for name, count in counts.items()}
     return _record(model=model, object_id="", object_repr=description[:REPR_MAX], action="update", changes=changes)
+
+
+def audit_record_created(instances: Iterable[models.Model]) -> None:
+    """A create entry for each row ``bulk_create`` wrote (it sends no ``post_save``), as a save would record it.
+
+    Call it inside the write's transaction, after ``bulk_create`` has set the rows' primary keys."""
+    for instance in instances:
+        _post_save(type(instance), instance, created=True)
 
 
 def _pre_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record_bulk, audit_record_created
 from core.errors import Conflict, ErrorDetail, ValidationFailed, errors_from_django
 from core.patterns import PatternError, pattern_compile
 from inventory import product_rules
@@ -209,7 +210,9 @@ def bundle_components_set(*, bundle: Product, components: list[tuple[Product, in
     lines = [
         BundleComponent(bundle=bundle, component=component, quantity=quantity) for component, quantity in components
     ]
-    return BundleComponent.objects.bulk_create(lines)
+    made = BundleComponent.objects.bulk_create(lines)
+    audit_record_created(made)  # bulk_create sends no post_save: each line is recorded as a save would be
+    return made
 
 
 @transaction.atomic
@@ -565,4 +568,12 @@ def bin_generate(
         )
         for offset, code in enumerate(new_codes, start=1)
     ]
-    return Bin.objects.bulk_create(bins, batch_size=BIN_GENERATE_BATCH_SIZE)
+    made = Bin.objects.bulk_create(bins, batch_size=BIN_GENERATE_BATCH_SIZE)
+    if made:
+        # One audit entry for the block (bulk_create sends no post_save), with its count and its first and last codes.
+        audit_record_bulk(
+            model=Bin,
+            counts={"created": len(made)},
+            description=f"{len(made)} bins generated in {warehouse.code}: {made[0].code} … {made[-1].code}",
+        )
+    return made

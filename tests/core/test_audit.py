@@ -26,7 +26,7 @@ from channels.models import Store
 from channels.services import store_create, store_update
 from core.audit import audit_connect, audit_context
 from core.audit_models import AuditEntry
-from inventory.models import Product, StockCountLine, Warehouse
+from inventory.models import Bin, BundleComponent, Product, StockCountLine, Warehouse
 from inventory.services import product_delete, warehouse_update
 from tests.inventory.factories import ProductFactory, WarehouseFactory
 from tests.processes import database_url
@@ -129,6 +129,62 @@ def test_the_bulk_import_records_one_entry_with_its_counts(admin_api):
         "products bulk upsert",
     )
     assert entry.changes == {"created": [None, 2], "updated": [None, 1], "rows": [None, 3]}
+
+
+def test_generated_bins_are_recorded_as_one_entry_with_the_block(admin_api):
+    """Generating a block of bins writes them in bulk (no signals): one entry names the count and the codes."""
+    warehouse = WarehouseFactory(code="SZ-1")
+    body = {
+        "warehouse": warehouse.pk,
+        "zones": ["a"],
+        "aisles": {"first": 1, "last": 2},
+        "racks": {"first": 1, "last": 2},
+    }
+    body["levels"] = {"first": 1, "last": 1}
+
+    response = admin_api.post("/api/v1/bins/generate/", body, format="json")
+
+    assert response.status_code == 201, response.json()
+    [entry] = AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(Bin))
+    assert (entry.action, entry.source, entry.actor, entry.object_id, entry.object_repr, entry.changes) == (
+        "update",
+        "api",
+        admin_api.user,
+        "",
+        "4 bins generated in SZ-1: A-01-01-01 … A-02-01-01",
+        {"created": [None, 4]},
+    )
+    # Nothing new to make (every code there already, skipped): nothing recorded.
+    again = admin_api.post("/api/v1/bins/generate/", {**body, "skip_existing": True}, format="json")
+    assert again.status_code == 201 and again.json()["count"] == 0, again.json()
+    assert AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(Bin)).count() == 1
+
+
+def test_a_bundles_components_are_recorded_line_by_line(admin_api):
+    """A bundle's components are replaced in bulk: each line made is recorded as a save would be, each line removed
+    as a delete."""
+    ProductFactory(sku="CASE-1", name="Case")
+    ProductFactory(sku="CABLE-1", name="Cable")
+    made = admin_api.post(
+        "/api/v1/products/",
+        {"sku": "KIT-1", "name": "Kit", "is_bundle": True, "components": [{"sku": "CASE-1", "quantity": 1}]},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    changed = admin_api.patch(
+        f"/api/v1/products/{made.json()['id']}/", {"components": [{"sku": "CABLE-1", "quantity": 2}]}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()
+
+    component_type = ContentType.objects.get_for_model(BundleComponent)
+    rows = AuditEntry.objects.filter(content_type=component_type).order_by("id")
+    assert [(entry.action, entry.object_repr, entry.actor, entry.source) for entry in rows] == [
+        ("create", "KIT-1 = 1 × CASE-1", admin_api.user, "api"),
+        ("delete", "KIT-1 = 1 × CASE-1", admin_api.user, "api"),
+        ("create", "KIT-1 = 2 × CABLE-1", admin_api.user, "api"),
+    ]
+    assert rows[2].object_id == str(BundleComponent.objects.get().pk)
+    assert rows[2].changes["quantity"] == [None, 2]
 
 
 def test_the_admin_spreadsheet_import_records_each_row_as_an_import(boss, boss_client):

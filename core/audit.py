@@ -29,7 +29,7 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -304,12 +304,38 @@ def audit_record_bulk(*, model: type[models.Model], counts: dict[str, int], desc
     return _record(model=model, object_id="", object_repr=description[:REPR_MAX], action="update", changes=changes)
 
 
-def audit_record_created(instances: Iterable[models.Model]) -> None:
-    """A create entry for each row ``bulk_create`` wrote (it sends no ``post_save``), as a save would record it.
+def audit_record_created(instances: Sequence[models.Model]) -> list[AuditEntry]:
+    """A create entry for each row ``bulk_create`` wrote (it sends no ``post_save``), as a save would record it, all
+    written in one query (rows of one audited model).
 
     Call it inside the write's transaction, after ``bulk_create`` has set the rows' primary keys."""
-    for instance in instances:
-        _post_save(type(instance), instance, created=True)
+    if not instances:
+        return []
+    model = type(instances[0])
+    fields = _audited.get(model)
+    if fields is None:
+        return []
+    context = audit_current()
+    actor, label = _actor(context)
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    entries = AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=actor,
+            actor_label=label,
+            action=AuditEntry.Action.CREATE,
+            content_type=content_type,
+            object_id=str(instance.pk)[:64],
+            object_repr=_repr(instance),
+            changes=_snapshot(fields, _values(instance, fields), created=True),
+            source=context.source,
+            request_id=context.request_id,
+        )
+        for instance in instances
+    )
+    if context.merges:  # a later save of one of them in the same request merges into its entry, as after a save
+        for entry in entries:
+            context.entries[(content_type.pk, entry.object_id)] = entry
+    return entries
 
 
 def _pre_save(sender, instance, raw=False, update_fields=None, **kwargs) -> None:

@@ -473,7 +473,8 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Seconds to wait for a carrier's API (a label run waits on it; a parcel it made meanwhile is read back, not doubled).
 CARRIER_HTTP_TIMEOUT = float(os.environ.get("CARRIER_HTTP_TIMEOUT", "20"))
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, waiting for the database at start and outlasting it being away (core/beat.py).
+CELERY_BEAT_SCHEDULER = "core.beat:Scheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

@@ -289,7 +289,7 @@ class Command(BaseCommand):
                         "--loglevel",
                         "INFO",
                         "--scheduler",
-                        "django_celery_beat.schedulers:DatabaseScheduler",
+                        "core.beat:Scheduler",
                         "--pidfile",
                         str(pid_file),
                     ],

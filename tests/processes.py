@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,3 +40,15 @@ def database_url(settings_dict: dict) -> str:
         return f"postgresql://{user}:{password}@/{name}?host={quote(host, safe='/')}"
     port = settings_dict.get("PORT") or 5432
     return f"postgresql://{user}:{password}@{host or 'localhost'}:{port}/{name}"
+
+
+def process_stop(process: subprocess.Popen, *, timeout: float = 30) -> None:
+    """SIGTERM (a warm shutdown), waited for up to ``timeout``; then SIGKILL. Nothing if it has ended already."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

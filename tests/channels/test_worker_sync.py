@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -28,7 +27,7 @@ from channels.simulators.base import SimulatorServer
 from orders.models import Order
 from tests.channels.simulated_stores import aliexpress_store
 from tests.core.test_celery_worker import broker_settings
-from tests.processes import database_url, wait_for
+from tests.processes import database_url, process_stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -94,9 +93,4 @@ def test_a_worker_runs_the_periodic_sync_of_a_store(tmp_path):
             assert set(orders.values_list("status", flat=True)) == {Order.Status.ON_HOLD}, log_path.read_text()
             assert "orders.tasks.orders_allocate_task" in log_path.read_text()
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            process_stop(worker)

@@ -11,7 +11,6 @@ import contextlib
 import datetime
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import SCHEDULE_SYNC_MAX_INTERVAL
 
 from core.beat import Scheduler
-from tests.processes import free_port, wait_for
+from tests.processes import free_port, process_stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -140,13 +139,7 @@ def test_beat_waits_for_the_database_at_start_and_sends_what_is_due_while_it_is_
         assert beat.poll() is None, read_log()
     finally:
         relay.close()
-        if beat.poll() is None:
-            beat.send_signal(signal.SIGTERM)
-            try:
-                beat.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                beat.kill()
-                beat.wait()
+        process_stop(beat)
 
 
 def test_a_failed_read_of_the_schedule_keeps_the_one_beat_has_and_reads_again_at_the_next_tick(caplog):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -23,7 +22,7 @@ from django.db import connection
 from kombu import Exchange, Queue
 
 from core.tasks import heartbeat_path
-from tests.processes import database_url, wait_for
+from tests.processes import database_url, process_stop, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -100,12 +99,7 @@ def test_a_real_worker_runs_a_task_sent_from_the_test_on_the_same_database(tmp_p
         assert heartbeat["pid"] in worker_processes
         assert heartbeat["pid"] != os.getpid()
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        process_stop(worker)
         # Declared again on this connection so the transport knows the bindings it has to remove with it.
         with sender.connection_for_write() as broker:
             test_queue = Queue(queue, Exchange(queue), routing_key=queue).bind(broker.default_channel)

@@ -83,6 +83,9 @@
     });
     window.addEventListener("focus", refocus);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) refocus(); });
+    // Now, as the page is read: the input's autofocus comes when the browser next draws, which a scan (or a
+    // page's 'load') can beat.
+    refocus();
   }
 
   // --- shortcuts: a command button's data-key; on pages without the input, [data-hotkey] (the menu's numbers).

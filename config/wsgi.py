@@ -2,8 +2,8 @@
 
 Each worker loads what every request needs before its first one (the URL patterns with every view and serializer
 module, the translations), then freezes what it has loaded out of the garbage collector's reach (``gc.freeze``):
-a full collection then walks only what requests made, not the 150,000 objects of Django, DRF and the project,
-which took 40 to 75 ms a time, mid-request (bench/README.md, "Pauses").
+a full collection then walks only what requests made, not the 155,000 objects of Django, DRF and the project,
+which took 75 to 93 ms a time, mid-request (bench/README.md, "Pauses").
 """
 
 import gc

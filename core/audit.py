@@ -278,8 +278,19 @@ def _record(
         # Zero rows when the earlier entry's transaction was rolled back meanwhile: then this one stands alone.
         if AuditEntry.objects.filter(pk=earlier.pk).update(changes=earlier.changes, object_repr=object_repr):
             return earlier
+    entry = _entry(context, content_type, object_id, object_repr, action, changes)
+    entry.save()
+    if context.merges:
+        context.entries[key] = entry
+    return entry
+
+
+def _entry(
+    context: AuditContext, content_type: ContentType, object_id: Any, object_repr: str, action: str, changes: dict
+) -> AuditEntry:
+    """An entry not saved yet, by the actor and from the source of ``context``."""
     actor, label = _actor(context)
-    entry = AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor,
         actor_label=label,
         action=action,
@@ -290,9 +301,6 @@ def _record(
         source=context.source,
         request_id=context.request_id,
     )
-    if context.merges:
-        context.entries[key] = entry
-    return entry
 
 
 def audit_record_bulk(*, model: type[models.Model], counts: dict[str, int], description: str) -> AuditEntry:
@@ -316,25 +324,15 @@ def audit_record_created(instances: Sequence[models.Model]) -> list[AuditEntry]:
     if fields is None:
         return []
     context = audit_current()
-    actor, label = _actor(context)
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    changes = [_snapshot(fields, _values(instance, fields), created=True) for instance in instances]
     entries = AuditEntry.objects.bulk_create(
-        AuditEntry(
-            actor=actor,
-            actor_label=label,
-            action=AuditEntry.Action.CREATE,
-            content_type=content_type,
-            object_id=str(instance.pk)[:64],
-            object_repr=_repr(instance),
-            changes=_snapshot(fields, _values(instance, fields), created=True),
-            source=context.source,
-            request_id=context.request_id,
-        )
-        for instance in instances
+        _entry(context, content_type, instance.pk, _repr(instance), AuditEntry.Action.CREATE, created)
+        for instance, created in zip(instances, changes, strict=True)
     )
     if context.merges:  # a later save of one of them in the same request merges into its entry, as after a save
-        for entry in entries:
-            context.entries[(content_type.pk, entry.object_id)] = entry
+        for instance, entry in zip(instances, entries, strict=True):
+            context.entries[(content_type.pk, str(instance.pk))] = entry
     return entries
 
 
